@@ -1,0 +1,43 @@
+"""allocator: a simulator of the Linux page allocator (zone buddy lists, per-CPU page lists,
+zone->lock and pcp->lock contention, reclaim), with the upstream PCP policy and the RFC's.
+
+    from allocator import Spec, simulate
+    result = simulate(Spec(cpus=32, mem_bytes=32 << 30, mix="kbuild", policy="upstream"))
+    result["sys_frac"], result.samples["nr_free_pages"]
+
+Pure and deterministic given (spec, seed): no files, clocks, threads or Ray.
+"""
+
+from ._jit import SOURCE_HASH
+from .errors import SpecError
+from .machine import Machine, derive_machine
+from .mixes.base import Mix, MixHooks, Param, get_mix, register_mix, registered_mixes
+from .policy import Policy, PolicyHooks, get_policy, register_policy, registered_policies
+from .simulate import SimResult, machine_for, simulate
+from .spec import Spec
+
+__version__ = "0.1.0"
+# The simulator's identity for result staleness: release version plus the hash of its sources.
+SIM_VERSION = f"{__version__}+{SOURCE_HASH}"
+
+__all__ = [
+    "Machine",
+    "Mix",
+    "MixHooks",
+    "Param",
+    "Policy",
+    "PolicyHooks",
+    "SIM_VERSION",
+    "SimResult",
+    "Spec",
+    "SpecError",
+    "derive_machine",
+    "get_mix",
+    "get_policy",
+    "machine_for",
+    "register_mix",
+    "register_policy",
+    "registered_mixes",
+    "registered_policies",
+    "simulate",
+]

@@ -1,0 +1,128 @@
+"""The cost table of the timing model: every constant in simulated nanoseconds, overridable by name.
+
+Defaults and their basis come from ../shared/reference/calibration.md (sections 1 to 3). A
+scenario overrides any of them with `cost.<name> = value` and may sweep them like any parameter.
+The numba kernels read the table as an int64 array indexed by the `C_*` constants below.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .errors import SpecError
+
+
+@dataclass(frozen=True)
+class Cost:
+    name: str
+    default_ns: int
+    basis: str
+
+
+COSTS: tuple[Cost, ...] = (
+    Cost(
+        "pcp_list_ns",
+        30,
+        "PCP hit, one list operation plus accounting, alloc or free: half of a 115-231 cycle "
+        "alloc+free pair at ~3 GHz (Brouer 2016, Tosatti 2023; calibration.md s1)",
+    ),
+    Cost(
+        "pcp_lock_ns",
+        8,
+        "local pcp->lock acquire+release, line in L1: one locked RMW each, 5-10 ns "
+        "(calibration.md s1, 'uncontended spinlock')",
+    ),
+    Cost(
+        "zone_lock_ns",
+        10,
+        "zone->lock acquire+release with irqsave when the lock is free and its line is local "
+        "(calibration.md s1 'Suggested default timing model')",
+    ),
+    Cost(
+        "zone_page_ns",
+        25,
+        "per free entry put on or taken off a zone free list under zone->lock, struct page "
+        "access included; with merge steps this gives the 28-35 ns/page Huang Ying measured "
+        "on Sapphire Rapids (calibration.md s2)",
+    ),
+    Cost(
+        "merge_step_ns",
+        10,
+        "one __free_one_page merge iteration, buddy struct page hot: 5-15 ns "
+        "(calibration.md s1, Aaron Lu 2018)",
+    ),
+    Cost(
+        "split_step_ns",
+        10,
+        "one expand() level: halve and list the upper half (calibration.md s1)",
+    ),
+    Cost(
+        "cacheline_near_ns",
+        40,
+        "modified cache line moved core to core on one socket: 40.3-42.3 ns L2->L2, "
+        "Broadwell-EP, Intel MLC (calibration.md s1)",
+    ),
+    Cost(
+        "cacheline_far_ns",
+        120,
+        "modified cache line moved across sockets: roughly 100-200 ns on 2-socket parts "
+        "(calibration.md s1, an estimate)",
+    ),
+    Cost(
+        "pageblock_scan_ns",
+        1000,
+        "prep_move_freepages_block walking 512 struct pages to count free and movable ones "
+        "(~2 ns per page, an estimate)",
+    ),
+    Cost(
+        "reclaim_page_ns",
+        2000,
+        "shrink_folio_list work per clean page-cache page reclaimed (isolate, unmap, "
+        "free): kswapd reclaims clean cache at roughly 2 GB/s (an estimate)",
+    ),
+)
+
+COST_NAMES: tuple[str, ...] = tuple(c.name for c in COSTS)
+NR_COSTS = len(COSTS)
+
+# Indices into the cost array (compile-time constants in the kernels). Keep in COSTS order.
+C_PCP_LIST = 0
+C_PCP_LOCK = 1
+C_ZONE_LOCK = 2
+C_ZONE_PAGE = 3
+C_MERGE_STEP = 4
+C_SPLIT_STEP = 5
+C_CACHELINE_NEAR = 6
+C_CACHELINE_FAR = 7
+C_PAGEBLOCK_SCAN = 8
+C_RECLAIM_PAGE = 9
+
+assert COST_NAMES.index("reclaim_page_ns") == C_RECLAIM_PAGE
+
+
+def default_costs() -> dict[str, int]:
+    return {c.name: c.default_ns for c in COSTS}
+
+
+def validate_costs(overrides: dict[str, object]) -> dict[str, int]:
+    """Merge user overrides into the defaults; unknown names and negative values are errors."""
+    merged = default_costs()
+    for name, value in overrides.items():
+        if name not in merged:
+            raise SpecError(
+                f"unknown cost 'cost.{name}'; known costs: {', '.join(COST_NAMES)}"
+            )
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise SpecError(f"cost.{name} must be a number of nanoseconds, got {value!r}")
+        if value < 0 or value != int(value):
+            raise SpecError(
+                f"cost.{name} must be a non-negative whole number of nanoseconds, got {value!r}"
+            )
+        merged[name] = int(value)
+    return merged
+
+
+def cost_array(costs: dict[str, int]) -> np.ndarray:
+    return np.array([costs[name] for name in COST_NAMES], dtype=np.int64)

@@ -1,0 +1,283 @@
+"""The discrete-event engine: the agent with the earliest clock runs its next step.
+
+Agents are the workload CPUs (0 .. nr_cpus-1) and kswapd (nr_cpus). A CPU's step is one
+operation of its mix (an allocation or a free through the allocator, then user time), or its
+vmstat_update() when that is due. Lock requests are therefore made in clock order and served
+FIFO (locks.py). Samples of the time series are taken as the earliest clock passes each sample
+time; the warm-up, if any, ends the same way and resets every accumulated counter.
+
+`run` returns RUN_DONE at the end time, or RUN_NEED_SLOTS between two operations when the pool
+of per-page slots runs low; the caller grows it (state.grow_slots) and calls `run` again, which
+resumes exactly where it stopped.
+"""
+
+from __future__ import annotations
+
+from ._jit import njit, njit_hooked
+from .consts import (
+    GFP_LRU,
+    GFP_MOVABLE_PAGE,
+    NODE_ALLOC,
+    NODE_ALLOC_MOVABLE,
+    OP_ALLOC,
+    OP_FREE_NEWEST,
+    OP_FREE_OLDEST,
+    PAGEBLOCK_ORDER,
+    RUN_DONE,
+    RUN_NEED_SLOTS,
+)
+from .knobs import K_VMSTAT_INTERVAL_MS
+from .layout import (
+    AG_LAST_OK,
+    AG_NEXT_DECAY,
+    AG_OPS,
+    AG_RECLAIM_NS,
+    AG_SYS_NS,
+    E_END_NS,
+    E_NEXT_SAMPLE,
+    E_NOW,
+    E_NSAMPLES,
+    E_SAMPLE_NS,
+    E_STEPS,
+    E_WARMUP_DONE,
+    E_WARMUP_NS,
+    EV_ALLOC_FAIL,
+    EV_ALLOC_OPS,
+    EV_FREE_OPS,
+    EV_PGALLOC,
+    EV_PGFREE,
+    EV_THP_ALLOC,
+    EV_THP_FAIL,
+    H_ALLOC,
+    H_FREE,
+    HIST_SUB,
+    HIST_SUB_BITS,
+    L_LRU,
+    LK_ACQ,
+    LK_CONTENDED,
+    LK_HOLD_NS,
+    LK_WAIT_NS,
+    LOCK_ZONE,
+    NR_HIST_BUCKETS,
+    PCP_HIGH,
+    S_ALLOC_FAIL,
+    S_FREE_PAGEBLOCKS,
+    S_NR_FREE_PAGES,
+    S_NR_LRU,
+    S_OPS,
+    S_PCP_HIGH_MEAN,
+    S_PCP_PAGES,
+    S_SYS_NS,
+    S_T_NS,
+    S_UNUSABLE_ORDER9_PERMILLE,
+    S_WATERMARK_BOOST,
+    S_ZONE_FLAGS,
+    S_ZONE_LOCK_ACQ,
+    S_ZONE_LOCK_WAIT_NS,
+    ZC_FLAGS,
+    ZC_KSWAPD,
+    ZC_L_MIX0,
+    ZC_NR_CPUS,
+    ZC_NR_FREE_PAGES,
+    ZC_NR_LRU,
+    ZC_NR_LRU_PEAK,
+    ZC_NR_PAGEBLOCKS,
+    ZC_PCP_PAGES,
+    ZC_PCP_PAGES_PEAK,
+    ZC_SLOTS_CAP,
+    ZC_SLOTS_FREE,
+    ZC_SLOTS_PEAK,
+    ZC_WATERMARK_BOOST,
+)
+from .lists import list_add_tail, list_del, list_first, list_last
+from .page_alloc import alloc_pages, free_pages, tree_update
+from .vmscan import kswapd_step
+
+# Free slots the engine keeps before each operation: more than one operation can split. A refill
+# takes at most batch << 5 = 2016 order-0 pages (4 new split blocks), the slow path repeats it up
+# to 16 times, fallbacks split at most one more block per entry taken.
+SLOT_MARGIN = 256
+
+# --- statistics helpers (cached) -------------------------------------------------------------
+
+
+@njit
+def hist_bucket(v):
+    """Log-linear bucket: exact below 64, then 32 sub-buckets per power of two."""
+    if v < 2 * HIST_SUB:
+        return v if v >= 0 else 0
+    e = HIST_SUB_BITS + 1
+    while (v >> (e + 1)) > 0:
+        e += 1
+    shift = e - HIST_SUB_BITS
+    b = (shift + 1) * HIST_SUB + ((v >> shift) - HIST_SUB)
+    return b if b < NR_HIST_BUCKETS else NR_HIST_BUCKETS - 1
+
+
+@njit
+def hist_record(z, h, v):
+    z.hist[h, hist_bucket(v)] += 1
+    if v > z.hmax[h]:
+        z.hmax[h] = v
+
+
+@njit
+def free_pageblocks(z):
+    """Whole free pageblocks on the zone lists (order 9 entries count 1, order 10 count 2)."""
+    n = 0
+    for mt in range(3):
+        n += z.nr_free[PAGEBLOCK_ORDER, mt] + 2 * z.nr_free[PAGEBLOCK_ORDER + 1, mt]
+    return n
+
+
+@njit
+def unusable_index_permille(z, order):
+    """extfrag/unusable_index at `order`, x1000 as the kernel keeps it (1000 with no free
+    memory)."""
+    free_pages = z.zc[ZC_NR_FREE_PAGES]
+    if free_pages == 0:
+        return 1000
+    suitable = 0
+    for o in range(order, z.nr_free.shape[0]):
+        for mt in range(3):
+            suitable += z.nr_free[o, mt] << (o - order)
+    return (free_pages - (suitable << order)) * 1000 // free_pages
+
+
+@njit
+def take_sample(z, t):
+    row = z.eng[E_NSAMPLES]
+    if row >= z.samples.shape[0]:
+        return False
+    s = z.samples
+    ncpu = z.zc[ZC_NR_CPUS]
+    ops = 0
+    sys_ns = 0
+    high = 0
+    for a in range(ncpu):
+        ops += z.ag[a, AG_OPS]
+        sys_ns += z.ag[a, AG_SYS_NS]
+        high += z.pcp[a, PCP_HIGH]
+    s[row, S_T_NS] = t
+    s[row, S_OPS] = ops
+    s[row, S_SYS_NS] = sys_ns
+    s[row, S_NR_FREE_PAGES] = z.zc[ZC_NR_FREE_PAGES]
+    s[row, S_PCP_PAGES] = z.zc[ZC_PCP_PAGES]
+    s[row, S_FREE_PAGEBLOCKS] = free_pageblocks(z)
+    s[row, S_UNUSABLE_ORDER9_PERMILLE] = unusable_index_permille(z, PAGEBLOCK_ORDER)
+    s[row, S_NR_LRU] = z.zc[ZC_NR_LRU]
+    s[row, S_ZONE_LOCK_ACQ] = z.lk[LOCK_ZONE, LK_ACQ]
+    s[row, S_ZONE_LOCK_WAIT_NS] = z.lk[LOCK_ZONE, LK_WAIT_NS]
+    s[row, S_PCP_HIGH_MEAN] = high // ncpu
+    s[row, S_ZONE_FLAGS] = z.zc[ZC_FLAGS]
+    s[row, S_WATERMARK_BOOST] = z.zc[ZC_WATERMARK_BOOST]
+    s[row, S_ALLOC_FAIL] = z.ev[EV_ALLOC_FAIL]
+    z.eng[E_NSAMPLES] = row + 1
+    return True
+
+
+@njit
+def end_warmup(z):
+    """Zero every accumulated counter: metrics cover [warmup, end)."""
+    z.ev[:] = 0
+    z.hist[:, :] = 0
+    z.hmax[:] = 0
+    for lock in range(z.lk.shape[0]):
+        z.lk[lock, LK_ACQ] = 0
+        z.lk[lock, LK_CONTENDED] = 0
+        z.lk[lock, LK_WAIT_NS] = 0
+        z.lk[lock, LK_HOLD_NS] = 0
+    for a in range(z.ag.shape[0]):
+        z.ag[a, AG_SYS_NS] = 0
+        z.ag[a, AG_OPS] = 0
+        z.ag[a, AG_RECLAIM_NS] = 0
+    z.zc[ZC_PCP_PAGES_PEAK] = z.zc[ZC_PCP_PAGES]
+    z.zc[ZC_NR_LRU_PEAK] = z.zc[ZC_NR_LRU]
+    z.zc[ZC_SLOTS_PEAK] = z.zc[ZC_SLOTS_CAP] - z.zc[ZC_SLOTS_FREE]
+    z.eng[E_WARMUP_DONE] = 1
+
+
+# --- one workload operation (per process compile: calls hooks) ------------------------------
+
+
+@njit_hooked
+def do_alloc(z, ps, cpu, order, mt, gfp, lst, pol):
+    z.ev[EV_ALLOC_OPS] += 1
+    if order == PAGEBLOCK_ORDER:
+        z.ev[EV_THP_ALLOC] += 1
+    node = alloc_pages(z, ps, cpu, order, mt, gfp, pol)
+    if node < 0:
+        z.ev[EV_ALLOC_FAIL] += 1
+        if order == PAGEBLOCK_ORDER:
+            z.ev[EV_THP_FAIL] += 1
+        z.ag[cpu, AG_LAST_OK] = 0
+        return
+    z.ag[cpu, AG_LAST_OK] = 1
+    z.ev[EV_PGALLOC] += 1 << order
+    z.nstate[node] = NODE_ALLOC_MOVABLE if gfp & GFP_MOVABLE_PAGE else NODE_ALLOC
+    z.norder[node] = order
+    if gfp & GFP_LRU:
+        list_add_tail(z, L_LRU, node)
+        lru = z.zc[ZC_NR_LRU] + (1 << order)
+        z.zc[ZC_NR_LRU] = lru
+        if lru > z.zc[ZC_NR_LRU_PEAK]:
+            z.zc[ZC_NR_LRU_PEAK] = lru
+    else:
+        list_add_tail(z, z.zc[ZC_L_MIX0] + lst, node)
+
+
+@njit_hooked
+def do_free(z, ps, cpu, lst, newest, pol):
+    sentinel = z.zc[ZC_L_MIX0] + lst
+    node = list_last(z, sentinel) if newest else list_first(z, sentinel)
+    if node < 0:
+        return False
+    list_del(z, node)
+    z.ev[EV_FREE_OPS] += 1
+    z.ev[EV_PGFREE] += 1 << z.norder[node]
+    free_pages(z, ps, cpu, node, pol)
+    return True
+
+
+@njit_hooked
+def run(z, ps, ms, pol, next_op):
+    """Run until the end time (RUN_DONE) or until the slot pool needs to grow."""
+    end = z.eng[E_END_NS]
+    kswapd = z.zc[ZC_KSWAPD]
+    interval = z.knob[K_VMSTAT_INTERVAL_MS] * 1_000_000
+    while True:
+        a = z.tree[1]
+        t = z.clock[a]
+        while z.eng[E_NEXT_SAMPLE] <= t and z.eng[E_NEXT_SAMPLE] <= end:
+            if not z.eng[E_WARMUP_DONE] and z.eng[E_NEXT_SAMPLE] >= z.eng[E_WARMUP_NS]:
+                end_warmup(z)
+            take_sample(z, z.eng[E_NEXT_SAMPLE])
+            z.eng[E_NEXT_SAMPLE] += z.eng[E_SAMPLE_NS]
+        if not z.eng[E_WARMUP_DONE] and t >= z.eng[E_WARMUP_NS]:
+            end_warmup(z)
+        if t >= end:
+            return RUN_DONE
+        if z.zc[ZC_SLOTS_FREE] < SLOT_MARGIN and z.zc[ZC_SLOTS_CAP] < z.zc[ZC_NR_PAGEBLOCKS]:
+            return RUN_NEED_SLOTS
+        z.eng[E_STEPS] += 1
+        z.eng[E_NOW] = t
+        if a == kswapd:
+            kswapd_step(z, ps, pol)
+        elif t >= z.ag[a, AG_NEXT_DECAY]:
+            pol.decay_pcp_high(z, ps, a)
+            z.ag[a, AG_NEXT_DECAY] += interval
+            z.ag[a, AG_SYS_NS] += z.eng[E_NOW] - t
+            z.clock[a] = z.eng[E_NOW]
+        else:
+            op, order, mt, gfp, lst, user_ns = next_op(z, ms, a)
+            if op == OP_ALLOC:
+                do_alloc(z, ps, a, order, mt, gfp, lst, pol)
+                hist_record(z, H_ALLOC, z.eng[E_NOW] - t)
+                z.ag[a, AG_OPS] += 1
+            elif op == OP_FREE_OLDEST or op == OP_FREE_NEWEST:
+                if do_free(z, ps, a, lst, op == OP_FREE_NEWEST, pol):
+                    hist_record(z, H_FREE, z.eng[E_NOW] - t)
+                    z.ag[a, AG_OPS] += 1
+            z.ag[a, AG_SYS_NS] += z.eng[E_NOW] - t
+            z.clock[a] = z.eng[E_NOW] + user_ns
+        tree_update(z, a)

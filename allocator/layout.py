@@ -1,0 +1,165 @@
+"""Indices into the simulator's state arrays (compile-time constants in the kernels).
+
+The state is arrays, not objects (see `state.py`). Scalars live in small int64 arrays indexed by
+the names below, the way the kernel keeps `zone->vm_stat[]` and `vm_event_states`.
+"""
+
+from __future__ import annotations
+
+# --- zone scalars: Z.zc[...] ------------------------------------------------------------------
+ZC_NR_FREE_PAGES = 0  # NR_FREE_PAGES: pages on zone free lists (not on PCPs)
+ZC_WMARK_MIN = 1
+ZC_WMARK_LOW = 2
+ZC_WMARK_HIGH = 3
+ZC_WATERMARK_BOOST = 4
+ZC_FLAGS = 5  # ZONE_BOOSTED_WATERMARK | ZONE_RECLAIM_ACTIVE | ZONE_BELOW_HIGH
+ZC_MANAGED = 6
+ZC_NR_PAGEBLOCKS = 7
+ZC_PB0 = 8  # first node id of the pageblock nodes
+ZC_PG0 = 9  # first node id of the page nodes (512-aligned)
+ZC_SLOTS_FREE = 10  # slots on the free stack
+ZC_SLOTS_CAP = 11
+ZC_SLOTS_PEAK = 12  # most slots in use at once
+ZC_NR_LRU = 13  # pages on the file LRU
+ZC_PCP_PAGES = 14  # pages on all PCP lists
+ZC_PCP_PAGES_PEAK = 15
+ZC_NR_CPUS = 16  # workload CPUs
+ZC_NR_AGENTS = 17  # workload CPUs + kswapd
+ZC_KSWAPD = 18  # agent index of kswapd (== NR_CPUS)
+ZC_L_PCP0 = 19  # first PCP list id
+ZC_PCP_NLISTS = 20  # PCP lists per agent (policy-defined)
+ZC_L_POL0 = 21  # first policy-private list id
+ZC_L_MIX0 = 22  # first mix list id
+ZC_NR_LISTS = 23
+ZC_KSWAPD_AWAKE = 24
+ZC_TREE_LEAF0 = 25  # first leaf of the tournament tree over agent clocks
+ZC_NR_LRU_PEAK = 26
+NR_ZC = 27
+
+# --- list ids: sentinel nodes at the start of the node space ---------------------------------
+L_ZONE0 = 0  # zone free_area[order].free_list[mt] is list L_ZONE0 + order * 3 + mt
+L_LRU = 33  # the file LRU (one list for the node; inactive and active not split)
+L_FIXED = 34  # first id after the fixed lists
+
+# --- per-agent PCP fields: Z.pcp[agent, ...] (struct per_cpu_pages) --------------------------
+PCP_COUNT = 0
+PCP_HIGH = 1
+PCP_HIGH_MIN = 2
+PCP_HIGH_MAX = 3
+PCP_BATCH = 4
+PCP_FLAGS = 5
+PCP_ALLOC_FACTOR = 6
+PCP_FREE_COUNT = 7
+NR_PCP_FIELDS = 8
+
+# --- per-agent engine fields: Z.ag[agent, ...] --------------------------------------------------
+AG_SYS_NS = 0  # time spent in the allocator, spinning included
+AG_OPS = 1  # completed workload operations (alloc or free)
+AG_LAST_OK = 2  # 1 if the agent's last allocation succeeded
+AG_NEXT_DECAY = 3  # simulated time of the next vmstat_update (decay_pcp_high)
+AG_RECLAIM_NS = 4  # time spent reclaiming (direct reclaim stalls; kswapd's work)
+NR_AG_FIELDS = 5
+
+# --- lock fields: Z.lk[lock, ...]; lock 0 is zone->lock, lock 1 + a is agent a's pcp->lock ----
+LK_FREE_AT = 0  # simulated time the lock is released by its last holder
+LK_OWNER = 1  # agent that holds or last held it (-1: never taken)
+LK_T0 = 2  # when the current holder acquired it
+LK_ACQ = 3
+LK_CONTENDED = 4
+LK_WAIT_NS = 5
+LK_HOLD_NS = 6
+NR_LK_FIELDS = 7
+LOCK_ZONE = 0
+
+# --- engine scalars: Z.eng[...] ----------------------------------------------------------------
+E_NOW = 0  # time cursor of the running agent inside an operation
+E_END_NS = 1
+E_WARMUP_NS = 2
+E_WARMUP_DONE = 3
+E_SAMPLE_NS = 4
+E_NEXT_SAMPLE = 5
+E_NSAMPLES = 6
+E_STEPS = 7  # engine steps so far (operations and housekeeping)
+NR_ENG = 8
+
+# --- event counters: Z.ev[...] (vm_event-like; reset at the end of warm-up) ------------------
+EV_ALLOC_OPS = 0
+EV_FREE_OPS = 1
+EV_PGALLOC = 2  # pages allocated (vmstat pgalloc_normal)
+EV_PGFREE = 3  # pages freed (vmstat pgfree)
+EV_ALLOC_FAIL = 4
+EV_THP_ALLOC = 5  # order-9 allocation attempts
+EV_THP_FAIL = 6
+EV_PCP_ALLOC_HIT = 7  # served from a PCP list without a refill
+EV_PCP_ALLOC_MISS = 8  # needed a refill, or the PCP could not be used
+EV_PCP_REFILL = 9  # rmqueue_bulk calls
+EV_PCP_REFILL_PAGES = 10
+EV_PCP_DRAIN = 11  # free_pcppages_bulk calls
+EV_PCP_DRAIN_PAGES = 12
+EV_PCP_TRYLOCK_FAIL = 13
+EV_ZONE_LOCK_PAGES = 14  # pages moved under zone->lock
+EV_EXTFRAG_CLAIM = 15  # mm_page_alloc_extfrag with change_ownership
+EV_EXTFRAG_STEAL = 16
+EV_EXTFRAG_FRAGMENTING = 17  # fallback_order < pageblock_order
+EV_KSWAPD_WAKE = 18
+EV_PGSTEAL_KSWAPD = 19
+EV_PGSTEAL_DIRECT = 20
+EV_ALLOCSTALL = 21
+EV_DRAIN_ALL = 22
+EV_REMOTE_FREE = 23  # frees routed to another CPU's PCP
+EV_PCP_LOCK_REMOTE = 24  # pcp->lock taken by a CPU other than its owner
+EV_PCP_LOCK_REMOTE_WAIT_NS = 25
+EV_DECAY = 26  # decay_pcp_high calls that lowered high or drained
+EV_MERGE_STEPS = 27
+EV_SPLIT_STEPS = 28
+EV_BOOST = 29  # boost_watermark() calls that raised the boost
+EV_BUDDY_ALLOC = 30  # allocations served by rmqueue_buddy (not the PCP)
+EV_ZONE_FREE_ONE = 31  # free_one_page: frees straight to the zone
+EV_POLICY0 = 32  # 16 counters whose names a policy declares
+NR_POLICY_EVENTS = 16
+NR_EV = EV_POLICY0 + NR_POLICY_EVENTS
+
+# --- latency histograms: Z.hist[H_*, bucket] --------------------------------------------------
+H_ALLOC = 0
+H_FREE = 1
+HIST_SUB_BITS = 5  # 32 sub-buckets per power of two: values within 1/32 (3%)
+HIST_SUB = 1 << HIST_SUB_BITS
+NR_HIST_BUCKETS = (64 - HIST_SUB_BITS) * HIST_SUB
+HIST_MAX = 2  # Z.hmax[H_*]: exact maxima
+
+# --- time-series sample columns: Z.samples[row, S_*] ------------------------------------------
+S_T_NS = 0
+S_OPS = 1
+S_SYS_NS = 2
+S_NR_FREE_PAGES = 3
+S_PCP_PAGES = 4
+S_FREE_PAGEBLOCKS = 5
+S_UNUSABLE_ORDER9_PERMILLE = 6
+S_NR_LRU = 7
+S_ZONE_LOCK_ACQ = 8
+S_ZONE_LOCK_WAIT_NS = 9
+S_PCP_HIGH_MEAN = 10
+S_ZONE_FLAGS = 11
+S_WATERMARK_BOOST = 12
+S_ALLOC_FAIL = 13
+S_POLICY0 = 14  # 4 gauges whose names a policy declares
+NR_POLICY_GAUGES = 4
+NR_SAMPLE_FIELDS = S_POLICY0 + NR_POLICY_GAUGES
+
+SAMPLE_NAMES = (
+    "t_ns",
+    "ops",
+    "sys_ns",
+    "nr_free_pages",
+    "pcp_pages",
+    "free_pageblocks",
+    "unusable_index_order9_permille",
+    "nr_lru_pages",
+    "zone_lock_acquisitions",
+    "zone_lock_wait_ns",
+    "pcp_high_mean",
+    "zone_flags",
+    "watermark_boost",
+    "alloc_failures",
+)
+assert len(SAMPLE_NAMES) == S_POLICY0

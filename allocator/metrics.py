@@ -1,0 +1,195 @@
+"""One flat metrics record per run, and the time series, from the final state arrays.
+
+Names follow the kernel where it has one (vmstat `pgalloc`, `pgsteal_kswapd`, `allocstall`,
+extfrag `unusable_index`) and carry their unit (`_ns`, `_pages`, `_frac`, `_per_s`).
+`sys_frac` is the share of the CPUs' time spent inside the page allocator, spinning included:
+the allocator's part of %sys, not all kernel time.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .layout import (
+    AG_OPS,
+    AG_RECLAIM_NS,
+    AG_SYS_NS,
+    E_END_NS,
+    E_NSAMPLES,
+    E_STEPS,
+    E_WARMUP_NS,
+    EV_ALLOC_FAIL,
+    EV_ALLOC_OPS,
+    EV_ALLOCSTALL,
+    EV_BOOST,
+    EV_BUDDY_ALLOC,
+    EV_DECAY,
+    EV_DRAIN_ALL,
+    EV_EXTFRAG_CLAIM,
+    EV_EXTFRAG_FRAGMENTING,
+    EV_EXTFRAG_STEAL,
+    EV_FREE_OPS,
+    EV_KSWAPD_WAKE,
+    EV_MERGE_STEPS,
+    EV_PCP_ALLOC_HIT,
+    EV_PCP_ALLOC_MISS,
+    EV_PCP_DRAIN,
+    EV_PCP_DRAIN_PAGES,
+    EV_PCP_LOCK_REMOTE,
+    EV_PCP_LOCK_REMOTE_WAIT_NS,
+    EV_PCP_REFILL,
+    EV_PCP_REFILL_PAGES,
+    EV_PCP_TRYLOCK_FAIL,
+    EV_PGALLOC,
+    EV_PGFREE,
+    EV_PGSTEAL_DIRECT,
+    EV_PGSTEAL_KSWAPD,
+    EV_POLICY0,
+    EV_REMOTE_FREE,
+    EV_SPLIT_STEPS,
+    EV_THP_ALLOC,
+    EV_THP_FAIL,
+    EV_ZONE_FREE_ONE,
+    EV_ZONE_LOCK_PAGES,
+    H_ALLOC,
+    H_FREE,
+    HIST_SUB,
+    LK_ACQ,
+    LK_CONTENDED,
+    LK_HOLD_NS,
+    LK_WAIT_NS,
+    LOCK_ZONE,
+    PCP_HIGH,
+    S_PCP_PAGES,
+    S_POLICY0,
+    SAMPLE_NAMES,
+    ZC_KSWAPD,
+    ZC_NR_CPUS,
+    ZC_NR_FREE_PAGES,
+    ZC_NR_LRU_PEAK,
+    ZC_PCP_PAGES,
+    ZC_PCP_PAGES_PEAK,
+    ZC_SLOTS_PEAK,
+)
+from .machine import Machine
+
+
+def bucket_value(b: int) -> int:
+    """Middle of a latency histogram bucket (exact below 64 ns)."""
+    if b < 2 * HIST_SUB:
+        return b
+    shift = b // HIST_SUB - 1
+    mantissa = b % HIST_SUB + HIST_SUB
+    lo = mantissa << shift
+    return lo + ((1 << shift) - 1) // 2
+
+
+def percentile(hist: np.ndarray, q: float, exact_max: int) -> int:
+    """The q-quantile of a histogram (nearest rank), never above the exact maximum."""
+    total = int(hist.sum())
+    if total == 0:
+        return 0
+    rank = max(1, int(np.ceil(q * total)))
+    b = int(np.searchsorted(np.cumsum(hist), rank))
+    return min(bucket_value(b), exact_max)
+
+
+def _frac(num: float, den: float) -> float:
+    return float(num) / float(den) if den else 0.0
+
+
+def collect_metrics(z: Any, machine: Machine, event_names: tuple[str, ...]) -> dict[str, Any]:
+    ncpu = int(z.zc[ZC_NR_CPUS])
+    kswapd = int(z.zc[ZC_KSWAPD])
+    ev = z.ev
+    zl = z.lk[LOCK_ZONE]
+    sim_ns = int(z.eng[E_END_NS] - z.eng[E_WARMUP_NS])
+    ops = int(z.ag[:ncpu, AG_OPS].sum())
+    sys_ns = int(z.ag[:ncpu, AG_SYS_NS].sum())
+    nsamples = int(z.eng[E_NSAMPLES])
+    pcp_series = z.samples[:nsamples, S_PCP_PAGES]
+    thp = int(ev[EV_THP_ALLOC])
+    free_pages = int(z.zc[ZC_NR_FREE_PAGES])
+    suitable = sum(int(z.nr_free[o].sum()) << (o - 9) for o in range(9, z.nr_free.shape[0]))
+    m: dict[str, Any] = {
+        "ops": ops,
+        "sim_time_ns": sim_ns,
+        "throughput_ops_per_s": _frac(ops * 1e9, sim_ns),
+        "sys_frac": _frac(sys_ns, ncpu * sim_ns),
+        "alloc_ops": int(ev[EV_ALLOC_OPS]),
+        "free_ops": int(ev[EV_FREE_OPS]),
+        "pgalloc": int(ev[EV_PGALLOC]),
+        "pgfree": int(ev[EV_PGFREE]),
+        "alloc_failures": int(ev[EV_ALLOC_FAIL]),
+        "thp_alloc_attempts": thp,
+        "thp_alloc_success_frac": _frac(thp - int(ev[EV_THP_FAIL]), thp) if thp else 1.0,
+        "alloc_latency_p50_ns": percentile(z.hist[H_ALLOC], 0.50, int(z.hmax[H_ALLOC])),
+        "alloc_latency_p99_ns": percentile(z.hist[H_ALLOC], 0.99, int(z.hmax[H_ALLOC])),
+        "alloc_latency_max_ns": int(z.hmax[H_ALLOC]),
+        "free_latency_p50_ns": percentile(z.hist[H_FREE], 0.50, int(z.hmax[H_FREE])),
+        "free_latency_p99_ns": percentile(z.hist[H_FREE], 0.99, int(z.hmax[H_FREE])),
+        "free_latency_max_ns": int(z.hmax[H_FREE]),
+        "zone_lock_acquisitions": int(zl[LK_ACQ]),
+        "zone_lock_contended": int(zl[LK_CONTENDED]),
+        "zone_lock_hold_ns": int(zl[LK_HOLD_NS]),
+        "zone_lock_wait_ns": int(zl[LK_WAIT_NS]),
+        "zone_lock_acq_per_kop": _frac(1000 * int(zl[LK_ACQ]), ops),
+        "zone_lock_pages": int(ev[EV_ZONE_LOCK_PAGES]),
+        "pcp_lock_wait_ns": int(z.lk[1:, LK_WAIT_NS].sum()),
+        "pcp_lock_remote_acquisitions": int(ev[EV_PCP_LOCK_REMOTE]),
+        "pcp_lock_remote_wait_ns": int(ev[EV_PCP_LOCK_REMOTE_WAIT_NS]),
+        "pcp_trylock_failures": int(ev[EV_PCP_TRYLOCK_FAIL]),
+        "pcp_alloc_hit_frac": _frac(
+            ev[EV_PCP_ALLOC_HIT], int(ev[EV_PCP_ALLOC_HIT]) + int(ev[EV_PCP_ALLOC_MISS])
+        ),
+        "pcp_refills": int(ev[EV_PCP_REFILL]),
+        "pcp_refill_pages": int(ev[EV_PCP_REFILL_PAGES]),
+        "pcp_drains": int(ev[EV_PCP_DRAIN]),
+        "pcp_drain_pages": int(ev[EV_PCP_DRAIN_PAGES]),
+        "pcp_high_decays": int(ev[EV_DECAY]),
+        "pcp_pages_peak": int(z.zc[ZC_PCP_PAGES_PEAK]),
+        "pcp_pages_mean": float(pcp_series.mean()) if nsamples else float(z.zc[ZC_PCP_PAGES]),
+        "pcp_pages_end": int(z.zc[ZC_PCP_PAGES]),
+        "pcp_high_mean_end": float(z.pcp[:ncpu, PCP_HIGH].mean()),
+        "remote_frees": int(ev[EV_REMOTE_FREE]),
+        "buddy_allocs": int(ev[EV_BUDDY_ALLOC]),
+        "zone_direct_frees": int(ev[EV_ZONE_FREE_ONE]),
+        "extfrag_claims": int(ev[EV_EXTFRAG_CLAIM]),
+        "extfrag_steals": int(ev[EV_EXTFRAG_STEAL]),
+        "extfrag_fragmenting": int(ev[EV_EXTFRAG_FRAGMENTING]),
+        "watermark_boosts": int(ev[EV_BOOST]),
+        "merge_steps": int(ev[EV_MERGE_STEPS]),
+        "split_steps": int(ev[EV_SPLIT_STEPS]),
+        "nr_free_pages": free_pages,
+        "free_pageblocks": suitable,
+        "unusable_index_order9": (
+            _frac(free_pages - (suitable << 9), free_pages) if free_pages else 1.0
+        ),
+        "lru_pages_peak": int(z.zc[ZC_NR_LRU_PEAK]),
+        "kswapd_wakeups": int(ev[EV_KSWAPD_WAKE]),
+        "kswapd_ns": int(z.ag[kswapd, AG_RECLAIM_NS]),
+        "pgsteal_kswapd": int(ev[EV_PGSTEAL_KSWAPD]),
+        "pgsteal_direct": int(ev[EV_PGSTEAL_DIRECT]),
+        "allocstall": int(ev[EV_ALLOCSTALL]),
+        "direct_reclaim_ns": int(z.ag[:ncpu, AG_RECLAIM_NS].sum()),
+        "drain_all_pages": int(ev[EV_DRAIN_ALL]),
+        "split_pageblocks_peak": int(z.zc[ZC_SLOTS_PEAK]),
+        "engine_steps": int(z.eng[E_STEPS]),
+        "batch": machine.batch,
+        "high_min": machine.high_min,
+        "high_max": machine.high_max,
+        "min_free_kbytes": machine.min_free_kbytes,
+    }
+    for i, name in enumerate(event_names):
+        m[name] = int(ev[EV_POLICY0 + i])
+    return m
+
+
+def collect_samples(z: Any, gauge_names: tuple[str, ...]) -> dict[str, np.ndarray]:
+    n = int(z.eng[E_NSAMPLES])
+    out = {name: z.samples[:n, i].copy() for i, name in enumerate(SAMPLE_NAMES)}
+    for i, name in enumerate(gauge_names):
+        out[name] = z.samples[:n, S_POLICY0 + i].copy()
+    return out

@@ -1,0 +1,143 @@
+"""Workload mixes: per-CPU operation streams from a seed. A registry by name.
+
+A mix has typed parameters and one compiled hook:
+
+    next_op(z, ms, cpu) -> (op, order, migratetype, gfp, list, user_ns)
+
+called each time CPU `cpu` is ready for its next operation. `op` is one of consts.OP_*: allocate
+an entry and link it on one of the mix's lists (or the LRU, for page cache), free the oldest or
+newest entry of a mix list, or do nothing; `user_ns` is the time the CPU then spends outside
+the allocator. `z.ag[cpu, AG_LAST_OK]` tells whether the CPU's previous allocation succeeded,
+`z.clock[cpu]` is its time, `z.rng` its random stream (rng.py). Mix lists are numbered from 0 to
+`lists(nr_cpus) - 1`; `mix_list_len(z, k)` gives a list's length.
+"""
+
+from __future__ import annotations
+
+import importlib
+import math
+from collections import namedtuple
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from .._jit import njit
+from ..errors import SpecError
+from ..layout import ZC_L_MIX0
+from ..machine import Machine
+from ..units import parse_duration, parse_size
+
+MixHooks = namedtuple("MixHooks", ["next_op"])
+
+KINDS = ("int", "bytes", "ns", "frac")
+
+
+@dataclass(frozen=True)
+class Param:
+    """A mix parameter. `kind`: int; bytes (sizes like 128MiB); ns (durations like 750ms);
+    frac (a fraction in [0, 1], handed to the kernel in parts per million)."""
+
+    name: str
+    default: object
+    kind: str
+    doc: str
+    lo: float = 0
+    hi: float = math.inf
+
+    def resolve(self, value: object, mix: str) -> int:
+        field = f"mix.{mix}.{self.name}"
+        if self.kind == "bytes":
+            v = parse_size(value, field)
+        elif self.kind == "ns":
+            v = parse_duration(value, field)
+        elif self.kind == "frac":
+            if isinstance(value, bool) or not isinstance(value, int | float | str):
+                raise SpecError(f"{field} must be a fraction in [0, 1], got {value!r}")
+            try:
+                f = float(value)
+            except ValueError:
+                raise SpecError(f"{field} must be a fraction in [0, 1], got {value!r}") from None
+            if not 0.0 <= f <= 1.0:
+                raise SpecError(f"{field} must be a fraction in [0, 1], got {value!r}")
+            v = int(round(f * 1_000_000))
+            return v
+        else:
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise SpecError(f"{field} must be an integer, got {value!r}")
+            v = value
+        if not self.lo <= v <= self.hi:
+            hi = "" if self.hi == math.inf else f", at most {int(self.hi)}"
+            raise SpecError(f"{field} must be at least {int(self.lo)}{hi}, got {value!r}")
+        return v
+
+
+class Mix:
+    """Base class. Subclasses set `name`, `params`, `hooks` and implement `lists`/`build`."""
+
+    name: ClassVar[str] = ""
+    params: ClassVar[tuple[Param, ...]] = ()
+    hooks: ClassVar[MixHooks]
+
+    def lists(self, nr_cpus: int) -> int:
+        return 0
+
+    def build(self, machine: Machine, values: dict[str, int]) -> Any:
+        """The mix state `ms` (a namedtuple of scalars and arrays) for this machine."""
+        raise NotImplementedError
+
+    @classmethod
+    def resolve_params(cls, overrides: dict[str, object]) -> dict[str, int]:
+        table = {p.name: p for p in cls.params}
+        for key in overrides:
+            if key not in table:
+                known = ", ".join(table) or "none"
+                raise SpecError(f"unknown parameter 'mix.{cls.name}.{key}'; known: {known}")
+        return {
+            p.name: p.resolve(overrides.get(p.name, p.default), cls.name) for p in cls.params
+        }
+
+    @classmethod
+    def describe(cls) -> str:
+        return (cls.__doc__ or cls.name).strip().splitlines()[0]
+
+
+_REGISTRY: dict[str, type[Mix]] = {}
+
+
+def register_mix(cls: type[Mix]) -> type[Mix]:
+    if not cls.name:
+        raise TypeError(f"{cls.__qualname__} has no name")
+    _REGISTRY[cls.name] = cls
+    return cls
+
+
+def registered_mixes() -> dict[str, type[Mix]]:
+    _load_builtins()
+    return dict(_REGISTRY)
+
+
+def get_mix(name: str) -> type[Mix]:
+    _load_builtins()
+    if name in _REGISTRY:
+        return _REGISTRY[name]
+    if ":" in name:
+        module_name, _, attr = name.partition(":")
+        try:
+            module = importlib.import_module(module_name)
+        except ImportError as exc:
+            raise SpecError(f"mix '{name}': cannot import module '{module_name}': {exc}") from exc
+        cls = getattr(module, attr, None)
+        if not (isinstance(cls, type) and issubclass(cls, Mix)):
+            raise SpecError(f"mix '{name}': '{attr}' is not a Mix subclass in {module_name}")
+        return cls
+    known = ", ".join(sorted(_REGISTRY))
+    raise SpecError(f"unknown mix '{name}'; known mixes: {known} (or module:Class)")
+
+
+def _load_builtins() -> None:
+    from . import kbuild, page_fault1  # noqa: F401  (register the built-ins)
+
+
+@njit
+def mix_list_len(z, k):
+    """Number of entries on mix list k."""
+    return z.llen[z.zc[ZC_L_MIX0] + k]

@@ -1,0 +1,186 @@
+"""`kbuild`: a parallel kernel build (`make -jN`), one compile job after another on each CPU.
+
+Modelled on ../shared/reference/calibration.md s7.1 (Huang Ying's three alloc/free imbalance
+oscillations of a kernel build) and s7.2 (order and migratetype mix):
+
+- a compile job (cc1) faults in anonymous memory, `job_anon_bytes` on average (100 MiB, the
+  25k-page oscillation), over `job_ms` (0.5-1 s, its period), and frees it all at exit, on the
+  same CPU: the exit path frees data pages, then page tables, then the order-1 PGD (PTI);
+- inside a job, `churn_frac` of the steps free the newest anon page again (malloc/free churn,
+  the 100-page oscillation the PCP absorbs);
+- `big_job_frac` of the jobs are links (vmlinux, modules) four times as big and ten times as
+  long (the 100k-page, 10 s oscillation);
+- `file_frac` of the steps add page cache (sources read, objects written): MOVABLE pages on the
+  file LRU that stay until reclaim, so the page cache grows through the build;
+- `slab_frac` of the steps allocate slab pages (order 1-3, UNMOVABLE or RECLAIMABLE, as `new_slab`
+  in perf kmem samples), each CPU keeping `slab_live` of them and freeing the oldest beyond.
+
+Jobs start part-way through, so CPUs are not in lock step. Everything scales per CPU.
+"""
+
+from __future__ import annotations
+
+from collections import namedtuple
+
+import numpy as np
+
+from .._jit import njit
+from ..consts import (
+    GFP_DIRECT_RECLAIM,
+    GFP_LRU,
+    GFP_MOVABLE_PAGE,
+    LIST_LRU,
+    MIGRATE_MOVABLE,
+    MIGRATE_RECLAIMABLE,
+    MIGRATE_UNMOVABLE,
+    OP_ALLOC,
+    OP_FREE_NEWEST,
+    OP_FREE_OLDEST,
+    OP_NONE,
+    PAGE_SIZE,
+    PAGEBLOCK_NR_PAGES,
+)
+from ..errors import SpecError
+from ..machine import Machine
+from ..rng import rand_around, rand_below
+from .base import Mix, MixHooks, Param, mix_list_len, register_mix
+
+KbuildState = namedtuple(
+    "KbuildState",
+    [
+        "anon_pages",
+        "job_ns",
+        "big_ppm",
+        "churn_ppm",
+        "file_ppm",
+        "slab_ppm",
+        "slab_live",
+        "exit_ns",
+        "exec_ns",
+        "st",
+    ],
+)
+# st[cpu, ...]
+_PHASE = 0  # 0 running a job, 1 exiting
+_TARGET = 1  # anon pages this job still has to fault in
+_STEP_NS = 2  # user time between this job's steps
+_TO_PTE = 3  # faults until the next PTE page
+_NF = 4
+_ANON = 0
+_PGTABLE = 1
+_SLAB = 2
+_NLISTS = 3
+
+
+@njit
+def _start_job(z, ms, cpu, progress_permille):
+    """exec(): pick the job's size and life; `progress_permille` of it is already done."""
+    st = ms.st
+    anon = ms.anon_pages
+    life = ms.job_ns
+    if ms.big_ppm and rand_below(z.rng, cpu, 1_000_000) < ms.big_ppm:
+        anon *= 4
+        life *= 10
+    anon = max(1, rand_around(z.rng, cpu, anon, 333))
+    life = rand_around(z.rng, cpu, life, 333)
+    # Steps until the anon target is reached: each step is one of alloc, churn free, file,
+    # slab; only plain allocs grow the target and churn frees undo one.
+    net_ppm = 1_000_000 - 2 * ms.churn_ppm - ms.file_ppm - ms.slab_ppm
+    steps = max(1, anon * 1_000_000 // net_ppm)
+    st[cpu, _STEP_NS] = max(1, life // steps)
+    st[cpu, _TARGET] = max(1, anon - anon * progress_permille // 1000)
+    st[cpu, _PHASE] = 0
+    st[cpu, _TO_PTE] = PAGEBLOCK_NR_PAGES
+
+
+@njit
+def next_op(z, ms, cpu):
+    st = ms.st
+    anon = cpu * _NLISTS + _ANON
+    pgtable = cpu * _NLISTS + _PGTABLE
+    slab = cpu * _NLISTS + _SLAB
+    if st[cpu, _STEP_NS] == 0:  # first call on this CPU
+        _start_job(z, ms, cpu, rand_below(z.rng, cpu, 1000))
+        return OP_ALLOC, 1, MIGRATE_UNMOVABLE, GFP_DIRECT_RECLAIM, pgtable, 0  # the PGD
+    if st[cpu, _PHASE] == 1:  # exit_mmap(): data pages, then page tables
+        if mix_list_len(z, anon) > 0:
+            return OP_FREE_OLDEST, 0, 0, 0, anon, ms.exit_ns
+        if mix_list_len(z, pgtable) > 0:
+            return OP_FREE_OLDEST, 0, 0, 0, pgtable, ms.exit_ns
+        _start_job(z, ms, cpu, 0)
+        return OP_ALLOC, 1, MIGRATE_UNMOVABLE, GFP_DIRECT_RECLAIM, pgtable, ms.exec_ns
+    if st[cpu, _TARGET] <= 0:
+        st[cpu, _PHASE] = 1
+        return OP_NONE, 0, 0, 0, 0, 0
+    step = st[cpu, _STEP_NS]
+    r = rand_below(z.rng, cpu, 1_000_000)
+    if r < ms.churn_ppm:
+        if mix_list_len(z, anon) > 0:
+            st[cpu, _TARGET] += 1
+            return OP_FREE_NEWEST, 0, 0, 0, anon, step
+        r = ms.churn_ppm  # nothing to free yet: take the next kind
+    r -= ms.churn_ppm
+    if r < ms.file_ppm:
+        return (
+            OP_ALLOC,
+            0,
+            MIGRATE_MOVABLE,
+            GFP_DIRECT_RECLAIM | GFP_LRU | GFP_MOVABLE_PAGE,
+            LIST_LRU,
+            step,
+        )
+    r -= ms.file_ppm
+    if r < ms.slab_ppm:
+        if mix_list_len(z, slab) >= ms.slab_live:
+            return OP_FREE_OLDEST, 0, 0, 0, slab, step
+        order = 1 + rand_below(z.rng, cpu, 3)
+        mt = MIGRATE_RECLAIMABLE if rand_below(z.rng, cpu, 2) else MIGRATE_UNMOVABLE
+        return OP_ALLOC, order, mt, GFP_DIRECT_RECLAIM, slab, step
+    if st[cpu, _TO_PTE] == PAGEBLOCK_NR_PAGES:
+        st[cpu, _TO_PTE] = 0
+        return OP_ALLOC, 0, MIGRATE_UNMOVABLE, GFP_DIRECT_RECLAIM, pgtable, 0
+    st[cpu, _TO_PTE] += 1
+    st[cpu, _TARGET] -= 1
+    return OP_ALLOC, 0, MIGRATE_MOVABLE, GFP_DIRECT_RECLAIM | GFP_MOVABLE_PAGE, anon, step
+
+
+@register_mix
+class Kbuild(Mix):
+    """Kernel build: compile jobs fault in and free anon memory, page cache grows."""
+
+    name = "kbuild"
+    params = (
+        Param("job_anon_bytes", "100MiB", "bytes", "mean anon memory of a compile job", lo=4096),
+        Param("job_ms", "750ms", "ns", "mean life of a compile job (uniform +-33%)", lo=1),
+        Param("big_job_frac", 0.05, "frac", "share of jobs that are links: 4x memory, 10x life"),
+        Param("churn_frac", 0.2, "frac", "share of steps that free the newest anon page"),
+        Param("file_frac", 0.1, "frac", "share of steps that add a page-cache page"),
+        Param("slab_frac", 0.01, "frac", "share of steps that allocate slab pages (order 1-3)"),
+        Param("slab_live", 64, "int", "slab pages each CPU keeps before freeing the oldest"),
+        Param("exit_ns", "50ns", "ns", "exit_mmap work per page besides the free"),
+        Param("exec_ns", "500us", "ns", "fork + exec between jobs"),
+    )
+    hooks = MixHooks(next_op=next_op)
+
+    def lists(self, nr_cpus: int) -> int:
+        return nr_cpus * _NLISTS
+
+    def build(self, machine: Machine, values: dict[str, int]) -> KbuildState:
+        busy = 2 * values["churn_frac"] + values["file_frac"] + values["slab_frac"]
+        if busy > 900_000:
+            raise SpecError(
+                "mix.kbuild: 2 * churn_frac + file_frac + slab_frac must stay below 0.9, "
+                f"got {busy / 1e6:g}"
+            )
+        return KbuildState(
+            anon_pages=max(1, values["job_anon_bytes"] // PAGE_SIZE),
+            job_ns=values["job_ms"],
+            big_ppm=values["big_job_frac"],
+            churn_ppm=values["churn_frac"],
+            file_ppm=values["file_frac"],
+            slab_ppm=values["slab_frac"],
+            slab_live=values["slab_live"],
+            exit_ns=values["exit_ns"],
+            exec_ns=values["exec_ns"],
+            st=np.zeros((machine.cpus, _NF), dtype=np.int64),
+        )

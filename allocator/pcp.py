@@ -1,0 +1,273 @@
+"""The per-CPU page lists' machinery as upstream has it (mm/page_alloc.c, v6.10 .. v7.0-rc).
+
+Sizing (`nr_pcp_alloc`, `nr_pcp_high`, `nr_pcp_free`), the zone->lock transactions
+(`rmqueue_bulk`, `free_pcppages_bulk`) and their helpers. Policies build on these; the
+`upstream` policy is little more than the kernel's callers of them. Agents index PCPs: agent
+`a < nr_cpus` is CPU a, the last agent is kswapd's CPU.
+"""
+
+from __future__ import annotations
+
+from ._jit import njit
+from .buddy import __free_one_page, __rmqueue, node_pfn, pfn_node
+from .consts import (
+    MIGRATE_MOVABLE,
+    MIGRATE_PCPTYPES,
+    NODE_PCP,
+    NR_LOWORDER_PCP_LISTS,
+    NR_PCP_LISTS,
+    PAGE_ALLOC_COSTLY_ORDER,
+    PAGEBLOCK_ORDER,
+    ZONE_BELOW_HIGH,
+    ZONE_RECLAIM_ACTIVE,
+)
+from .costs import C_ZONE_LOCK
+from .knobs import K_DRAIN_IN_BATCHES, K_PCP_BATCH_SCALE_MAX, K_THP
+from .layout import (
+    EV_PCP_DRAIN,
+    EV_PCP_DRAIN_PAGES,
+    EV_PCP_REFILL,
+    EV_PCP_REFILL_PAGES,
+    EV_ZONE_FREE_ONE,
+    EV_ZONE_LOCK_PAGES,
+    LOCK_ZONE,
+    PCP_ALLOC_FACTOR,
+    PCP_BATCH,
+    PCP_COUNT,
+    PCP_FREE_COUNT,
+    PCP_HIGH,
+    PCP_HIGH_MAX,
+    PCP_HIGH_MIN,
+    ZC_FLAGS,
+    ZC_L_PCP0,
+    ZC_PCP_NLISTS,
+    ZC_PCP_PAGES,
+    ZC_PCP_PAGES_PEAK,
+)
+from .lists import list_add_tail, list_del, list_empty, list_last
+from .locks import spin_lock, spin_unlock
+from .watermark import wmark_pages, zone_watermark_ok
+
+# --- list layout ---------------------------------------------------------------------------
+
+
+@njit
+def pcp_allowed_order(z, order):
+    """pcp_allowed_order(): orders up to PAGE_ALLOC_COSTLY_ORDER, and THPs when enabled."""
+    if order <= PAGE_ALLOC_COSTLY_ORDER:
+        return True
+    return order == PAGEBLOCK_ORDER and z.knob[K_THP] != 0
+
+
+@njit
+def order_to_pindex(mt, order):
+    """order_to_pindex(): 3 * order + migratetype; THPs on two lists of their own."""
+    if order > PAGE_ALLOC_COSTLY_ORDER:
+        return NR_LOWORDER_PCP_LISTS + (1 if mt == MIGRATE_MOVABLE else 0)
+    return MIGRATE_PCPTYPES * order + mt
+
+
+@njit
+def pindex_to_order(pindex):
+    if pindex >= NR_LOWORDER_PCP_LISTS:
+        return PAGEBLOCK_ORDER
+    return pindex // MIGRATE_PCPTYPES
+
+
+@njit
+def pcp_list(z, agent, pindex):
+    """List id of `agent`'s pcp->lists[pindex]."""
+    return z.zc[ZC_L_PCP0] + agent * z.zc[ZC_PCP_NLISTS] + pindex
+
+
+@njit
+def pcp_count_add(z, agent, pages):
+    """pcp->count += pages, and the machine-wide total used for metrics."""
+    z.pcp[agent, PCP_COUNT] += pages
+    total = z.zc[ZC_PCP_PAGES] + pages
+    z.zc[ZC_PCP_PAGES] = total
+    if total > z.zc[ZC_PCP_PAGES_PEAK]:
+        z.zc[ZC_PCP_PAGES_PEAK] = total
+
+
+@njit
+def pcp_high_clamp(z, agent):
+    """pcp->high = clamp(pcp->high, high_min, high_max), as every reader does."""
+    high = min(max(z.pcp[agent, PCP_HIGH], z.pcp[agent, PCP_HIGH_MIN]), z.pcp[agent, PCP_HIGH_MAX])
+    z.pcp[agent, PCP_HIGH] = high
+    return high
+
+
+# --- sizing --------------------------------------------------------------------------------
+
+
+@njit
+def nr_pcp_alloc(z, agent, order):
+    """nr_pcp_alloc(): how many entries a refill takes; grows pcp->high and alloc_factor."""
+    base_batch = z.pcp[agent, PCP_BATCH]
+    high_min = z.pcp[agent, PCP_HIGH_MIN]
+    high_max = z.pcp[agent, PCP_HIGH_MAX]
+    high = pcp_high_clamp(z, agent)
+    if high < base_batch:
+        return 1
+    if order:
+        batch = base_batch
+    else:
+        batch = base_batch << z.pcp[agent, PCP_ALLOC_FACTOR]
+    if high_min != high_max and not (z.zc[ZC_FLAGS] & ZONE_BELOW_HIGH):
+        high = min(high + batch, high_max)
+        z.pcp[agent, PCP_HIGH] = high
+    if order == 0:
+        max_nr_alloc = max(high - z.pcp[agent, PCP_COUNT] - base_batch, base_batch)
+        if batch <= max_nr_alloc and z.pcp[agent, PCP_ALLOC_FACTOR] < z.knob[K_PCP_BATCH_SCALE_MAX]:
+            z.pcp[agent, PCP_ALLOC_FACTOR] += 1
+        batch = min(batch, max_nr_alloc)
+    if batch > 1:
+        batch = max(batch >> order, 2)
+    return batch
+
+
+@njit
+def nr_pcp_high(z, agent, batch, free_high):
+    """nr_pcp_high(): the count above which a free drains; adjusts pcp->high on the way."""
+    high_min = z.pcp[agent, PCP_HIGH_MIN]
+    high_max = z.pcp[agent, PCP_HIGH_MAX]
+    high = pcp_high_clamp(z, agent)
+    if high == 0:
+        return 0
+    scale = z.knob[K_PCP_BATCH_SCALE_MAX]
+    if free_high:
+        z.pcp[agent, PCP_HIGH] = max(high - (batch << scale), high_min)
+        return 0
+    flags = z.zc[ZC_FLAGS]
+    if flags & ZONE_RECLAIM_ACTIVE:
+        free_count = max(z.pcp[agent, PCP_FREE_COUNT], batch)
+        z.pcp[agent, PCP_HIGH] = max(high - free_count, high_min)
+        return min(batch << 2, z.pcp[agent, PCP_HIGH])
+    if high_min == high_max:
+        return high
+    count = z.pcp[agent, PCP_COUNT]
+    if flags & ZONE_BELOW_HIGH:
+        free_count = max(z.pcp[agent, PCP_FREE_COUNT], batch)
+        z.pcp[agent, PCP_HIGH] = max(high - free_count, high_min)
+        high = max(count, high_min)
+    elif count >= high:
+        need_high = z.pcp[agent, PCP_FREE_COUNT] + batch
+        if z.pcp[agent, PCP_HIGH] < need_high:
+            z.pcp[agent, PCP_HIGH] = min(max(need_high, high_min), high_max)
+    return high
+
+
+@njit
+def nr_pcp_free(z, agent, batch, high, free_high):
+    """nr_pcp_free(): how many pages a drain frees."""
+    if free_high:
+        return min(z.pcp[agent, PCP_COUNT], batch << z.knob[K_PCP_BATCH_SCALE_MAX])
+    if high < batch:
+        return 1
+    # clamp(free_count, batch, high - batch): leave at least batch pages, free at least batch
+    return min(max(z.pcp[agent, PCP_FREE_COUNT], batch), high - batch)
+
+
+# --- zone->lock transactions --------------------------------------------------------------------
+
+
+@njit
+def rmqueue_bulk(z, cpu, order, count, lst, mt):
+    """rmqueue_bulk(): take up to `count` entries of `order` under one zone->lock hold and
+    append them to `lst` (tail, so split halves stay in pfn order). Returns entries taken."""
+    spin_lock(z, LOCK_ZONE, cpu, z.cost[C_ZONE_LOCK])
+    mode = 0
+    got = 0
+    for _ in range(count):
+        pfn, mode = __rmqueue(z, order, mt, mode)
+        if pfn < 0:
+            break
+        node = pfn_node(z, pfn, order)
+        z.nstate[node] = NODE_PCP
+        z.norder[node] = order
+        list_add_tail(z, lst, node)
+        got += 1
+    spin_unlock(z, LOCK_ZONE)
+    z.ev[EV_PCP_REFILL] += 1
+    z.ev[EV_PCP_REFILL_PAGES] += got << order
+    return got
+
+
+@njit
+def free_pcppages_bulk(z, agent, cpu, count, pindex):
+    """free_pcppages_bulk(): under one zone->lock hold, free `count` pages from `agent`'s
+    lists round-robin, starting with `pindex`, coldest (tail) entries first."""
+    count = min(count, z.pcp[agent, PCP_COUNT])
+    if count <= 0:
+        return
+    spin_lock(z, LOCK_ZONE, cpu, z.cost[C_ZONE_LOCK])
+    freed = 0
+    pindex = pindex - 1
+    while count > 0:
+        while True:
+            pindex += 1
+            if pindex > NR_PCP_LISTS - 1:
+                pindex = 0
+            lst = pcp_list(z, agent, pindex)
+            if not list_empty(z, lst):
+                break
+        order = pindex_to_order(pindex)
+        nr_pages = 1 << order
+        while True:
+            node = list_last(z, lst)
+            list_del(z, node)
+            count -= nr_pages
+            pcp_count_add(z, agent, -nr_pages)
+            freed += nr_pages
+            pfn = node_pfn(z, node)
+            __free_one_page(z, pfn, order, z.pb_mt[pfn >> PAGEBLOCK_ORDER], False)
+            if count <= 0 or list_empty(z, lst):
+                break
+    spin_unlock(z, LOCK_ZONE)
+    z.ev[EV_PCP_DRAIN] += 1
+    z.ev[EV_PCP_DRAIN_PAGES] += freed
+    z.ev[EV_ZONE_LOCK_PAGES] += freed
+
+
+@njit
+def free_pcp_chunked(z, agent, cpu, to_free, pindex, stop_below):
+    """Free `to_free` pages in free_pcppages_bulk calls of `batch` pages each (v6.19), or in
+    one call (knob drain_in_batches=0). With v6.19 chunks, stop once count < stop_below."""
+    if not z.knob[K_DRAIN_IN_BATCHES]:
+        free_pcppages_bulk(z, agent, cpu, to_free, pindex)
+        return
+    batch = z.pcp[agent, PCP_BATCH]
+    while to_free > 0 and z.pcp[agent, PCP_COUNT] > 0:
+        chunk = min(to_free, batch)
+        free_pcppages_bulk(z, agent, cpu, chunk, pindex)
+        to_free -= chunk
+        if z.pcp[agent, PCP_COUNT] < stop_below:
+            break
+
+
+@njit
+def free_one_page(z, cpu, pfn, order):
+    """free_one_page(): straight to the zone under zone->lock (non-PCP orders, or the local
+    pcp->lock was busy)."""
+    spin_lock(z, LOCK_ZONE, cpu, z.cost[C_ZONE_LOCK])
+    __free_one_page(z, pfn, order, z.pb_mt[pfn >> PAGEBLOCK_ORDER], False)
+    spin_unlock(z, LOCK_ZONE)
+    z.ev[EV_ZONE_FREE_ONE] += 1
+    z.ev[EV_ZONE_LOCK_PAGES] += 1 << order
+
+
+@njit
+def clear_below_high(z):
+    """free_frozen_page_commit() tail: once frees lift the zone over its high watermark,
+    ZONE_BELOW_HIGH is cleared so PCPs may grow again."""
+    if (z.zc[ZC_FLAGS] & ZONE_BELOW_HIGH) and zone_watermark_ok(z, 0, wmark_pages(z, 2)):
+        z.zc[ZC_FLAGS] &= ~ZONE_BELOW_HIGH
+
+
+@njit
+def pcp_entry_take(z, agent, node, order):
+    """Unlink an entry from a PCP list for an allocation."""
+    list_del(z, node)
+    pcp_count_add(z, agent, -(1 << order))
+    return node

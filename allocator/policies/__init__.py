@@ -1,0 +1,5 @@
+"""Built-in policies. Importing this package registers them."""
+
+from .upstream import Upstream
+
+__all__ = ["Upstream"]

@@ -1,0 +1,195 @@
+"""`upstream`: today's PCP (v6.15 .. v7.0-rc, mm/page_alloc.c).
+
+Lists per (order <= 3, migratetype) plus two THP lists; refills sized by nr_pcp_alloc() with
+alloc_factor; frees to the *freeing* CPU's PCP; drains sized by nr_pcp_high()/nr_pcp_free() with
+free_count and the free_high heuristic; decay_pcp_high() once per vmstat interval. The local
+pcp->lock is taken with a trylock, as pcp_spin_trylock(): if a remote drain holds it, the
+allocation goes to rmqueue_buddy() and the free to free_one_page().
+"""
+
+from __future__ import annotations
+
+from .._jit import njit
+from ..buddy import pfn_node
+from ..consts import (
+    NODE_PCP,
+    PAGE_ALLOC_COSTLY_ORDER,
+    PAGEBLOCK_ORDER,
+    PCPF_FREE_HIGH_BATCH,
+    PCPF_PREV_FREE_HIGH_ORDER,
+)
+from ..costs import C_PCP_LIST, C_PCP_LOCK
+from ..knobs import K_FREE_HIGH_V615, K_PCP_BATCH_SCALE_MAX
+from ..layout import (
+    E_NOW,
+    EV_DECAY,
+    EV_PCP_ALLOC_HIT,
+    EV_PCP_ALLOC_MISS,
+    EV_PCP_TRYLOCK_FAIL,
+    PCP_ALLOC_FACTOR,
+    PCP_BATCH,
+    PCP_COUNT,
+    PCP_FLAGS,
+    PCP_FREE_COUNT,
+    PCP_HIGH,
+    PCP_HIGH_MIN,
+)
+from ..lists import list_add, list_first
+from ..locks import pcp_lock_id, pcp_spin_lock, spin_trylock, spin_unlock
+from ..pcp import (
+    clear_below_high,
+    free_one_page,
+    free_pcp_chunked,
+    nr_pcp_alloc,
+    nr_pcp_free,
+    nr_pcp_high,
+    order_to_pindex,
+    pcp_count_add,
+    pcp_entry_take,
+    pcp_list,
+    rmqueue_bulk,
+)
+from ..policy import Policy, PolicyHooks, register_policy
+
+
+@njit
+def rmqueue_pcplist(z, ps, cpu, order, mt):
+    """rmqueue_pcplist() + __rmqueue_pcplist(): take the hottest entry (head) of the list,
+    refilling it through rmqueue_bulk() when empty."""
+    lock = pcp_lock_id(cpu)
+    if not spin_trylock(z, lock, cpu, z.cost[C_PCP_LOCK]):
+        z.ev[EV_PCP_TRYLOCK_FAIL] += 1
+        return -1
+    z.pcp[cpu, PCP_FREE_COUNT] >>= 1
+    lst = pcp_list(z, cpu, order_to_pindex(mt, order))
+    node = list_first(z, lst)
+    if node < 0:
+        z.ev[EV_PCP_ALLOC_MISS] += 1
+        batch = nr_pcp_alloc(z, cpu, order)
+        got = rmqueue_bulk(z, cpu, order, batch, lst, mt)
+        pcp_count_add(z, cpu, got << order)
+        node = list_first(z, lst)
+    else:
+        z.ev[EV_PCP_ALLOC_HIT] += 1
+    if node >= 0:
+        pcp_entry_take(z, cpu, node, order)
+        z.eng[E_NOW] += z.cost[C_PCP_LIST]
+    spin_unlock(z, lock)
+    return node
+
+
+@njit
+def free_frozen_page_commit(z, agent, cpu, node, order, mt):
+    """free_frozen_page_commit() (v6.19): list the page at the head, update free_count and
+    the free_high heuristic, and drain down when count reaches nr_pcp_high()."""
+    z.pcp[agent, PCP_ALLOC_FACTOR] >>= 1
+    pindex = order_to_pindex(mt, order)
+    z.nstate[node] = NODE_PCP
+    z.norder[node] = order
+    list_add(z, pcp_list(z, agent, pindex), node)
+    pcp_count_add(z, agent, 1 << order)
+    z.eng[E_NOW] += z.cost[C_PCP_LIST]
+
+    batch = z.pcp[agent, PCP_BATCH]
+    flags = z.pcp[agent, PCP_FLAGS]
+    free_high = False
+    if order and order <= PAGE_ALLOC_COSTLY_ORDER:
+        threshold = batch
+        if z.knob[K_FREE_HIGH_V615]:
+            threshold = batch + z.pcp[agent, PCP_HIGH_MIN] // 2
+        free_high = (
+            z.pcp[agent, PCP_FREE_COUNT] >= threshold
+            and (flags & PCPF_PREV_FREE_HIGH_ORDER) != 0
+            and (not (flags & PCPF_FREE_HIGH_BATCH) or z.pcp[agent, PCP_COUNT] >= batch)
+        )
+        z.pcp[agent, PCP_FLAGS] = flags | PCPF_PREV_FREE_HIGH_ORDER
+    elif flags & PCPF_PREV_FREE_HIGH_ORDER:
+        z.pcp[agent, PCP_FLAGS] = flags & ~PCPF_PREV_FREE_HIGH_ORDER
+    if z.pcp[agent, PCP_FREE_COUNT] < (batch << z.knob[K_PCP_BATCH_SCALE_MAX]):
+        z.pcp[agent, PCP_FREE_COUNT] += 1 << order
+
+    high = nr_pcp_high(z, agent, batch, free_high)
+    if z.pcp[agent, PCP_COUNT] < high:
+        return
+    to_free = nr_pcp_free(z, agent, batch, high, free_high)
+    if to_free > 0:
+        free_pcp_chunked(z, agent, cpu, to_free, pindex, high)
+    clear_below_high(z)
+
+
+@njit
+def free_pcp(z, ps, cpu, pfn, order):
+    """free_unref_page() / __free_frozen_pages() for a pcp_allowed_order() entry: to the
+    freeing CPU's own PCP, or straight to the zone if its pcp->lock is busy."""
+    mt = z.pb_mt[pfn >> PAGEBLOCK_ORDER]
+    lock = pcp_lock_id(cpu)
+    if not spin_trylock(z, lock, cpu, z.cost[C_PCP_LOCK]):
+        z.ev[EV_PCP_TRYLOCK_FAIL] += 1
+        free_one_page(z, cpu, pfn, order)
+        return
+    free_frozen_page_commit(z, cpu, cpu, pfn_node(z, pfn, order), order, mt)
+    spin_unlock(z, lock)
+
+
+@njit
+def decay_pcp_high(z, ps, cpu):
+    """decay_pcp_high(): lower high towards high_min by 1/8 (at most count - batch << 5) and
+    free what is above it, from the CPU's own vmstat_update()."""
+    high_min = z.pcp[cpu, PCP_HIGH_MIN]
+    batch = z.pcp[cpu, PCP_BATCH]
+    high = z.pcp[cpu, PCP_HIGH]
+    if high > high_min:
+        count = z.pcp[cpu, PCP_COUNT]
+        z.pcp[cpu, PCP_HIGH] = max(
+            count - (batch << z.knob[K_PCP_BATCH_SCALE_MAX]), high - (high >> 3), high_min
+        )
+        z.ev[EV_DECAY] += 1
+    to_drain = z.pcp[cpu, PCP_COUNT] - z.pcp[cpu, PCP_HIGH]
+    if to_drain > 0:
+        pcp_spin_lock(z, cpu, cpu, z.cost[C_PCP_LOCK])
+        free_pcp_chunked(z, cpu, cpu, to_drain, 0, 0)
+        spin_unlock(z, pcp_lock_id(cpu))
+
+
+@njit
+def drain_pages(z, ps, cpu, target):
+    """drain_pages_zone(): free all of `target`'s PCP, taking its pcp->lock from `cpu`, in
+    chunks of batch << 5 (v6.10) or batch (v6.19), relocking per chunk."""
+    batch = z.pcp[target, PCP_BATCH]
+    chunk = batch << z.knob[K_PCP_BATCH_SCALE_MAX]
+    while z.pcp[target, PCP_COUNT] > 0:
+        pcp_spin_lock(z, target, cpu, z.cost[C_PCP_LOCK])
+        free_pcp_chunked(z, target, cpu, min(z.pcp[target, PCP_COUNT], chunk), 0, 0)
+        spin_unlock(z, pcp_lock_id(target))
+
+
+@njit
+def sample(z, ps, row):
+    """No gauges of its own."""
+    return
+
+
+@register_policy
+class Upstream(Policy):
+    """Today's PCP (v6.15 .. v7.0-rc): frees go to the freeing CPU's lists."""
+
+    name = "upstream"
+    hooks = PolicyHooks(
+        rmqueue_pcplist=rmqueue_pcplist,
+        free_pcp=free_pcp,
+        decay_pcp_high=decay_pcp_high,
+        drain_pages=drain_pages,
+        sample=sample,
+    )
+
+
+# Re-exported for policies that build on upstream.
+__all__ = [
+    "Upstream",
+    "decay_pcp_high",
+    "drain_pages",
+    "free_frozen_page_commit",
+    "free_pcp",
+    "rmqueue_pcplist",
+    "sample",
+]

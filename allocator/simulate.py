@@ -1,0 +1,155 @@
+"""`simulate(spec)`: set up the machine, run the engine, assemble the record. Pure: no files,
+clocks, threads or logging; the same spec gives the same numbers."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from .buddy import zone_init
+from .consts import PCPF_FREE_HIGH_BATCH, RUN_NEED_SLOTS
+from .costs import cost_array, validate_costs
+from .engine import SLOT_MARGIN, run
+from .knobs import knob_array, resolve_knobs
+from .layout import (
+    AG_LAST_OK,
+    AG_NEXT_DECAY,
+    E_END_NS,
+    E_NEXT_SAMPLE,
+    E_SAMPLE_NS,
+    E_WARMUP_NS,
+    PCP_BATCH,
+    PCP_FLAGS,
+    PCP_HIGH,
+    PCP_HIGH_MAX,
+    PCP_HIGH_MIN,
+    ZC_KSWAPD,
+    ZC_MANAGED,
+    ZC_NR_AGENTS,
+    ZC_NR_CPUS,
+    ZC_NR_PAGEBLOCKS,
+    ZC_SLOTS_CAP,
+    ZC_WMARK_HIGH,
+    ZC_WMARK_LOW,
+    ZC_WMARK_MIN,
+)
+from .machine import Machine, derive_machine
+from .metrics import collect_metrics, collect_samples
+from .mixes.base import get_mix
+from .page_alloc import tree_update
+from .policy import all_policy_knob_names, get_policy
+from .rng import seed_streams
+from .spec import Spec
+from .state import INF_NS, Zone, build_zone, grow_slots
+
+# vmstat_update runs per CPU at round_jiffies_relative(HZ): each CPU is skewed by 3 jiffies
+# (HZ=250: 12 ms) so that not all CPUs fire at once (__round_jiffies()).
+VMSTAT_SKEW_NS = 12_000_000
+
+
+@dataclass(frozen=True)
+class SimResult(Mapping[str, Any]):
+    """The flat metrics record (a read-only mapping) plus the sampled time series."""
+
+    metrics: Mapping[str, Any]
+    samples: Mapping[str, np.ndarray]
+
+    def __getitem__(self, key: str) -> Any:
+        return self.metrics[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.metrics)
+
+    def __len__(self) -> int:
+        return len(self.metrics)
+
+
+def machine_for(spec: Spec) -> Machine:
+    policy = get_policy(spec.policy)
+    knobs = resolve_knobs(dict(spec.knobs), policy.knobs, all_policy_knob_names())
+    return derive_machine(
+        spec.cpus,
+        spec.mem_bytes,
+        min_free_kbytes=knobs["min_free_kbytes"],
+        watermark_scale_factor=knobs["watermark_scale_factor"],
+        percpu_pagelist_high_fraction=knobs["percpu_pagelist_high_fraction"],
+        thp=knobs["thp"],
+    )
+
+
+def setup(spec: Spec) -> tuple[Zone, Any, Any, Any, Any, Machine]:
+    """Everything `run` needs: (z, ps, ms, policy, mix, machine), at time 0."""
+    policy_cls = get_policy(spec.policy)
+    mix_cls = get_mix(spec.mix)
+    knobs = resolve_knobs(dict(spec.knobs), policy_cls.knobs, all_policy_knob_names())
+    machine = machine_for(spec)
+    policy = policy_cls()
+    mix = mix_cls()
+    ms = mix.build(machine, mix_cls.resolve_params(dict(spec.mix_params)))
+    nr_pb = machine.nr_pageblocks
+    run_ns = spec.duration_ns - spec.warmup_ns
+    z = build_zone(
+        nr_pageblocks=nr_pb,
+        nr_cpus=spec.cpus,
+        pcp_lists_per_agent=policy_cls.pcp_lists_per_agent,
+        policy_lists=policy.policy_lists(spec.cpus),
+        mix_lists=mix.lists(spec.cpus),
+        slot_capacity=min(nr_pb, max(4 * SLOT_MARGIN, nr_pb // 64)),
+        nr_samples=run_ns // spec.sample_ns + 1,
+        costs=cost_array(validate_costs(dict(spec.costs))),
+        knobs=knob_array(knobs, policy_cls.knobs),
+    )
+    _init_zone(z, spec, machine, knobs)
+    ps = policy.init_state(z, knobs)
+    return z, ps, ms, policy, mix, machine
+
+
+def _init_zone(z: Zone, spec: Spec, machine: Machine, knobs: dict[str, int]) -> None:
+    ncpu = spec.cpus
+    z.zc[ZC_MANAGED] = machine.managed_pages
+    z.zc[ZC_NR_PAGEBLOCKS] = machine.nr_pageblocks
+    z.zc[ZC_WMARK_MIN] = machine.wmark_min
+    z.zc[ZC_WMARK_LOW] = machine.wmark_low
+    z.zc[ZC_WMARK_HIGH] = machine.wmark_high
+    z.zc[ZC_NR_CPUS] = ncpu
+    z.zc[ZC_NR_AGENTS] = ncpu + 1
+    z.zc[ZC_KSWAPD] = ncpu
+    z.pcp[:, PCP_BATCH] = machine.batch
+    z.pcp[:, PCP_HIGH_MIN] = machine.high_min
+    z.pcp[:, PCP_HIGH_MAX] = machine.high_max
+    z.pcp[:, PCP_HIGH] = machine.high_min
+    if knobs["pcpf_free_high_batch"]:
+        z.pcp[:, PCP_FLAGS] = PCPF_FREE_HIGH_BATCH
+    z.ag[:, AG_LAST_OK] = 1
+    interval = knobs["vmstat_interval_ms"] * 1_000_000
+    skew = (np.arange(ncpu + 1, dtype=np.int64) * VMSTAT_SKEW_NS) % interval
+    z.ag[:, AG_NEXT_DECAY] = interval - skew
+    z.rng[:] = seed_streams(spec.seed, ncpu + 1, salt=spec.mix)
+    z.clock[:ncpu] = 0
+    z.clock[ncpu] = INF_NS  # kswapd sleeps until woken
+    z.eng[E_END_NS] = spec.duration_ns
+    z.eng[E_WARMUP_NS] = spec.warmup_ns
+    z.eng[E_SAMPLE_NS] = spec.sample_ns
+    z.eng[E_NEXT_SAMPLE] = spec.warmup_ns
+    leaves = len(z.tree) // 2
+    z.tree[leaves : leaves + ncpu + 1] = np.arange(ncpu + 1, dtype=np.int32)
+    for a in range(ncpu + 1):
+        tree_update(z, a)
+    zone_init(z)
+
+
+def simulate(spec: Spec) -> SimResult:
+    """Run one point. Deterministic: the same spec (seed included) gives identical results."""
+    z, ps, ms, policy, mix, machine = setup(spec)
+    while run(z, ps, ms, policy.hooks, mix.hooks.next_op) == RUN_NEED_SLOTS:
+        z = grow_slots(z, min(machine.nr_pageblocks, 2 * int(z.zc[ZC_SLOTS_CAP])))
+    return SimResult(
+        metrics=collect_metrics(z, machine, policy.event_names),
+        samples=collect_samples(z, policy.gauge_names),
+    )
+
+
+__all__ = ["SimResult", "machine_for", "setup", "simulate"]

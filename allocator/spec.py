@@ -1,0 +1,174 @@
+"""`Spec`: one simulation point, typed, frozen and validated when built.
+
+Build one with keywords (`Spec(cpus=32, mem_bytes=32 << 30, mix="kbuild")`) or from flat
+`key=value` strings as the CLI and the sweep do (`Spec.from_flat({...})`): `cpus`, `mem`, `mix`,
+`policy`, `seed`, `duration`, `warmup`, `sample_interval`, `cost.<name>`, `knob.<name>`,
+`mix.<mix>.<param>`. Every bad value raises SpecError naming the field and what is allowed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any
+
+from .consts import PAGE_SIZE, PAGEBLOCK_NR_PAGES
+from .costs import validate_costs
+from .errors import SpecError
+from .knobs import resolve_knobs
+from .mixes.base import get_mix
+from .policy import all_policy_knob_names, get_policy
+from .units import parse_duration, parse_size
+
+MIN_CPUS, MAX_CPUS = 1, 4096
+MIN_MEM = 64 << 20
+MAX_MEM = 16 << 40
+PAGEBLOCK_BYTES = PAGEBLOCK_NR_PAGES * PAGE_SIZE
+MAX_SAMPLES = 1_000_000
+
+
+def _frozen(m: Mapping[str, Any] | None) -> Mapping[str, Any]:
+    return MappingProxyType(dict(sorted((m or {}).items())))
+
+
+@dataclass(frozen=True)
+class Spec:
+    cpus: int
+    mem_bytes: int
+    mix: str = "kbuild"
+    policy: str = "upstream"
+    seed: int = 0
+    duration_ns: int = 100_000_000
+    warmup_ns: int = 0
+    sample_ns: int = 1_000_000
+    costs: Mapping[str, Any] = field(default_factory=dict)
+    knobs: Mapping[str, Any] = field(default_factory=dict)
+    mix_params: Mapping[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        for name in ("costs", "knobs", "mix_params"):
+            object.__setattr__(self, name, _frozen(getattr(self, name)))
+        _check_int("cpus", self.cpus)
+        if not MIN_CPUS <= self.cpus <= MAX_CPUS:
+            raise SpecError(f"cpus must be between {MIN_CPUS} and {MAX_CPUS}, got {self.cpus}")
+        _check_int("mem", self.mem_bytes)
+        if not MIN_MEM <= self.mem_bytes <= MAX_MEM:
+            raise SpecError(
+                f"mem must be between 64MiB and 16TiB, got {self.mem_bytes} bytes"
+            )
+        if self.mem_bytes % PAGEBLOCK_BYTES:
+            raise SpecError(
+                f"mem must be a whole number of 2MiB pageblocks, got {self.mem_bytes} bytes"
+            )
+        _check_int("seed", self.seed)
+        if self.seed < 0:
+            raise SpecError(f"seed must not be negative, got {self.seed}")
+        _check_int("duration", self.duration_ns)
+        if self.duration_ns <= 0:
+            raise SpecError(f"duration must be positive, got {self.duration_ns}ns")
+        _check_int("warmup", self.warmup_ns)
+        if not 0 <= self.warmup_ns < self.duration_ns:
+            raise SpecError(
+                f"warmup must be at least 0 and shorter than duration, got {self.warmup_ns}ns"
+            )
+        _check_int("sample_interval", self.sample_ns)
+        if self.sample_ns <= 0:
+            raise SpecError(f"sample_interval must be positive, got {self.sample_ns}ns")
+        if (self.duration_ns - self.warmup_ns) // self.sample_ns + 1 > MAX_SAMPLES:
+            raise SpecError(
+                f"sample_interval gives more than {MAX_SAMPLES} samples; use a longer interval"
+            )
+        # Resolving validates; the results are recomputed where needed.
+        policy = get_policy(self.policy)
+        get_mix(self.mix).resolve_params(dict(self.mix_params))
+        validate_costs(dict(self.costs))
+        resolve_knobs(dict(self.knobs), policy.knobs, all_policy_knob_names())
+
+    @classmethod
+    def from_flat(cls, values: Mapping[str, Any]) -> Spec:
+        """A spec from flat keys (strings or numbers as values), as `--set` and TOML give."""
+        costs: dict[str, Any] = {}
+        knobs: dict[str, Any] = {}
+        mix_params: dict[str, Any] = {}
+        kw: dict[str, Any] = {}
+        mix = str(values.get("mix", "kbuild"))
+        for key, value in values.items():
+            if key.startswith("cost."):
+                costs[key[5:]] = _number(key, value)
+            elif key.startswith("knob."):
+                knobs[key[5:]] = _number(key, value)
+            elif key.startswith("mix."):
+                _, _, rest = key.partition(".")
+                mix_name, dot, param = rest.rpartition(".")
+                if not dot or not mix_name:
+                    raise SpecError(f"'{key}': mix parameters are written mix.<mix>.<param>")
+                if mix_name != mix:
+                    raise SpecError(f"'{key}' is a parameter of mix '{mix_name}', not of '{mix}'")
+                mix_params[param] = value
+            elif key in _TOP:
+                kw[_TOP[key][0]] = _TOP[key][1](value, key)
+            else:
+                known = ", ".join([*_TOP, "cost.<name>", "knob.<name>", "mix.<mix>.<param>"])
+                raise SpecError(f"unknown key '{key}'; known keys: {known}")
+        if "cpus" not in kw or "mem_bytes" not in kw:
+            raise SpecError("cpus and mem are required")
+        return cls(**kw, costs=costs, knobs=knobs, mix_params=mix_params)
+
+    def to_flat(self) -> dict[str, Any]:
+        """The canonical flat form (sorted keys); `from_flat(to_flat())` gives the same spec."""
+        flat: dict[str, Any] = {
+            "cpus": self.cpus,
+            "mem": self.mem_bytes,
+            "mix": self.mix,
+            "policy": self.policy,
+            "seed": self.seed,
+            "duration": self.duration_ns,
+            "warmup": self.warmup_ns,
+            "sample_interval": self.sample_ns,
+        }
+        flat.update({f"cost.{k}": v for k, v in self.costs.items()})
+        flat.update({f"knob.{k}": v for k, v in self.knobs.items()})
+        flat.update({f"mix.{self.mix}.{k}": v for k, v in self.mix_params.items()})
+        return dict(sorted(flat.items()))
+
+
+def _check_int(name: str, value: Any) -> None:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise SpecError(f"{name} must be an integer, got {value!r}")
+
+
+def _int(value: Any, key: str) -> int:
+    if isinstance(value, bool):
+        raise SpecError(f"{key} must be an integer, got {value!r}")
+    if isinstance(value, int):
+        return value
+    try:
+        return int(str(value), 10)
+    except ValueError:
+        raise SpecError(f"{key} must be an integer, got {value!r}") from None
+
+
+def _number(key: str, value: Any) -> Any:
+    """cost.* and knob.* values: integers (also from strings); the validators check ranges."""
+    if isinstance(value, str):
+        try:
+            return int(value, 10)
+        except ValueError:
+            try:
+                return float(value)
+            except ValueError:
+                raise SpecError(f"{key} must be a number, got {value!r}") from None
+    return value
+
+
+_TOP = {
+    "cpus": ("cpus", _int),
+    "mem": ("mem_bytes", lambda v, k: parse_size(v, k)),
+    "mix": ("mix", lambda v, k: str(v)),
+    "policy": ("policy", lambda v, k: str(v)),
+    "seed": ("seed", _int),
+    "duration": ("duration_ns", lambda v, k: parse_duration(v, k)),
+    "warmup": ("warmup_ns", lambda v, k: parse_duration(v, k)),
+    "sample_interval": ("sample_ns", lambda v, k: parse_duration(v, k)),
+}

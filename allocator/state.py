@@ -1,0 +1,199 @@
+"""The simulator's state: one namedtuple of arrays, passed explicitly to every kernel.
+
+Node space (int32 ids, links in `nxt`/`prv`):
+
+    [0, L)                    list sentinels (zone free lists, LRU, PCP lists, policy, mix)
+    [PB0, PB0 + nr_pageblocks)  one node per pageblock: an entry of order >= pageblock_order
+                              (a free order-9/10 chunk, a THP on a PCP list or allocated)
+    [PG0, PG0 + 512 * cap)    per-page nodes, 512 per *slot*; a slot is lent to a pageblock
+                              while it is split below pageblock_order and returned when the
+                              block is whole again (`buddy.py`)
+
+So untouched memory costs 15 bytes per 2 MiB pageblock, and per-page state (14 bytes a page)
+exists only for split pageblocks. When the slot pool runs low the engine stops between two
+operations and `grow_slots` enlarges it; nothing else moves, so node ids stay valid.
+"""
+
+from __future__ import annotations
+
+from collections import namedtuple
+
+import numpy as np
+
+from .consts import MIGRATE_MOVABLE, PAGEBLOCK_NR_PAGES
+from .layout import (
+    L_FIXED,
+    LK_OWNER,
+    NR_AG_FIELDS,
+    NR_ENG,
+    NR_EV,
+    NR_HIST_BUCKETS,
+    NR_LK_FIELDS,
+    NR_PCP_FIELDS,
+    NR_SAMPLE_FIELDS,
+    NR_ZC,
+    ZC_L_MIX0,
+    ZC_L_PCP0,
+    ZC_L_POL0,
+    ZC_NR_LISTS,
+    ZC_PB0,
+    ZC_PCP_NLISTS,
+    ZC_PG0,
+    ZC_SLOTS_CAP,
+    ZC_SLOTS_FREE,
+)
+
+# Field order is part of the compiled kernels' type; keep it stable.
+Zone = namedtuple(
+    "Zone",
+    [
+        "nxt",  # int32[N]  next node on the node's list
+        "prv",  # int32[N]  previous node
+        "nlist",  # int32[N]  list holding the node, -1 for none
+        "nstate",  # int8[N]   NODE_* state of a head node
+        "norder",  # int8[N]   order of the entry headed by the node
+        "pb_mt",  # int8[nr_pageblocks]   pageblock migratetype
+        "pb_slot",  # int32[nr_pageblocks]  slot of a split pageblock, -1 if whole
+        "slot_pb",  # int32[cap]  pageblock using the slot, -1 if free
+        "slot_free",  # int32[cap]  stack of free slots (ZC_SLOTS_FREE entries)
+        "llen",  # int64[L]  entries per list
+        "zc",  # int64[NR_ZC]  zone scalars (layout.ZC_*)
+        "nr_free",  # int64[NR_PAGE_ORDERS, 3]  free_area[order].nr_free per migratetype
+        "pcp",  # int64[agents, NR_PCP_FIELDS]  struct per_cpu_pages scalars
+        "clock",  # int64[agents]  each agent's simulated time
+        "ag",  # int64[agents, NR_AG_FIELDS]
+        "rng",  # int64[agents, 6]  MRG32k3a streams
+        "lk",  # int64[1 + agents, NR_LK_FIELDS]  zone->lock, then each pcp->lock
+        "tree",  # int32[2P]  tournament tree: tree[1] is the agent with the earliest clock
+        "ev",  # int64[NR_EV]  event counters
+        "hist",  # int64[2, NR_HIST_BUCKETS]  alloc and free latency histograms
+        "hmax",  # int64[2]  exact latency maxima
+        "samples",  # int64[rows, NR_SAMPLE_FIELDS]  the time series
+        "cost",  # int64[NR_COSTS]
+        "knob",  # int64[nr_knobs]
+        "eng",  # int64[NR_ENG]  engine scalars
+    ],
+)
+
+INF_NS = np.iinfo(np.int64).max // 4
+
+
+def _round_up(x: int, to: int) -> int:
+    return (x + to - 1) // to * to
+
+
+def build_zone(
+    *,
+    nr_pageblocks: int,
+    nr_cpus: int,
+    pcp_lists_per_agent: int,
+    policy_lists: int,
+    mix_lists: int,
+    slot_capacity: int,
+    nr_samples: int,
+    costs: np.ndarray,
+    knobs: np.ndarray,
+) -> Zone:
+    """Allocate the arrays and the list sentinels; the zone itself is filled by `zone_init`."""
+    agents = nr_cpus + 1  # the last agent is kswapd
+    l_pcp0 = L_FIXED
+    l_pol0 = l_pcp0 + agents * pcp_lists_per_agent
+    l_mix0 = l_pol0 + policy_lists
+    n_lists = l_mix0 + mix_lists
+    pb0 = n_lists
+    pg0 = _round_up(pb0 + nr_pageblocks, PAGEBLOCK_NR_PAGES)
+    n_nodes = pg0 + slot_capacity * PAGEBLOCK_NR_PAGES
+    if n_nodes >= 2**31:
+        raise MemoryError(
+            f"node space of {n_nodes} ids exceeds int32: too many split pageblocks"
+        )
+
+    nxt = np.empty(n_nodes, dtype=np.int32)
+    prv = np.empty(n_nodes, dtype=np.int32)
+    sentinels = np.arange(n_lists, dtype=np.int32)
+    nxt[:n_lists] = sentinels
+    prv[:n_lists] = sentinels
+    nxt[n_lists:] = -1
+    prv[n_lists:] = -1
+    nlist = np.full(n_nodes, -1, dtype=np.int32)
+
+    tree_leaves = 1 << max(0, (agents - 1).bit_length())
+    zc = np.zeros(NR_ZC, dtype=np.int64)
+    zc[ZC_PB0] = pb0
+    zc[ZC_PG0] = pg0
+    zc[ZC_SLOTS_CAP] = slot_capacity
+    zc[ZC_SLOTS_FREE] = slot_capacity
+    zc[ZC_L_PCP0] = l_pcp0
+    zc[ZC_PCP_NLISTS] = pcp_lists_per_agent
+    zc[ZC_L_POL0] = l_pol0
+    zc[ZC_L_MIX0] = l_mix0
+    zc[ZC_NR_LISTS] = n_lists
+
+    lk = np.zeros((1 + agents, NR_LK_FIELDS), dtype=np.int64)
+    lk[:, LK_OWNER] = -1
+    return Zone(
+        nxt=nxt,
+        prv=prv,
+        nlist=nlist,
+        nstate=np.zeros(n_nodes, dtype=np.int8),
+        norder=np.zeros(n_nodes, dtype=np.int8),
+        pb_mt=np.full(nr_pageblocks, MIGRATE_MOVABLE, dtype=np.int8),
+        pb_slot=np.full(nr_pageblocks, -1, dtype=np.int32),
+        slot_pb=np.full(slot_capacity, -1, dtype=np.int32),
+        # Pop order: slot 0 first, so small runs touch the start of the arrays.
+        slot_free=np.arange(slot_capacity - 1, -1, -1, dtype=np.int32),
+        llen=np.zeros(n_lists, dtype=np.int64),
+        zc=zc,
+        nr_free=np.zeros((11, 3), dtype=np.int64),
+        pcp=np.zeros((agents, NR_PCP_FIELDS), dtype=np.int64),
+        clock=np.zeros(agents, dtype=np.int64),
+        ag=np.zeros((agents, NR_AG_FIELDS), dtype=np.int64),
+        rng=np.zeros((agents, 6), dtype=np.int64),
+        lk=lk,
+        tree=np.full(2 * tree_leaves, -1, dtype=np.int32),
+        ev=np.zeros(NR_EV, dtype=np.int64),
+        hist=np.zeros((2, NR_HIST_BUCKETS), dtype=np.int64),
+        hmax=np.zeros(2, dtype=np.int64),
+        samples=np.zeros((nr_samples, NR_SAMPLE_FIELDS), dtype=np.int64),
+        cost=costs,
+        knob=knobs,
+        eng=np.zeros(NR_ENG, dtype=np.int64),
+    )
+
+
+def grow_slots(z: Zone, new_capacity: int) -> Zone:
+    """A copy of `z` with room for `new_capacity` split pageblocks; node ids are unchanged."""
+    old = int(z.zc[ZC_SLOTS_CAP])
+    if new_capacity <= old:
+        return z
+    pg0 = int(z.zc[ZC_PG0])
+    n_nodes = pg0 + new_capacity * PAGEBLOCK_NR_PAGES
+    if n_nodes >= 2**31:
+        raise MemoryError(
+            f"node space of {n_nodes} ids exceeds int32: too many split pageblocks"
+        )
+    extra = n_nodes - len(z.nxt)
+
+    def extend(arr: np.ndarray, fill: int) -> np.ndarray:
+        return np.concatenate([arr, np.full(extra, fill, dtype=arr.dtype)])
+
+    nfree = int(z.zc[ZC_SLOTS_FREE])
+    slot_free = np.empty(new_capacity, dtype=np.int32)
+    # New slots go below the existing free ones, so the next pops still reuse old slots first.
+    added = np.arange(new_capacity - 1, old - 1, -1, dtype=np.int32)
+    slot_free[: len(added)] = added
+    slot_free[len(added) : len(added) + nfree] = z.slot_free[:nfree]
+    zc = z.zc.copy()
+    zc[ZC_SLOTS_CAP] = new_capacity
+    zc[ZC_SLOTS_FREE] = nfree + len(added)
+    return z._replace(
+        nxt=extend(z.nxt, -1),
+        prv=extend(z.prv, -1),
+        nlist=extend(z.nlist, -1),
+        nstate=extend(z.nstate, 0),
+        norder=extend(z.norder, 0),
+        slot_pb=np.concatenate([z.slot_pb, np.full(new_capacity - old, -1, dtype=np.int32)]),
+        slot_free=slot_free,
+        zc=zc,
+    )
+
