@@ -34,7 +34,8 @@ ZC_NR_LISTS = 23
 ZC_KSWAPD_AWAKE = 24
 ZC_TREE_LEAF0 = 25  # first leaf of the tournament tree over agent clocks
 ZC_NR_LRU_PEAK = 26
-NR_ZC = 27
+ZC_KSWAPD_FAILURES = 27  # pgdat->kswapd_failures
+NR_ZC = 28
 
 # --- list ids: sentinel nodes at the start of the node space ---------------------------------
 L_ZONE0 = 0  # zone free_area[order].free_list[mt] is list L_ZONE0 + order * 3 + mt

@@ -38,6 +38,7 @@ from .layout import (
     ZC_FLAGS,
     ZC_KSWAPD,
     ZC_KSWAPD_AWAKE,
+    ZC_KSWAPD_FAILURES,
     ZC_NR_CPUS,
     ZC_NR_LRU,
 )
@@ -71,8 +72,12 @@ def tree_update(z, agent):
 
 @njit
 def wakeup_kswapd(z):
-    """wakeup_kswapd(): kswapd becomes runnable at the waker's time."""
+    """wakeup_kswapd(): kswapd becomes runnable at the waker's time, unless it is awake or has
+    failed MAX_RECLAIM_RETRIES times in a row (pgdat->kswapd_failures) since reclaim last
+    made progress."""
     if z.knob[K_KSWAPD] == 0 or z.zc[ZC_KSWAPD_AWAKE]:
+        return
+    if z.zc[ZC_KSWAPD_FAILURES] >= MAX_RECLAIM_RETRIES:
         return
     k = z.zc[ZC_KSWAPD]
     z.zc[ZC_KSWAPD_AWAKE] = 1
@@ -202,4 +207,6 @@ def shrink_lru(z, ps, cpu, nr_to_reclaim, pol):
         z.eng[E_NOW] += pages * z.cost[C_RECLAIM_PAGE]
         free_pages(z, ps, cpu, node, pol)
         got += pages
+    if got:
+        z.zc[ZC_KSWAPD_FAILURES] = 0  # shrink_node() made progress
     return got

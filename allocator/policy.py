@@ -58,6 +58,10 @@ class Policy:
         """Policy-private state passed to every hook as `ps`."""
         return ()
 
+    def check_invariants(self, z: Any, ps: Any) -> list[str]:
+        """The policy's own invariants, in plain Python (see invariants.py); [] if all hold."""
+        return []
+
     @classmethod
     def describe(cls) -> str:
         return (cls.__doc__ or "").strip().splitlines()[0] if cls.__doc__ else cls.name

@@ -13,6 +13,7 @@ from .buddy import zone_init
 from .consts import PCPF_FREE_HIGH_BATCH, RUN_NEED_SLOTS
 from .costs import cost_array, validate_costs
 from .engine import SLOT_MARGIN, run
+from .invariants import check_invariants
 from .knobs import knob_array, resolve_knobs
 from .layout import (
     AG_LAST_OK,
@@ -141,15 +142,35 @@ def _init_zone(z: Zone, spec: Spec, machine: Machine, knobs: dict[str, int]) -> 
     zone_init(z)
 
 
-def simulate(spec: Spec) -> SimResult:
-    """Run one point. Deterministic: the same spec (seed included) gives identical results."""
+class InvariantError(AssertionError):
+    """The state broke an invariant during a checked run: a simulator bug."""
+
+
+def simulate(spec: Spec, *, check_every_ns: int = 0) -> SimResult:
+    """Run one point. Deterministic: the same spec (seed included) gives identical results.
+
+    `check_every_ns` > 0 stops the engine at that simulated interval to check every invariant
+    (invariants.py), raising InvariantError on the first violation; the run's numbers are the
+    same as without checks, since the engine resumes exactly where it stopped."""
     z, ps, ms, policy, mix, machine = setup(spec)
-    while run(z, ps, ms, policy.hooks, mix.hooks.next_op) == RUN_NEED_SLOTS:
-        z = grow_slots(z, min(machine.nr_pageblocks, 2 * int(z.zc[ZC_SLOTS_CAP])))
+    end = spec.duration_ns
+    stop = min(check_every_ns, end) if check_every_ns > 0 else end
+    while True:
+        z.eng[E_END_NS] = stop
+        if run(z, ps, ms, policy.hooks, mix.hooks.next_op) == RUN_NEED_SLOTS:
+            z = grow_slots(z, min(machine.nr_pageblocks, 2 * int(z.zc[ZC_SLOTS_CAP])))
+            continue
+        if check_every_ns > 0:
+            errors = check_invariants(z) + policy.check_invariants(z, ps)
+            if errors:
+                raise InvariantError(f"at {stop} ns: " + "; ".join(errors[:5]))
+        if stop >= end:
+            break
+        stop = min(stop + check_every_ns, end)
     return SimResult(
         metrics=collect_metrics(z, machine, policy.event_names),
         samples=collect_samples(z, policy.gauge_names),
     )
 
 
-__all__ = ["SimResult", "machine_for", "setup", "simulate"]
+__all__ = ["InvariantError", "SimResult", "machine_for", "setup", "simulate"]

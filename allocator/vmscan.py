@@ -3,7 +3,8 @@
 Woken when an allocation finds the zone under its low mark (or after a watermark boost), it
 reclaims file LRU pages in SWAP_CLUSTER_MAX batches until free pages reach the high mark plus
 the boost, with ZONE_RECLAIM_ACTIVE set meanwhile (which caps every PCP's high, nr_pcp_high()).
-Then it clears the boost and sleeps. With nothing left to reclaim it gives up and sleeps too.
+Then it clears the boost and sleeps. With nothing left to reclaim it gives up and sleeps too;
+after MAX_RECLAIM_RETRIES such failures it is not woken again until reclaim makes progress.
 The pages it frees go through its own CPU's PCP, as free_unref_folios() does in the kernel.
 """
 
@@ -18,6 +19,7 @@ from .layout import (
     ZC_FLAGS,
     ZC_KSWAPD,
     ZC_KSWAPD_AWAKE,
+    ZC_KSWAPD_FAILURES,
     ZC_WATERMARK_BOOST,
 )
 from .page_alloc import shrink_lru
@@ -37,6 +39,8 @@ def kswapd_step(z, ps, pol):
         got = shrink_lru(z, ps, k, SWAP_CLUSTER_MAX, pol)
         z.ev[EV_PGSTEAL_KSWAPD] += got
     z.ag[k, AG_RECLAIM_NS] += z.eng[E_NOW] - t0
+    if got == 0:
+        z.zc[ZC_KSWAPD_FAILURES] += 1  # balance_pgdat() reclaimed nothing
     if got <= 0:
         z.zc[ZC_FLAGS] &= ~ZONE_RECLAIM_ACTIVE
         z.zc[ZC_WATERMARK_BOOST] = 0

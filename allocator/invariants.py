@@ -1,0 +1,187 @@
+"""The allocator's invariants (DESIGN.md 3.6), checked in plain Python over the state arrays.
+
+Written independently of the kernels, as an oracle for tests; `simulate(..., check_every_ns=)`
+also runs it during a run. `check_invariants(z)` returns a list of violations (empty when all
+hold): every page is in exactly one place (a zone free list, a PCP list, or allocated on a mix
+list or the LRU); no two free buddies of the same order sit unmerged in the zone; list lengths,
+nr_free, NR_FREE_PAGES, pcp->count and the LRU count match the lists; a free entry's list
+matches its pageblock's migratetype; slots are lent exactly to the split pageblocks.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .consts import (
+    MAX_PAGE_ORDER,
+    MIGRATE_PCPTYPES,
+    NODE_ALLOC,
+    NODE_ALLOC_MOVABLE,
+    NODE_BUDDY,
+    NODE_NONE,
+    NODE_PCP,
+    NODE_PCP_OWNED,
+    NR_PAGE_ORDERS,
+    PAGEBLOCK_NR_PAGES,
+    PAGEBLOCK_ORDER,
+)
+from .layout import (
+    L_LRU,
+    L_ZONE0,
+    PCP_COUNT,
+    ZC_L_MIX0,
+    ZC_L_PCP0,
+    ZC_NR_CPUS,
+    ZC_NR_FREE_PAGES,
+    ZC_NR_LISTS,
+    ZC_NR_LRU,
+    ZC_NR_PAGEBLOCKS,
+    ZC_PB0,
+    ZC_PCP_NLISTS,
+    ZC_PCP_PAGES,
+    ZC_PG0,
+    ZC_SLOTS_CAP,
+    ZC_SLOTS_FREE,
+)
+
+_PLACE_FREE, _PLACE_PCP, _PLACE_ALLOC = 1, 2, 3
+
+
+def node_pfn(z: Any, node: int) -> int:
+    pg0 = int(z.zc[ZC_PG0])
+    if node >= pg0:
+        off = node - pg0
+        return int(z.slot_pb[off // PAGEBLOCK_NR_PAGES]) * PAGEBLOCK_NR_PAGES + off % 512
+    return (node - int(z.zc[ZC_PB0])) * PAGEBLOCK_NR_PAGES
+
+
+def walk(z: Any, lst: int, limit: int) -> list[int]:
+    """Nodes on list `lst`, head to tail; stops (and returns what it has) past `limit`."""
+    out = []
+    node = int(z.nxt[lst])
+    while node != lst and len(out) <= limit:
+        out.append(node)
+        node = int(z.nxt[node])
+    return out
+
+
+def check_invariants(z: Any) -> list[str]:
+    errors: list[str] = []
+    managed = int(z.zc[ZC_NR_PAGEBLOCKS]) * PAGEBLOCK_NR_PAGES
+    pg0 = int(z.zc[ZC_PG0])
+    cover = np.zeros(managed, dtype=np.int8)
+    n_lists = int(z.zc[ZC_NR_LISTS])
+    limit = len(z.nxt)
+
+    def claim(node: int, place: int, where: str) -> tuple[int, int]:
+        pfn = node_pfn(z, node)
+        order = int(z.norder[node])
+        if order >= PAGEBLOCK_ORDER and node >= pg0:
+            errors.append(f"{where}: page node {node} holds an order-{order} entry")
+        if order < PAGEBLOCK_ORDER and node < pg0:
+            errors.append(f"{where}: pageblock node {node} holds an order-{order} entry")
+        if pfn < 0 or pfn + (1 << order) > managed:
+            errors.append(f"{where}: entry pfn {pfn} order {order} outside the zone")
+            return pfn, order
+        span = cover[pfn : pfn + (1 << order)]
+        if span.any():
+            errors.append(f"{where}: pfn {pfn} order {order} is also elsewhere")
+        span[:] = place
+        return pfn, order
+
+    def check_list(lst: int, where: str) -> list[int]:
+        nodes = walk(z, lst, limit)
+        if len(nodes) > limit - 1:
+            errors.append(f"{where}: list {lst} does not come back to its head")
+        if int(z.llen[lst]) != len(nodes):
+            errors.append(f"{where}: llen {int(z.llen[lst])} but {len(nodes)} entries")
+        for node in nodes:
+            if int(z.nlist[node]) != lst:
+                errors.append(f"{where}: node {node} says it is on list {int(z.nlist[node])}")
+        return nodes
+
+    # zone free lists
+    free_pages = 0
+    free_entries: set[tuple[int, int]] = set()
+    for order in range(NR_PAGE_ORDERS):
+        for mt in range(MIGRATE_PCPTYPES):
+            lst = L_ZONE0 + order * MIGRATE_PCPTYPES + mt
+            where = f"free_area[{order}][{mt}]"
+            nodes = check_list(lst, where)
+            if int(z.nr_free[order, mt]) != len(nodes):
+                errors.append(f"{where}: nr_free {int(z.nr_free[order, mt])} != {len(nodes)}")
+            for node in nodes:
+                if int(z.nstate[node]) != NODE_BUDDY or int(z.norder[node]) != order:
+                    errors.append(f"{where}: node {node} is not PageBuddy of order {order}")
+                pfn, _ = claim(node, _PLACE_FREE, where)
+                if int(z.pb_mt[pfn // PAGEBLOCK_NR_PAGES]) != mt:
+                    errors.append(f"{where}: pfn {pfn} sits in a block of another type")
+                free_entries.add((pfn, order))
+                free_pages += 1 << order
+    if int(z.zc[ZC_NR_FREE_PAGES]) != free_pages:
+        errors.append(f"NR_FREE_PAGES {int(z.zc[ZC_NR_FREE_PAGES])} != {free_pages} listed")
+    for pfn, order in free_entries:
+        if order < MAX_PAGE_ORDER and (pfn ^ (1 << order), order) in free_entries:
+            errors.append(f"free buddies at pfn {pfn} order {order} are not merged")
+
+    # PCP lists (workload CPUs and kswapd)
+    agents = int(z.zc[ZC_NR_CPUS]) + 1
+    per_agent = int(z.zc[ZC_PCP_NLISTS])
+    total_pcp = 0
+    for a in range(agents):
+        pages = 0
+        for pindex in range(per_agent):
+            lst = int(z.zc[ZC_L_PCP0]) + a * per_agent + pindex
+            for node in check_list(lst, f"pcp[{a}].lists[{pindex}]"):
+                if int(z.nstate[node]) not in (NODE_PCP, NODE_PCP_OWNED):
+                    errors.append(f"pcp[{a}].lists[{pindex}]: node {node} not marked PCP")
+                _, order = claim(node, _PLACE_PCP, f"pcp[{a}].lists[{pindex}]")
+                pages += 1 << order
+        if int(z.pcp[a, PCP_COUNT]) != pages:
+            errors.append(f"pcp[{a}].count {int(z.pcp[a, PCP_COUNT])} != {pages} listed")
+        total_pcp += pages
+    if int(z.zc[ZC_PCP_PAGES]) != total_pcp:
+        errors.append(f"PCP pages total {int(z.zc[ZC_PCP_PAGES])} != {total_pcp}")
+
+    # allocated: the LRU and the mix lists
+    lru_pages = 0
+    alloc_lists = [L_LRU, *range(int(z.zc[ZC_L_MIX0]), n_lists)]
+    for lst in alloc_lists:
+        where = "lru" if lst == L_LRU else f"mix list {lst - int(z.zc[ZC_L_MIX0])}"
+        for node in check_list(lst, where):
+            if int(z.nstate[node]) not in (NODE_ALLOC, NODE_ALLOC_MOVABLE):
+                errors.append(f"{where}: node {node} is not marked allocated")
+            _, order = claim(node, _PLACE_ALLOC, where)
+            if lst == L_LRU:
+                lru_pages += 1 << order
+    if int(z.zc[ZC_NR_LRU]) != lru_pages:
+        errors.append(f"NR_LRU {int(z.zc[ZC_NR_LRU])} != {lru_pages} on the LRU")
+
+    missing = np.flatnonzero(cover == 0)
+    if len(missing):
+        errors.append(f"{len(missing)} pages are nowhere, the first at pfn {int(missing[0])}")
+
+    # a node that heads an entry is on some list
+    stray = np.flatnonzero((z.nstate[n_lists:] != NODE_NONE) & (z.nlist[n_lists:] < 0))
+    if len(stray):
+        first = n_lists + int(stray[0])
+        errors.append(f"{len(stray)} entry heads are on no list, the first node {first}")
+
+    # slots
+    cap = int(z.zc[ZC_SLOTS_CAP])
+    nfree = int(z.zc[ZC_SLOTS_FREE])
+    split = np.flatnonzero(z.pb_slot >= 0)
+    if len(split) != cap - nfree:
+        errors.append(f"{len(split)} split pageblocks but {cap - nfree} slots in use")
+    for pb in split:
+        slot = int(z.pb_slot[pb])
+        if int(z.slot_pb[slot]) != pb:
+            errors.append(f"pageblock {pb} has slot {slot}, which belongs to {z.slot_pb[slot]}")
+        if int(z.nstate[int(z.zc[ZC_PB0]) + pb]) != NODE_NONE:
+            errors.append(f"split pageblock {pb} also heads a whole-block entry")
+    free_slots = set(int(s) for s in z.slot_free[:nfree])
+    if len(free_slots) != nfree or any(int(z.slot_pb[s]) != -1 for s in free_slots):
+        errors.append("the free slot stack holds duplicates or slots in use")
+    return errors
