@@ -1,0 +1,222 @@
+"""The `sweep` command line: parse, call one library function, render.
+
+User errors (allocator.SpecError) become one line on stderr and exit code 2; anything
+unexpected keeps its traceback.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from allocator.errors import SpecError
+from allocator.units import parse_duration
+
+from .commands import describe as describe_cmd
+from .commands import simulate as simulate_cmd
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    help="Simulate the Linux page allocator (upstream PCP vs the RFC pcp buddy allocator) and "
+    "sweep how it scales.",
+    rich_markup_mode=None,
+)
+out = Console()
+err = Console(stderr=True)
+
+SetOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--set",
+        metavar="KEY=VALUE",
+        help="Any other parameter: cost.<name>, knob.<name>, mix.<mix>.<param>. Repeatable.",
+    ),
+]
+
+# metric groups for the terminal view (anything not listed goes under "other")
+_GROUPS: dict[str, tuple[str, ...]] = {
+    "run": ("ops", "sim_time_ns", "throughput_ops_per_s", "sys_frac", "alloc_ops", "free_ops"),
+    "zone->lock": (
+        "zone_lock_acquisitions",
+        "zone_lock_acq_per_kop",
+        "zone_lock_contended",
+        "zone_lock_hold_ns",
+        "zone_lock_wait_ns",
+        "zone_lock_pages",
+    ),
+    "pcp": (
+        "pcp_alloc_hit_frac",
+        "pcp_refills",
+        "pcp_drains",
+        "pcp_pages_peak",
+        "pcp_pages_mean",
+        "pcp_high_mean_end",
+        "pcp_lock_wait_ns",
+        "pcp_lock_remote_acquisitions",
+        "remote_frees",
+    ),
+    "latency": (
+        "alloc_latency_p50_ns",
+        "alloc_latency_p99_ns",
+        "alloc_latency_max_ns",
+        "free_latency_p50_ns",
+        "free_latency_p99_ns",
+        "free_latency_max_ns",
+    ),
+    "fragmentation": (
+        "free_pageblocks",
+        "nr_free_pages",
+        "unusable_index_order9",
+        "extfrag_claims",
+        "extfrag_steals",
+        "extfrag_fragmenting",
+        "thp_alloc_success_frac",
+    ),
+    "reclaim": (
+        "alloc_failures",
+        "kswapd_wakeups",
+        "pgsteal_kswapd",
+        "pgsteal_direct",
+        "allocstall",
+        "direct_reclaim_ns",
+        "drain_all_pages",
+    ),
+}
+
+
+def _fmt(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.4g}" if abs(value) < 1e6 else f"{value:,.0f}"
+    if isinstance(value, int):
+        return f"{value:,}"
+    return str(value)
+
+
+def _metrics_table(title: str, metrics: dict[str, Any]) -> Table:
+    table = Table(title=title, show_header=False, box=None, pad_edge=False)
+    table.add_column("metric", style="cyan")
+    table.add_column("value", justify="right")
+    shown: set[str] = set()
+    for group, names in _GROUPS.items():
+        table.add_row(f"[bold]{group}[/bold]", "")
+        for name in names:
+            if name in metrics:
+                table.add_row(f"  {name}", _fmt(metrics[name]))
+                shown.add(name)
+    rest = [k for k in metrics if k not in shown]
+    if rest:
+        table.add_row("[bold]other[/bold]", "")
+        for name in rest:
+            table.add_row(f"  {name}", _fmt(metrics[name]))
+    return table
+
+
+@app.command()
+def simulate(
+    cpus: Annotated[int, typer.Option(help="CPUs (1 to 4096).")],
+    mem: Annotated[str, typer.Option(help="Memory, e.g. 512MiB, 64GiB, 1TiB.")],
+    mix: Annotated[str, typer.Option(help="Workload mix (see `sweep list mixes`).")] = "kbuild",
+    policy: Annotated[str, typer.Option(help="PCP policy, or module:Class.")] = "upstream",
+    seed: Annotated[int, typer.Option(help="Random seed of the workload.")] = 0,
+    duration: Annotated[str, typer.Option(help="Simulated time, e.g. 100ms, 2s.")] = "100ms",
+    warmup: Annotated[str, typer.Option(help="Simulated time before counting.")] = "0",
+    sample_interval: Annotated[str, typer.Option(help="Time-series interval.")] = "1ms",
+    sets: SetOpt = None,
+    json_out: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+    samples_csv: Annotated[
+        Path | None, typer.Option("--samples-csv", help="Write the time series to this CSV.")
+    ] = None,
+    check_invariants: Annotated[
+        str | None,
+        typer.Option(help="Check every invariant at this simulated interval, e.g. 10ms."),
+    ] = None,
+) -> None:
+    """Run one simulation point and print its metrics.
+
+    Example: sweep simulate --cpus 32 --mem 32GiB --mix kbuild --policy upstream --json
+    """
+    spec = simulate_cmd.build_spec(
+        cpus=cpus,
+        mem=mem,
+        mix=mix,
+        policy=policy,
+        seed=seed,
+        duration=duration,
+        warmup=warmup,
+        sample_interval=sample_interval,
+        sets=sets,
+    )
+    every = parse_duration(check_invariants, "--check-invariants") if check_invariants else 0
+    if samples_csv is not None and not samples_csv.parent.is_dir():
+        raise SpecError(f"--samples-csv: directory {samples_csv.parent} does not exist")
+    if json_out:
+        result = simulate_cmd.run_point(spec, every)
+    else:
+        with err.status("compiling and simulating (the first run of a mix compiles it)..."):
+            result = simulate_cmd.run_point(spec, every)
+    if samples_csv is not None:
+        simulate_cmd.write_samples_csv(result, samples_csv)
+    if json_out:
+        print(simulate_cmd.metrics_json(result))
+    else:
+        title = f"{spec.policy} / {spec.mix} / {spec.cpus} CPUs / {mem} / seed {spec.seed}"
+        out.print(_metrics_table(title, dict(result)))
+
+
+@app.command()
+def describe(
+    cpus: Annotated[int, typer.Option(help="CPUs (1 to 4096).")],
+    mem: Annotated[str, typer.Option(help="Memory, e.g. 512MiB, 64GiB, 1TiB.")],
+    sets: SetOpt = None,
+    json_out: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+) -> None:
+    """Print what the kernel derives for a machine: min_free_kbytes, watermarks, PCP batch and
+    high, as /proc/zoneinfo shows them (one node, one ZONE_NORMAL).
+
+    Example: sweep describe --cpus 64 --mem 256GiB --set knob.watermark_scale_factor=100
+    """
+    machine = describe_cmd.describe_machine(cpus, mem, sets)
+    data = machine.as_dict()
+    if json_out:
+        import json
+
+        print(json.dumps(data, sort_keys=True))
+        return
+    table = Table(title=f"{cpus} CPUs, {mem}", show_header=False, box=None)
+    table.add_column("field", style="cyan")
+    table.add_column("value", justify="right")
+    table.add_column("zoneinfo", style="dim")
+    for key, value in data.items():
+        table.add_row(key, _fmt(value), describe_cmd.ZONEINFO_NAMES.get(key, ""))
+    out.print(table)
+
+
+# Typer raises click's exceptions, or those of its vendored copy of click in newer releases.
+_CLICK_EXCEPTION = next(c for c in typer.BadParameter.__mro__ if c.__name__ == "ClickException")
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console-script entry point."""
+    try:
+        app(args=argv, standalone_mode=False)
+    except SpecError as exc:
+        err.print(f"error: {exc}", markup=False, highlight=False, soft_wrap=True)
+        sys.exit(2)
+    except typer.Exit as exc:
+        sys.exit(exc.exit_code)
+    except typer.Abort:
+        err.print("aborted", markup=False)
+        sys.exit(130)
+    except _CLICK_EXCEPTION as exc:  # usage errors typer found: bad option values, etc.
+        exc.show()
+        sys.exit(exc.exit_code)
+
+
+if __name__ == "__main__":
+    main()

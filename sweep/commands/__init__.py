@@ -1,0 +1,1 @@
+"""One module per CLI verb. Each exposes a plain function that tests call without argv."""
