@@ -307,7 +307,7 @@ def prep_move_freepages_block(z, pb):
         st = z.nstate[base + i]
         step = 1
         if st != NODE_NONE:
-            step = 1 << z.norder[base + i]
+            step = 1 << int(z.norder[base + i])
             if st == NODE_BUDDY:
                 free += step
             elif st == NODE_ALLOC_MOVABLE:
@@ -328,7 +328,7 @@ def move_freepages_block(z, pb, new_mt):
         if st == NODE_NONE:
             i += 1
             continue
-        order = z.norder[node]
+        order = int(z.norder[node])
         if st == NODE_BUDDY:
             del_from_free_list(z, node, order)
             add_to_free_list(z, node, order, new_mt, True)

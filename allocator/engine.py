@@ -234,7 +234,7 @@ def do_free(z, ps, cpu, lst, newest, pol):
         return False
     list_del(z, node)
     z.ev[EV_FREE_OPS] += 1
-    z.ev[EV_PGFREE] += 1 << z.norder[node]
+    z.ev[EV_PGFREE] += 1 << int(z.norder[node])
     free_pages(z, ps, cpu, node, pol)
     return True
 

@@ -170,7 +170,7 @@ def alloc_pages(z, ps, cpu, order, mt, gfp, pol):
 @njit_hooked
 def free_pages(z, ps, cpu, node, pol):
     """__free_pages(): PCP-sized entries through the policy, others to the zone."""
-    order = z.norder[node]
+    order = int(z.norder[node])
     pfn = node_pfn(z, node)
     if pcp_allowed_order(z, order):
         pol.free_pcp(z, ps, cpu, pfn, order)
@@ -202,7 +202,7 @@ def shrink_lru(z, ps, cpu, nr_to_reclaim, pol):
         if node < 0:
             break
         list_del(z, node)
-        pages = 1 << z.norder[node]
+        pages = 1 << int(z.norder[node])
         z.zc[ZC_NR_LRU] -= pages
         z.eng[E_NOW] += pages * z.cost[C_RECLAIM_PAGE]
         free_pages(z, ps, cpu, node, pol)

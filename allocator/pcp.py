@@ -221,7 +221,7 @@ def free_pcppages_bulk(z, agent, cpu, count, pindex):
             pcp_count_add(z, agent, -nr_pages)
             freed += nr_pages
             pfn = node_pfn(z, node)
-            __free_one_page(z, pfn, order, z.pb_mt[pfn >> PAGEBLOCK_ORDER], False)
+            __free_one_page(z, pfn, order, int(z.pb_mt[pfn >> PAGEBLOCK_ORDER]), False)
             if count <= 0 or list_empty(z, lst):
                 break
     spin_unlock(z, LOCK_ZONE)
@@ -251,7 +251,7 @@ def free_one_page(z, cpu, pfn, order):
     """free_one_page(): straight to the zone under zone->lock (non-PCP orders, or the local
     pcp->lock was busy)."""
     spin_lock(z, LOCK_ZONE, cpu, z.cost[C_ZONE_LOCK])
-    __free_one_page(z, pfn, order, z.pb_mt[pfn >> PAGEBLOCK_ORDER], False)
+    __free_one_page(z, pfn, order, int(z.pb_mt[pfn >> PAGEBLOCK_ORDER]), False)
     spin_unlock(z, LOCK_ZONE)
     z.ev[EV_ZONE_FREE_ONE] += 1
     z.ev[EV_ZONE_LOCK_PAGES] += 1 << order

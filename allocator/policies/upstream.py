@@ -121,7 +121,7 @@ def free_frozen_page_commit(z, agent, cpu, node, order, mt):
 def free_pcp(z, ps, cpu, pfn, order):
     """free_unref_page() / __free_frozen_pages() for a pcp_allowed_order() entry: to the
     freeing CPU's own PCP, or straight to the zone if its pcp->lock is busy."""
-    mt = z.pb_mt[pfn >> PAGEBLOCK_ORDER]
+    mt = int(z.pb_mt[pfn >> PAGEBLOCK_ORDER])
     lock = pcp_lock_id(cpu)
     if not spin_trylock(z, lock, cpu, z.cost[C_PCP_LOCK]):
         z.ev[EV_PCP_TRYLOCK_FAIL] += 1

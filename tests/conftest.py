@@ -1,0 +1,38 @@
+"""Shared helpers: small machines whose state the tests drive through the kernels."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from allocator import Spec
+from allocator.layout import E_NOW
+from allocator.simulate import setup
+
+
+@dataclass
+class Box:
+    """A machine at time 0: the state, the policy's state and hooks, the mix state."""
+
+    z: Any
+    ps: Any
+    pol: Any
+    ms: Any
+    machine: Any
+    policy: Any
+
+    def tick(self, ns: int = 100) -> None:
+        """Advance the running CPU's time cursor (locks need time to move forward)."""
+        self.z.eng[E_NOW] += ns
+
+
+def make_box(cpus: int = 2, mem: int = 64 << 20, mix: str = "page_fault1", **kw: Any) -> Box:
+    z, ps, ms, policy, _mix, machine = setup(Spec(cpus=cpus, mem_bytes=mem, mix=mix, **kw))
+    return Box(z=z, ps=ps, pol=policy.hooks, ms=ms, machine=machine, policy=policy)
+
+
+@pytest.fixture
+def box() -> Box:
+    return make_box()

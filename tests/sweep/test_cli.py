@@ -1,0 +1,112 @@
+"""The command line: exit codes, one-line errors, and the JSON the issue names."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from sweep.cli import main
+
+REQUIRED_KEYS = {
+    "ops",
+    "sim_time_ns",
+    "throughput_ops_per_s",
+    "sys_frac",
+    "zone_lock_acquisitions",
+    "zone_lock_hold_ns",
+    "zone_lock_wait_ns",
+    "pcp_refills",
+    "pcp_drains",
+    "remote_frees",
+    "alloc_failures",
+    "free_pageblocks",
+    "unusable_index_order9",
+    "pcp_pages_peak",
+    "alloc_latency_p99_ns",
+}
+
+
+def run(argv, capsys):
+    with pytest.raises(SystemExit) as info:
+        main(argv)
+        raise SystemExit(0)
+    captured = capsys.readouterr()
+    return info.value.code, captured.out, captured.err
+
+
+def test_simulate_json_has_the_documented_keys(capsys):
+    code, out, _ = run(
+        ["simulate", "--cpus", "2", "--mem", "64MiB", "--mix", "page_fault1",
+         "--duration", "2ms", "--json"],
+        capsys,
+    )
+    assert code == 0
+    data = json.loads(out)
+    assert data.keys() >= REQUIRED_KEYS
+    assert data["ops"] > 0
+
+
+def test_simulate_set_and_samples_csv(tmp_path, capsys):
+    csv_path = tmp_path / "series.csv"
+    code, out, _ = run(
+        ["simulate", "--cpus", "2", "--mem", "64MiB", "--mix", "page_fault1", "--duration",
+         "3ms", "--set", "cost.zone_page_ns=50", "--set", "mix.page_fault1.map_bytes=8MiB",
+         "--samples-csv", str(csv_path), "--json"],
+        capsys,
+    )
+    assert code == 0
+    lines = csv_path.read_text().splitlines()
+    assert lines[0].startswith("t_ns,ops,")
+    assert len(lines) == 1 + 4  # samples at 0, 1, 2, 3 ms
+
+
+def test_describe_json(capsys):
+    code, out, _ = run(["describe", "--cpus", "64", "--mem", "64GiB", "--json"], capsys)
+    assert code == 0
+    data = json.loads(out)
+    assert data["wmark_low"] == 24969 and data["high_max"] == 32768 and data["batch"] == 63
+    for key in ("managed_pages", "min_free_kbytes", "wmark_min", "wmark_high", "high_min"):
+        assert key in data
+
+
+@pytest.mark.parametrize(
+    ("argv", "needle"),
+    [
+        (["simulate", "--cpus", "0", "--mem", "1GiB"], "cpus must be between 1 and 4096"),
+        (["simulate", "--cpus", "2", "--mem", "10MiB"], "mem must be between 64MiB"),
+        (["simulate", "--cpus", "2", "--mem", "65MiB"], "whole number of 2MiB pageblocks"),
+        (["simulate", "--cpus", "2", "--mem", "1GiB", "--mix", "nope"], "unknown mix"),
+        (["simulate", "--cpus", "2", "--mem", "1GiB", "--policy", "nope"], "unknown policy"),
+        (["simulate", "--cpus", "2", "--mem", "1GiB", "--set", "knob.nope=1"], "unknown knob"),
+        (["simulate", "--cpus", "2", "--mem", "1GiB", "--set", "cost.x_ns=1"], "unknown cost"),
+        (["simulate", "--cpus", "2", "--mem", "1GiB", "--set", "cost.zone_page_ns=-1"],
+         "non-negative"),
+        (["simulate", "--cpus", "2", "--mem", "1GiB", "--duration", "-1s"], "must not be negative"),
+        (["simulate", "--cpus", "2", "--mem", "1GiB", "--set", "oops"], "KEY=VALUE"),
+        (["describe", "--cpus", "2", "--mem", "lots"], "mem must be a size"),
+    ],
+)
+def test_bad_input_is_one_line_and_exit_2(argv, needle, capsys):
+    code, out, err = run(argv, capsys)
+    assert code == 2
+    assert out == ""
+    assert needle in err
+    assert err.strip().count("\n") == 0
+
+
+def test_typer_usage_errors_exit_2(capsys):
+    code, _, err = run(["simulate", "--cpus", "two", "--mem", "1GiB"], capsys)
+    assert code == 2 and "--cpus" in err
+
+
+def test_console_script_runs():
+    # the script installed beside this interpreter (the virtual environment's bin/)
+    script = Path(sys.executable).with_name("sweep")
+    assert script.exists(), "pip install the project: the console script is missing"
+    out = subprocess.run(
+        [str(script), "describe", "--cpus", "4", "--mem", "1GiB", "--json"],
+        capture_output=True, text=True, check=True,
+    )
+    assert json.loads(out.stdout)["batch"] == 63
