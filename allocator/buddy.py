@@ -83,10 +83,10 @@ def node_pfn(z, node):
 @njit
 def split_pageblock(z, pb):
     """Lend a slot of per-page nodes to pageblock `pb`, which is being split below
-    pageblock_order. The engine keeps enough free slots for any one operation."""
+    pageblock_order. There is a slot for every pageblock up to the int32 node space."""
     nfree = z.zc[ZC_SLOTS_FREE]
     if nfree <= 0:
-        raise RuntimeError("slot pool exhausted inside an operation (SLOT_MARGIN too small)")
+        raise MemoryError("more than 2^31 page nodes split at once (8 TiB of split pageblocks)")
     nfree -= 1
     slot = z.slot_free[nfree]
     z.zc[ZC_SLOTS_FREE] = nfree

@@ -74,8 +74,4 @@ OP_FREE_OLDEST = 2  # free the entry at the head of a mix list (first allocated)
 OP_FREE_NEWEST = 3  # free the entry at the tail of a mix list (last allocated)
 LIST_LRU = -1  # list argument of OP_ALLOC: the zone's file LRU
 
-# --- engine status codes --------------------------------------------------------------------
-RUN_DONE = 0
-RUN_NEED_SLOTS = 1
-
 NS_PER_SEC = 1_000_000_000

@@ -6,9 +6,8 @@ vmstat_update() when that is due. Lock requests are therefore made in clock orde
 FIFO (locks.py). Samples of the time series are taken as the earliest clock passes each sample
 time; the warm-up, if any, ends the same way and resets every accumulated counter.
 
-`run` returns RUN_DONE at the end time, or RUN_NEED_SLOTS between two operations when the pool
-of per-page slots runs low; the caller grows it (state.grow_slots) and calls `run` again, which
-resumes exactly where it stopped.
+`run` returns at the end time `Z.eng[E_END_NS]`; called again with a later end time it resumes
+exactly where it stopped (checked runs use this to look at the state between two steps).
 """
 
 from __future__ import annotations
@@ -23,8 +22,6 @@ from .consts import (
     OP_FREE_NEWEST,
     OP_FREE_OLDEST,
     PAGEBLOCK_ORDER,
-    RUN_DONE,
-    RUN_NEED_SLOTS,
 )
 from .knobs import K_VMSTAT_INTERVAL_MS
 from .layout import (
@@ -81,7 +78,6 @@ from .layout import (
     ZC_NR_FREE_PAGES,
     ZC_NR_LRU,
     ZC_NR_LRU_PEAK,
-    ZC_NR_PAGEBLOCKS,
     ZC_PCP_PAGES,
     ZC_PCP_PAGES_PEAK,
     ZC_SLOTS_CAP,
@@ -92,11 +88,6 @@ from .layout import (
 from .lists import list_add_tail, list_del, list_first, list_last
 from .page_alloc import alloc_pages, free_pages, tree_update
 from .vmscan import kswapd_step
-
-# Free slots the engine keeps before each operation: more than one operation can split. A refill
-# takes at most batch << 5 = 2016 order-0 pages (4 new split blocks), the slow path repeats it up
-# to 16 times, fallbacks split at most one more block per entry taken.
-SLOT_MARGIN = 256
 
 # --- statistics helpers (cached) -------------------------------------------------------------
 
@@ -241,7 +232,7 @@ def do_free(z, ps, cpu, lst, newest, pol):
 
 @njit_hooked
 def run(z, ps, ms, pol, next_op):
-    """Run until the end time (RUN_DONE) or until the slot pool needs to grow."""
+    """Run until the earliest agent's clock reaches the end time."""
     end = z.eng[E_END_NS]
     kswapd = z.zc[ZC_KSWAPD]
     interval = z.knob[K_VMSTAT_INTERVAL_MS] * 1_000_000
@@ -256,9 +247,7 @@ def run(z, ps, ms, pol, next_op):
         if not z.eng[E_WARMUP_DONE] and t >= z.eng[E_WARMUP_NS]:
             end_warmup(z)
         if t >= end:
-            return RUN_DONE
-        if z.zc[ZC_SLOTS_FREE] < SLOT_MARGIN and z.zc[ZC_SLOTS_CAP] < z.zc[ZC_NR_PAGEBLOCKS]:
-            return RUN_NEED_SLOTS
+            return
         z.eng[E_STEPS] += 1
         z.eng[E_NOW] = t
         if a == kswapd:

@@ -163,16 +163,19 @@ def check_invariants(z: Any) -> list[str]:
     if len(missing):
         errors.append(f"{len(missing)} pages are nowhere, the first at pfn {int(missing[0])}")
 
-    # a node that heads an entry is on some list
-    stray = np.flatnonzero((z.nstate[n_lists:] != NODE_NONE) & (z.nlist[n_lists:] < 0))
+    # a node that heads an entry is on some list (pageblock nodes, and the page nodes of the
+    # slots in use: the others were never initialised)
+    split = np.flatnonzero(z.pb_slot >= 0)
+    ranges = [np.arange(n_lists, pg0)]
+    ranges += [pg0 + int(z.pb_slot[pb]) * 512 + np.arange(512) for pb in split]
+    nodes = np.concatenate(ranges)
+    stray = nodes[(z.nstate[nodes] != NODE_NONE) & (z.nlist[nodes] < 0)]
     if len(stray):
-        first = n_lists + int(stray[0])
-        errors.append(f"{len(stray)} entry heads are on no list, the first node {first}")
+        errors.append(f"{len(stray)} entry heads are on no list, the first node {int(stray[0])}")
 
     # slots
     cap = int(z.zc[ZC_SLOTS_CAP])
     nfree = int(z.zc[ZC_SLOTS_FREE])
-    split = np.flatnonzero(z.pb_slot >= 0)
     if len(split) != cap - nfree:
         errors.append(f"{len(split)} split pageblocks but {cap - nfree} slots in use")
     for pb in split:

@@ -120,11 +120,12 @@ def rmqueue(z, ps, cpu, order, mt, pol):
 
 @njit_hooked
 def get_page_from_freelist(z, ps, cpu, order, mt, alloc_flags, pol):
-    """get_page_from_freelist() for the one zone: flag ZONE_BELOW_HIGH when under the high
-    mark, then check the requested mark and take a page."""
+    """get_page_from_freelist() for the one zone: above the high mark, take a page; else flag
+    ZONE_BELOW_HIGH (so frees shrink the PCPs) and check the requested mark first."""
     if not (z.zc[ZC_FLAGS] & ZONE_BELOW_HIGH):
-        if not zone_watermark_ok(z, order, wmark_pages(z, ALLOC_WMARK_HIGH)):
-            z.zc[ZC_FLAGS] |= ZONE_BELOW_HIGH
+        if zone_watermark_ok(z, order, wmark_pages(z, ALLOC_WMARK_HIGH)):
+            return rmqueue(z, ps, cpu, order, mt, pol)
+        z.zc[ZC_FLAGS] |= ZONE_BELOW_HIGH
     if not zone_watermark_ok(z, order, wmark_pages(z, alloc_flags)):
         return -1
     return rmqueue(z, ps, cpu, order, mt, pol)

@@ -10,9 +10,9 @@ from typing import Any
 import numpy as np
 
 from .buddy import zone_init
-from .consts import PCPF_FREE_HIGH_BATCH, RUN_NEED_SLOTS
+from .consts import PCPF_FREE_HIGH_BATCH
 from .costs import cost_array, validate_costs
-from .engine import SLOT_MARGIN, run
+from .engine import run
 from .invariants import check_invariants
 from .knobs import knob_array, resolve_knobs
 from .layout import (
@@ -32,7 +32,6 @@ from .layout import (
     ZC_NR_AGENTS,
     ZC_NR_CPUS,
     ZC_NR_PAGEBLOCKS,
-    ZC_SLOTS_CAP,
     ZC_WMARK_HIGH,
     ZC_WMARK_LOW,
     ZC_WMARK_MIN,
@@ -44,7 +43,7 @@ from .page_alloc import tree_update
 from .policy import all_policy_knob_names, get_policy
 from .rng import seed_streams
 from .spec import Spec
-from .state import INF_NS, Zone, build_zone, grow_slots
+from .state import INF_NS, Zone, build_zone
 
 # vmstat_update runs per CPU at round_jiffies_relative(HZ): each CPU is skewed by 3 jiffies
 # (HZ=250: 12 ms) so that not all CPUs fire at once (__round_jiffies()).
@@ -98,7 +97,6 @@ def setup(spec: Spec) -> tuple[Zone, Any, Any, Any, Any, Machine]:
         pcp_lists_per_agent=policy_cls.pcp_lists_per_agent,
         policy_lists=policy.policy_lists(spec.cpus),
         mix_lists=mix.lists(spec.cpus),
-        slot_capacity=min(nr_pb, max(4 * SLOT_MARGIN, nr_pb // 64)),
         nr_samples=run_ns // spec.sample_ns + 1,
         costs=cost_array(validate_costs(dict(spec.costs))),
         knobs=knob_array(knobs, policy_cls.knobs),
@@ -157,9 +155,7 @@ def simulate(spec: Spec, *, check_every_ns: int = 0) -> SimResult:
     stop = min(check_every_ns, end) if check_every_ns > 0 else end
     while True:
         z.eng[E_END_NS] = stop
-        if run(z, ps, ms, policy.hooks, mix.hooks.next_op) == RUN_NEED_SLOTS:
-            z = grow_slots(z, min(machine.nr_pageblocks, 2 * int(z.zc[ZC_SLOTS_CAP])))
-            continue
+        run(z, ps, ms, policy.hooks, mix.hooks.next_op)
         if check_every_ns > 0:
             errors = check_invariants(z) + policy.check_invariants(z, ps)
             if errors:

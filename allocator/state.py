@@ -9,9 +9,11 @@ Node space (int32 ids, links in `nxt`/`prv`):
                               while it is split below pageblock_order and returned when the
                               block is whole again (`buddy.py`)
 
-So untouched memory costs 15 bytes per 2 MiB pageblock, and per-page state (14 bytes a page)
-exists only for split pageblocks. When the slot pool runs low the engine stops between two
-operations and `grow_slots` enlarges it; nothing else moves, so node ids stay valid.
+So untouched memory costs 19 bytes per 2 MiB pageblock, and per-page state (14 bytes a page)
+exists only for split pageblocks. The page-node arrays are sized for every slot the int32 node
+space allows but allocated uninitialised: the operating system commits their memory page by
+page as slots are first lent (lowest slots first), so resident memory follows what the run
+touches, not the zone, and the pool never has to move.
 """
 
 from __future__ import annotations
@@ -89,7 +91,6 @@ def build_zone(
     pcp_lists_per_agent: int,
     policy_lists: int,
     mix_lists: int,
-    slot_capacity: int,
     nr_samples: int,
     costs: np.ndarray,
     knobs: np.ndarray,
@@ -102,20 +103,26 @@ def build_zone(
     n_lists = l_mix0 + mix_lists
     pb0 = n_lists
     pg0 = _round_up(pb0 + nr_pageblocks, PAGEBLOCK_NR_PAGES)
+    # every pageblock could be split at once, but node ids are int32: beyond 2^31 ids (8 TiB
+    # split at the same time, 56 GiB of page nodes) the run stops with an error.
+    slot_capacity = min(nr_pageblocks, (2**31 - 1 - pg0) // PAGEBLOCK_NR_PAGES)
     n_nodes = pg0 + slot_capacity * PAGEBLOCK_NR_PAGES
-    if n_nodes >= 2**31:
-        raise MemoryError(
-            f"node space of {n_nodes} ids exceeds int32: too many split pageblocks"
-        )
 
+    # np.empty: large allocations are mapped lazily; only [0, pg0) is written here, page
+    # nodes are initialised by split_pageblock() when their slot is first lent.
     nxt = np.empty(n_nodes, dtype=np.int32)
     prv = np.empty(n_nodes, dtype=np.int32)
+    nlist = np.empty(n_nodes, dtype=np.int32)
+    nstate = np.empty(n_nodes, dtype=np.int8)
+    norder = np.empty(n_nodes, dtype=np.int8)
     sentinels = np.arange(n_lists, dtype=np.int32)
     nxt[:n_lists] = sentinels
     prv[:n_lists] = sentinels
-    nxt[n_lists:] = -1
-    prv[n_lists:] = -1
-    nlist = np.full(n_nodes, -1, dtype=np.int32)
+    nxt[n_lists:pg0] = -1
+    prv[n_lists:pg0] = -1
+    nlist[:pg0] = -1
+    nstate[:pg0] = 0
+    norder[:pg0] = 0
 
     tree_leaves = 1 << max(0, (agents - 1).bit_length())
     zc = np.zeros(NR_ZC, dtype=np.int64)
@@ -135,8 +142,8 @@ def build_zone(
         nxt=nxt,
         prv=prv,
         nlist=nlist,
-        nstate=np.zeros(n_nodes, dtype=np.int8),
-        norder=np.zeros(n_nodes, dtype=np.int8),
+        nstate=nstate,
+        norder=norder,
         pb_mt=np.full(nr_pageblocks, MIGRATE_MOVABLE, dtype=np.int8),
         pb_slot=np.full(nr_pageblocks, -1, dtype=np.int32),
         slot_pb=np.full(slot_capacity, -1, dtype=np.int32),
@@ -158,42 +165,5 @@ def build_zone(
         cost=costs,
         knob=knobs,
         eng=np.zeros(NR_ENG, dtype=np.int64),
-    )
-
-
-def grow_slots(z: Zone, new_capacity: int) -> Zone:
-    """A copy of `z` with room for `new_capacity` split pageblocks; node ids are unchanged."""
-    old = int(z.zc[ZC_SLOTS_CAP])
-    if new_capacity <= old:
-        return z
-    pg0 = int(z.zc[ZC_PG0])
-    n_nodes = pg0 + new_capacity * PAGEBLOCK_NR_PAGES
-    if n_nodes >= 2**31:
-        raise MemoryError(
-            f"node space of {n_nodes} ids exceeds int32: too many split pageblocks"
-        )
-    extra = n_nodes - len(z.nxt)
-
-    def extend(arr: np.ndarray, fill: int) -> np.ndarray:
-        return np.concatenate([arr, np.full(extra, fill, dtype=arr.dtype)])
-
-    nfree = int(z.zc[ZC_SLOTS_FREE])
-    slot_free = np.empty(new_capacity, dtype=np.int32)
-    # New slots go below the existing free ones, so the next pops still reuse old slots first.
-    added = np.arange(new_capacity - 1, old - 1, -1, dtype=np.int32)
-    slot_free[: len(added)] = added
-    slot_free[len(added) : len(added) + nfree] = z.slot_free[:nfree]
-    zc = z.zc.copy()
-    zc[ZC_SLOTS_CAP] = new_capacity
-    zc[ZC_SLOTS_FREE] = nfree + len(added)
-    return z._replace(
-        nxt=extend(z.nxt, -1),
-        prv=extend(z.prv, -1),
-        nlist=extend(z.nlist, -1),
-        nstate=extend(z.nstate, 0),
-        norder=extend(z.norder, 0),
-        slot_pb=np.concatenate([z.slot_pb, np.full(new_capacity - old, -1, dtype=np.int32)]),
-        slot_free=slot_free,
-        zc=zc,
     )
 
