@@ -26,14 +26,13 @@ Example (see examples/my_policy.py):
 
 from __future__ import annotations
 
-import importlib
 from collections import namedtuple
 from typing import Any, ClassVar
 
 from .consts import NR_PCP_LISTS
-from .errors import SpecError
 from .knobs import Knob
 from .layout import NR_POLICY_EVENTS, NR_POLICY_GAUGES
+from .registry import Registry
 
 PolicyHooks = namedtuple(
     "PolicyHooks", ["rmqueue_pcplist", "free_pcp", "decay_pcp_high", "drain_pages", "sample"]
@@ -67,51 +66,30 @@ class Policy:
         return (cls.__doc__ or "").strip().splitlines()[0] if cls.__doc__ else cls.name
 
 
-_REGISTRY: dict[str, type[Policy]] = {}
+def _load_builtins() -> None:
+    from . import policies  # noqa: F401  (registers the built-ins)
+
+
+_REGISTRY: Registry[type[Policy]] = Registry("policy", "policies", Policy, _load_builtins)
 
 
 def register_policy(cls: type[Policy]) -> type[Policy]:
     """Class decorator: make a policy selectable by its `name`."""
-    if not cls.name:
-        raise TypeError(f"{cls.__qualname__} has no name")
     if len(cls.event_names) > NR_POLICY_EVENTS or len(cls.gauge_names) > NR_POLICY_GAUGES:
         raise TypeError(
             f"{cls.name}: at most {NR_POLICY_EVENTS} events and {NR_POLICY_GAUGES} gauges"
         )
-    _REGISTRY[cls.name] = cls
-    return cls
+    return _REGISTRY.register(cls)
 
 
 def registered_policies() -> dict[str, type[Policy]]:
-    _load_builtins()
-    return dict(_REGISTRY)
+    return _REGISTRY.all()
 
 
 def get_policy(name: str) -> type[Policy]:
     """A registered policy by name, or `module:Class` imported from the user's code."""
-    _load_builtins()
-    if name in _REGISTRY:
-        return _REGISTRY[name]
-    if ":" in name:
-        module_name, _, attr = name.partition(":")
-        try:
-            module = importlib.import_module(module_name)
-        except ImportError as exc:
-            raise SpecError(
-                f"policy '{name}': cannot import module '{module_name}': {exc}"
-            ) from exc
-        cls = getattr(module, attr, None)
-        if not (isinstance(cls, type) and issubclass(cls, Policy)):
-            raise SpecError(f"policy '{name}': '{attr}' is not a Policy subclass in {module_name}")
-        return cls
-    known = ", ".join(sorted(_REGISTRY))
-    raise SpecError(f"unknown policy '{name}'; known policies: {known} (or module:Class)")
+    return _REGISTRY.get(name)
 
 
 def all_policy_knob_names() -> frozenset[str]:
-    _load_builtins()
-    return frozenset(k.name for cls in _REGISTRY.values() for k in cls.knobs)
-
-
-def _load_builtins() -> None:
-    from . import policies  # noqa: F401  (registers the built-ins)
+    return frozenset(k.name for cls in _REGISTRY.all().values() for k in cls.knobs)

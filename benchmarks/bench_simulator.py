@@ -94,7 +94,8 @@ def main() -> None:
     huge = measure({"cpus": 1024, "mem": "1TiB", "mix": "kbuild", "policy": "upstream",
                     "duration": "20ms" if q else "100ms"})
     print("scale: upstream / kbuild / 1024 CPUs / 1 TiB")
-    print(f"  {huge['ops']:,} ops in {huge['wall_s']:.2f} s, peak RSS {huge['peak_rss_mib']:.0f} MiB")
+    print(f"  {huge['ops']:,} ops in {huge['wall_s']:.2f} s, "
+          f"peak RSS {huge['peak_rss_mib']:.0f} MiB")
 
 
 if __name__ == "__main__":

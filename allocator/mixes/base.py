@@ -14,7 +14,6 @@ the allocator. `z.ag[cpu, AG_LAST_OK]` tells whether the CPU's previous allocati
 
 from __future__ import annotations
 
-import importlib
 import math
 from collections import namedtuple
 from dataclasses import dataclass
@@ -24,6 +23,7 @@ from .._jit import njit
 from ..errors import SpecError
 from ..layout import ZC_L_MIX0
 from ..machine import Machine
+from ..registry import Registry
 from ..units import parse_duration, parse_size
 
 MixHooks = namedtuple("MixHooks", ["next_op"])
@@ -100,41 +100,25 @@ class Mix:
         return (cls.__doc__ or cls.name).strip().splitlines()[0]
 
 
-_REGISTRY: dict[str, type[Mix]] = {}
+def _load_builtins() -> None:
+    from . import kbuild, page_fault1  # noqa: F401  (register the built-ins)
+
+
+_REGISTRY: Registry[type[Mix]] = Registry("mix", "mixes", Mix, _load_builtins)
 
 
 def register_mix(cls: type[Mix]) -> type[Mix]:
-    if not cls.name:
-        raise TypeError(f"{cls.__qualname__} has no name")
-    _REGISTRY[cls.name] = cls
-    return cls
+    """Class decorator: make a mix selectable by its `name`."""
+    return _REGISTRY.register(cls)
 
 
 def registered_mixes() -> dict[str, type[Mix]]:
-    _load_builtins()
-    return dict(_REGISTRY)
+    return _REGISTRY.all()
 
 
 def get_mix(name: str) -> type[Mix]:
-    _load_builtins()
-    if name in _REGISTRY:
-        return _REGISTRY[name]
-    if ":" in name:
-        module_name, _, attr = name.partition(":")
-        try:
-            module = importlib.import_module(module_name)
-        except ImportError as exc:
-            raise SpecError(f"mix '{name}': cannot import module '{module_name}': {exc}") from exc
-        cls = getattr(module, attr, None)
-        if not (isinstance(cls, type) and issubclass(cls, Mix)):
-            raise SpecError(f"mix '{name}': '{attr}' is not a Mix subclass in {module_name}")
-        return cls
-    known = ", ".join(sorted(_REGISTRY))
-    raise SpecError(f"unknown mix '{name}'; known mixes: {known} (or module:Class)")
-
-
-def _load_builtins() -> None:
-    from . import kbuild, page_fault1  # noqa: F401  (register the built-ins)
+    """A registered mix by name, or `module:Class` imported from the user's code."""
+    return _REGISTRY.get(name)
 
 
 @njit
