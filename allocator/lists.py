@@ -5,6 +5,9 @@ Every list has a sentinel node (its id is the list id); an entry's links live in
 beyond its node, as `page->lru` / `page->buddy_list` / `page->pcp_list` share one field in the
 kernel. `Z.nlist[node]` remembers which list holds a node (-1: none), for `list_del` to keep
 `Z.llen` exact and for the invariant checks.
+
+The `link_*` functions take the arrays themselves, for lists a policy keeps in its own arrays
+(pcp-buddy's owned_blocks); the `list_*` ones are those over the simulator state.
 """
 
 from __future__ import annotations
@@ -13,10 +16,31 @@ from ._jit import njit
 
 
 @njit
-def list_init(z, lst):
-    z.nxt[lst] = lst
-    z.prv[lst] = lst
-    z.llen[lst] = 0
+def link_add(nxt, prv, nlist, llen, lst, node, tail):
+    """list_add() (head) or list_add_tail() on arbitrary link arrays."""
+    if tail:
+        before = prv[lst]
+        after = lst
+    else:
+        before = lst
+        after = nxt[lst]
+    nxt[node] = after
+    prv[node] = before
+    nxt[before] = node
+    prv[after] = node
+    nlist[node] = lst
+    llen[lst] += 1
+
+
+@njit
+def link_del(nxt, prv, nlist, llen, node):
+    lst = nlist[node]
+    p = prv[node]
+    n = nxt[node]
+    nxt[p] = n
+    prv[n] = p
+    nlist[node] = -1
+    llen[lst] -= 1
 
 
 @njit
@@ -39,33 +63,17 @@ def list_last(z, lst):
 
 
 @njit
-def _insert(z, lst, node, before, after):
-    z.nxt[node] = after
-    z.prv[node] = before
-    z.nxt[before] = node
-    z.prv[after] = node
-    z.nlist[node] = lst
-    z.llen[lst] += 1
-
-
-@njit
 def list_add(z, lst, node):
     """list_add(): insert at the head."""
-    _insert(z, lst, node, lst, z.nxt[lst])
+    link_add(z.nxt, z.prv, z.nlist, z.llen, lst, node, False)
 
 
 @njit
 def list_add_tail(z, lst, node):
     """list_add_tail(): insert at the tail."""
-    _insert(z, lst, node, z.prv[lst], lst)
+    link_add(z.nxt, z.prv, z.nlist, z.llen, lst, node, True)
 
 
 @njit
 def list_del(z, node):
-    lst = z.nlist[node]
-    p = z.prv[node]
-    n = z.nxt[node]
-    z.nxt[p] = n
-    z.prv[n] = p
-    z.nlist[node] = -1
-    z.llen[lst] -= 1
+    link_del(z.nxt, z.prv, z.nlist, z.llen, node)

@@ -18,11 +18,13 @@ from .consts import (
     NR_PCP_LISTS,
     PAGE_ALLOC_COSTLY_ORDER,
     PAGEBLOCK_ORDER,
+    PCPF_FREE_HIGH_BATCH,
+    PCPF_PREV_FREE_HIGH_ORDER,
     ZONE_BELOW_HIGH,
     ZONE_RECLAIM_ACTIVE,
 )
 from .costs import C_ZONE_LOCK
-from .knobs import K_DRAIN_IN_BATCHES, K_PCP_BATCH_SCALE_MAX, K_THP
+from .knobs import K_DRAIN_IN_BATCHES, K_FREE_HIGH_V615, K_PCP_BATCH_SCALE_MAX, K_THP
 from .layout import (
     EV_PCP_DRAIN,
     EV_PCP_DRAIN_PAGES,
@@ -34,6 +36,7 @@ from .layout import (
     PCP_ALLOC_FACTOR,
     PCP_BATCH,
     PCP_COUNT,
+    PCP_FLAGS,
     PCP_FREE_COUNT,
     PCP_HIGH,
     PCP_HIGH_MAX,
@@ -167,6 +170,32 @@ def nr_pcp_free(z, agent, batch, high, free_high):
         return 1
     # clamp(free_count, batch, high - batch): leave at least batch pages, free at least batch
     return min(max(z.pcp[agent, PCP_FREE_COUNT], batch), high - batch)
+
+
+@njit
+def pcp_free_accounting(z, agent, order):
+    """The bookkeeping of free_frozen_page_commit() once the page is listed: halve
+    alloc_factor, decide free_high (a run of order 1..3 frees past the threshold), count the
+    free. Returns free_high."""
+    z.pcp[agent, PCP_ALLOC_FACTOR] >>= 1
+    batch = z.pcp[agent, PCP_BATCH]
+    flags = z.pcp[agent, PCP_FLAGS]
+    free_high = False
+    if order and order <= PAGE_ALLOC_COSTLY_ORDER:
+        threshold = batch
+        if z.knob[K_FREE_HIGH_V615]:
+            threshold = batch + z.pcp[agent, PCP_HIGH_MIN] // 2
+        free_high = (
+            z.pcp[agent, PCP_FREE_COUNT] >= threshold
+            and (flags & PCPF_PREV_FREE_HIGH_ORDER) != 0
+            and (not (flags & PCPF_FREE_HIGH_BATCH) or z.pcp[agent, PCP_COUNT] >= batch)
+        )
+        z.pcp[agent, PCP_FLAGS] = flags | PCPF_PREV_FREE_HIGH_ORDER
+    elif flags & PCPF_PREV_FREE_HIGH_ORDER:
+        z.pcp[agent, PCP_FLAGS] = flags & ~PCPF_PREV_FREE_HIGH_ORDER
+    if z.pcp[agent, PCP_FREE_COUNT] < (batch << z.knob[K_PCP_BATCH_SCALE_MAX]):
+        z.pcp[agent, PCP_FREE_COUNT] += 1 << order
+    return free_high
 
 
 # --- zone->lock transactions --------------------------------------------------------------------

@@ -13,23 +13,18 @@ from .._jit import njit
 from ..buddy import pfn_node
 from ..consts import (
     NODE_PCP,
-    PAGE_ALLOC_COSTLY_ORDER,
     PAGEBLOCK_ORDER,
-    PCPF_FREE_HIGH_BATCH,
-    PCPF_PREV_FREE_HIGH_ORDER,
 )
 from ..costs import C_PCP_LIST, C_PCP_LOCK
-from ..knobs import K_FREE_HIGH_V615, K_PCP_BATCH_SCALE_MAX
+from ..knobs import K_PCP_BATCH_SCALE_MAX
 from ..layout import (
     E_NOW,
     EV_DECAY,
     EV_PCP_ALLOC_HIT,
     EV_PCP_ALLOC_MISS,
     EV_PCP_TRYLOCK_FAIL,
-    PCP_ALLOC_FACTOR,
     PCP_BATCH,
     PCP_COUNT,
-    PCP_FLAGS,
     PCP_FREE_COUNT,
     PCP_HIGH,
     PCP_HIGH_MIN,
@@ -46,6 +41,7 @@ from ..pcp import (
     order_to_pindex,
     pcp_count_add,
     pcp_entry_take,
+    pcp_free_accounting,
     pcp_list,
     rmqueue_bulk,
 )
@@ -82,32 +78,14 @@ def rmqueue_pcplist(z, ps, cpu, order, mt):
 def free_frozen_page_commit(z, agent, cpu, node, order, mt):
     """free_frozen_page_commit() (v6.19): list the page at the head, update free_count and
     the free_high heuristic, and drain down when count reaches nr_pcp_high()."""
-    z.pcp[agent, PCP_ALLOC_FACTOR] >>= 1
     pindex = order_to_pindex(mt, order)
     z.nstate[node] = NODE_PCP
     z.norder[node] = order
     list_add(z, pcp_list(z, agent, pindex), node)
     pcp_count_add(z, agent, 1 << order)
     z.eng[E_NOW] += z.cost[C_PCP_LIST]
-
+    free_high = pcp_free_accounting(z, agent, order)
     batch = z.pcp[agent, PCP_BATCH]
-    flags = z.pcp[agent, PCP_FLAGS]
-    free_high = False
-    if order and order <= PAGE_ALLOC_COSTLY_ORDER:
-        threshold = batch
-        if z.knob[K_FREE_HIGH_V615]:
-            threshold = batch + z.pcp[agent, PCP_HIGH_MIN] // 2
-        free_high = (
-            z.pcp[agent, PCP_FREE_COUNT] >= threshold
-            and (flags & PCPF_PREV_FREE_HIGH_ORDER) != 0
-            and (not (flags & PCPF_FREE_HIGH_BATCH) or z.pcp[agent, PCP_COUNT] >= batch)
-        )
-        z.pcp[agent, PCP_FLAGS] = flags | PCPF_PREV_FREE_HIGH_ORDER
-    elif flags & PCPF_PREV_FREE_HIGH_ORDER:
-        z.pcp[agent, PCP_FLAGS] = flags & ~PCPF_PREV_FREE_HIGH_ORDER
-    if z.pcp[agent, PCP_FREE_COUNT] < (batch << z.knob[K_PCP_BATCH_SCALE_MAX]):
-        z.pcp[agent, PCP_FREE_COUNT] += 1 << order
-
     high = nr_pcp_high(z, agent, batch, free_high)
     if z.pcp[agent, PCP_COUNT] < high:
         return
