@@ -66,6 +66,7 @@ NODE_PCP = 2  # head of an entry on a PCP list
 NODE_ALLOC = 3  # head of an allocated entry, not movable
 NODE_ALLOC_MOVABLE = 4  # head of an allocated entry that compaction could move (LRU page)
 NODE_PCP_OWNED = 5  # PagePCPBuddy: free on its owner's PCP, may merge there (pcp-buddy)
+NODE_PCP_FRESH = 6  # PagePCPBuddy, freed since the PCP's last merge pass (pcp-buddy)
 
 # --- workload operations (what a mix asks the engine to do) ---------------------------------
 OP_NONE = 0  # only user time passes

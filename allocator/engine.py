@@ -31,6 +31,7 @@ from .layout import (
     AG_RECLAIM_NS,
     AG_SYS_NS,
     E_END_NS,
+    E_GMIN,
     E_NEXT_SAMPLE,
     E_NOW,
     E_NSAMPLES,
@@ -250,6 +251,7 @@ def run(z, ps, ms, pol, next_op):
             return
         z.eng[E_STEPS] += 1
         z.eng[E_NOW] = t
+        z.eng[E_GMIN] = t
         if a == kswapd:
             kswapd_step(z, ps, pol)
         elif t >= z.ag[a, AG_NEXT_DECAY]:

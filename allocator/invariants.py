@@ -22,6 +22,7 @@ from .consts import (
     NODE_BUDDY,
     NODE_NONE,
     NODE_PCP,
+    NODE_PCP_FRESH,
     NODE_PCP_OWNED,
     NR_PAGE_ORDERS,
     PAGEBLOCK_NR_PAGES,
@@ -135,7 +136,7 @@ def check_invariants(z: Any) -> list[str]:
         for pindex in range(per_agent):
             lst = int(z.zc[ZC_L_PCP0]) + a * per_agent + pindex
             for node in check_list(lst, f"pcp[{a}].lists[{pindex}]"):
-                if int(z.nstate[node]) not in (NODE_PCP, NODE_PCP_OWNED):
+                if int(z.nstate[node]) not in (NODE_PCP, NODE_PCP_OWNED, NODE_PCP_FRESH):
                     errors.append(f"pcp[{a}].lists[{pindex}]: node {node} not marked PCP")
                 _, order = claim(node, _PLACE_PCP, f"pcp[{a}].lists[{pindex}]")
                 pages += 1 << order

@@ -62,15 +62,18 @@ AG_RECLAIM_NS = 4  # time spent reclaiming (direct reclaim stalls; kswapd's work
 NR_AG_FIELDS = 5
 
 # --- lock fields: Z.lk[lock, ...]; lock 0 is zone->lock, lock 1 + a is agent a's pcp->lock ----
-LK_FREE_AT = 0  # simulated time the lock is released by its last holder
+LK_NRES = 0  # sections on the lock's timeline (Z.lkres[lock]: start, end pairs)
 LK_OWNER = 1  # agent that holds or last held it (-1: never taken)
-LK_T0 = 2  # when the current holder acquired it
+LK_T0 = 2  # when the current holder asked for it
 LK_ACQ = 3
 LK_CONTENDED = 4
 LK_WAIT_NS = 5
 LK_HOLD_NS = 6
-NR_LK_FIELDS = 7
+LK_TRANSFER = 7  # cache-line transfer the current holder paid
+LK_REMOTE = 8  # 1 while a remote CPU holds a pcp->lock
+NR_LK_FIELDS = 9
 LOCK_ZONE = 0
+LOCK_TIMELINE = 32  # sections a lock remembers ahead of the earliest agent
 
 # --- engine scalars: Z.eng[...] ----------------------------------------------------------------
 E_NOW = 0  # time cursor of the running agent inside an operation
@@ -81,7 +84,8 @@ E_SAMPLE_NS = 4
 E_NEXT_SAMPLE = 5
 E_NSAMPLES = 6
 E_STEPS = 7  # engine steps so far (operations and housekeeping)
-NR_ENG = 8
+E_GMIN = 8  # the earliest agent clock: no lock request can come before it
+NR_ENG = 9
 
 # --- event counters: Z.ev[...] (vm_event-like; reset at the end of warm-up) ------------------
 EV_ALLOC_OPS = 0

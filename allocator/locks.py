@@ -1,15 +1,20 @@
 """Spinlocks as FIFO queues in simulated time (qspinlock).
 
-A request at time t waits `max(0, free_at - t)`; the engine always runs the agent with the
-earliest clock, so requests are served in arrival order. When the lock's cache line was last
-held by another CPU, taking it costs one line transfer (near on the same socket, far across):
-paid on every hand-off, contended or not, so a contended lock sustains one holder per
-(hold + transfer). Spinning is allocator time: it counts towards %sys and latency.
+The engine runs the agent with the earliest clock, one whole operation at a time. Inside an
+operation a lock may be requested well after the agent's start time (after a long merge pass,
+say), so requests reach a lock out of time order. Each lock therefore keeps a timeline of the
+critical sections already placed (`Z.lkres`), and a critical section is placed when it ends
+(`spin_unlock`, when its length is known): at the earliest time at or after its request where
+it fits between the sections already there. The wait is the distance from the request to that
+time; the holder's time moves on by it. A request that comes later in simulated time than a
+section already placed queues behind it; one that comes earlier slips in before it if it fits,
+as FIFO service would have it. (What the model cannot do is push back a section already
+placed: when two sections overlap that way, the one processed second waits. The error is
+bounded by one hold time, microseconds, not by the length of an operation.)
 
-One approximation: an operation runs to completion when its agent is picked, so a second lock
-request later in the same operation can overtake requests of agents whose clocks lie in between.
-The error is bounded by one operation's length (microseconds) and moves wait between agents
-without changing the lock's total busy time.
+Taking a lock whose cache line another CPU wrote last costs one line transfer (near on the
+same socket, far across), contended or not, and counts as part of the section. Spinning is
+allocator time: it counts towards %sys and latency.
 """
 
 from __future__ import annotations
@@ -18,15 +23,18 @@ from ._jit import njit
 from .costs import C_CACHELINE_FAR, C_CACHELINE_NEAR
 from .knobs import K_CPUS_PER_SOCKET
 from .layout import (
+    E_GMIN,
     E_NOW,
     EV_PCP_LOCK_REMOTE,
     EV_PCP_LOCK_REMOTE_WAIT_NS,
     LK_ACQ,
     LK_CONTENDED,
-    LK_FREE_AT,
     LK_HOLD_NS,
+    LK_NRES,
     LK_OWNER,
+    LK_REMOTE,
     LK_T0,
+    LK_TRANSFER,
     LK_WAIT_NS,
     LOCK_ZONE,
 )
@@ -44,26 +52,75 @@ def line_transfer_ns(z, from_cpu, to_cpu):
 
 
 @njit
+def _prune(z, lock):
+    """Forget sections that ended before every agent's clock: no request can reach them."""
+    n = z.lk[lock, LK_NRES]
+    gmin = z.eng[E_GMIN]
+    keep = 0
+    for i in range(n):
+        if z.lkres[lock, 2 * i + 1] > gmin:
+            z.lkres[lock, 2 * keep] = z.lkres[lock, 2 * i]
+            z.lkres[lock, 2 * keep + 1] = z.lkres[lock, 2 * i + 1]
+            keep += 1
+    z.lk[lock, LK_NRES] = keep
+
+
+@njit
+def _place(z, lock, t, length):
+    """Earliest start >= t where [start, start + length) fits between the placed sections
+    (kept sorted by start); records it and returns the start."""
+    _prune(z, lock)
+    n = z.lk[lock, LK_NRES]
+    start = t
+    pos = n
+    for i in range(n):
+        s = z.lkres[lock, 2 * i]
+        e = z.lkres[lock, 2 * i + 1]
+        if e <= start:
+            continue
+        if s >= start + length:
+            pos = i
+            break
+        start = e
+    if n * 2 >= z.lkres.shape[1]:  # timeline full: queue after the last section
+        last = z.lkres[lock, 2 * n - 1]
+        if last > start:
+            start = last
+        return start
+    for i in range(n, pos, -1):
+        z.lkres[lock, 2 * i] = z.lkres[lock, 2 * i - 2]
+        z.lkres[lock, 2 * i + 1] = z.lkres[lock, 2 * i - 1]
+    z.lkres[lock, 2 * pos] = start
+    z.lkres[lock, 2 * pos + 1] = start + length
+    z.lk[lock, LK_NRES] = n + 1
+    return start
+
+
+@njit
+def _busy_at(z, lock, t):
+    for i in range(z.lk[lock, LK_NRES]):
+        if z.lkres[lock, 2 * i] <= t < z.lkres[lock, 2 * i + 1]:
+            return True
+    return False
+
+
+@njit
 def spin_lock(z, lock, cpu, acquire_ns):
-    """spin_lock(): queue behind the current holder, then take the lock. Returns the wait."""
+    """spin_lock(): take the lock at the agent's current time; the wait, if any, is known and
+    added when the section ends (spin_unlock)."""
     t = z.eng[E_NOW]
-    free_at = z.lk[lock, LK_FREE_AT]
-    wait = free_at - t if free_at > t else 0
-    start = t + wait + line_transfer_ns(z, z.lk[lock, LK_OWNER], cpu)
+    transfer = line_transfer_ns(z, z.lk[lock, LK_OWNER], cpu)
     z.lk[lock, LK_ACQ] += 1
-    if wait > 0:
-        z.lk[lock, LK_CONTENDED] += 1
-        z.lk[lock, LK_WAIT_NS] += wait
     z.lk[lock, LK_OWNER] = cpu
-    z.lk[lock, LK_T0] = start
-    z.eng[E_NOW] = start + acquire_ns
-    return wait
+    z.lk[lock, LK_T0] = t
+    z.lk[lock, LK_TRANSFER] = transfer
+    z.eng[E_NOW] = t + transfer + acquire_ns
 
 
 @njit
 def spin_trylock(z, lock, cpu, acquire_ns):
-    """spin_trylock(): take the lock only if nobody holds it now."""
-    if z.lk[lock, LK_FREE_AT] > z.eng[E_NOW]:
+    """spin_trylock(): take the lock only if no placed section covers the current time."""
+    if _busy_at(z, lock, z.eng[E_NOW]):
         return False
     spin_lock(z, lock, cpu, acquire_ns)
     return True
@@ -71,9 +128,19 @@ def spin_trylock(z, lock, cpu, acquire_ns):
 
 @njit
 def spin_unlock(z, lock):
-    now = z.eng[E_NOW]
-    z.lk[lock, LK_HOLD_NS] += now - z.lk[lock, LK_T0]
-    z.lk[lock, LK_FREE_AT] = now
+    """Place the section on the lock's timeline; the holder waits for the gap it got."""
+    t0 = z.lk[lock, LK_T0]
+    end = z.eng[E_NOW]
+    start = _place(z, lock, t0, end - t0)
+    wait = start - t0
+    z.eng[E_NOW] = end + wait
+    z.lk[lock, LK_HOLD_NS] += end - t0 - z.lk[lock, LK_TRANSFER]
+    if wait > 0:
+        z.lk[lock, LK_CONTENDED] += 1
+        z.lk[lock, LK_WAIT_NS] += wait
+        if z.lk[lock, LK_REMOTE]:
+            z.ev[EV_PCP_LOCK_REMOTE_WAIT_NS] += wait
+    z.lk[lock, LK_REMOTE] = 0
 
 
 @njit
@@ -86,7 +153,7 @@ def pcp_spin_lock(z, owner, cpu, acquire_ns):
     """Take `owner`'s pcp->lock from `cpu` (a remote drain or a routed free when they
     differ)."""
     lock = pcp_lock_id(owner)
-    wait = spin_lock(z, lock, cpu, acquire_ns)
+    spin_lock(z, lock, cpu, acquire_ns)
     if owner != cpu:
         z.ev[EV_PCP_LOCK_REMOTE] += 1
-        z.ev[EV_PCP_LOCK_REMOTE_WAIT_NS] += wait
+        z.lk[lock, LK_REMOTE] = 1

@@ -26,6 +26,7 @@ from .consts import (
 from .costs import C_ZONE_LOCK
 from .knobs import K_DRAIN_IN_BATCHES, K_FREE_HIGH_V615, K_PCP_BATCH_SCALE_MAX, K_THP
 from .layout import (
+    EV_DECAY,
     EV_PCP_DRAIN,
     EV_PCP_DRAIN_PAGES,
     EV_PCP_REFILL,
@@ -196,6 +197,22 @@ def pcp_free_accounting(z, agent, order):
     if z.pcp[agent, PCP_FREE_COUNT] < (batch << z.knob[K_PCP_BATCH_SCALE_MAX]):
         z.pcp[agent, PCP_FREE_COUNT] += 1 << order
     return free_high
+
+
+@njit
+def decay_high(z, agent):
+    """The sizing half of decay_pcp_high(): lower high by 1/8 (never by more than count -
+    batch << 5, never below high_min). Returns how many pages are now above it."""
+    high_min = z.pcp[agent, PCP_HIGH_MIN]
+    high = z.pcp[agent, PCP_HIGH]
+    if high > high_min:
+        batch = z.pcp[agent, PCP_BATCH]
+        count = z.pcp[agent, PCP_COUNT]
+        z.pcp[agent, PCP_HIGH] = max(
+            count - (batch << z.knob[K_PCP_BATCH_SCALE_MAX]), high - (high >> 3), high_min
+        )
+        z.ev[EV_DECAY] += 1
+    return z.pcp[agent, PCP_COUNT] - z.pcp[agent, PCP_HIGH]
 
 
 # --- zone->lock transactions --------------------------------------------------------------------

@@ -26,6 +26,7 @@ from .consts import MIGRATE_MOVABLE, PAGEBLOCK_NR_PAGES
 from .layout import (
     L_FIXED,
     LK_OWNER,
+    LOCK_TIMELINE,
     NR_AG_FIELDS,
     NR_ENG,
     NR_EV,
@@ -66,6 +67,7 @@ Zone = namedtuple(
         "ag",  # int64[agents, NR_AG_FIELDS]
         "rng",  # int64[agents, 6]  MRG32k3a streams
         "lk",  # int64[1 + agents, NR_LK_FIELDS]  zone->lock, then each pcp->lock
+        "lkres",  # int64[1 + agents, 2 * LOCK_TIMELINE]  each lock's placed sections
         "tree",  # int32[2P]  tournament tree: tree[1] is the agent with the earliest clock
         "ev",  # int64[NR_EV]  event counters
         "hist",  # int64[2, NR_HIST_BUCKETS]  alloc and free latency histograms
@@ -157,6 +159,7 @@ def build_zone(
         ag=np.zeros((agents, NR_AG_FIELDS), dtype=np.int64),
         rng=np.zeros((agents, 6), dtype=np.int64),
         lk=lk,
+        lkres=np.zeros((1 + agents, 2 * LOCK_TIMELINE), dtype=np.int64),
         tree=np.full(2 * tree_leaves, -1, dtype=np.int32),
         ev=np.zeros(NR_EV, dtype=np.int64),
         hist=np.zeros((2, NR_HIST_BUCKETS), dtype=np.int64),

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from allocator import Spec
-from allocator.layout import E_NOW
+from allocator.layout import E_GMIN, E_NOW
 from allocator.simulate import setup
 
 
@@ -24,8 +24,10 @@ class Box:
     policy: Any
 
     def tick(self, ns: int = 100) -> None:
-        """Advance the running CPU's time cursor (locks need time to move forward)."""
+        """Advance time: the running CPU's cursor, and with it the earliest clock that lets
+        locks forget sections in the past."""
         self.z.eng[E_NOW] += ns
+        self.z.eng[E_GMIN] = self.z.eng[E_NOW]
 
 
 def make_box(cpus: int = 2, mem: int = 64 << 20, mix: str = "page_fault1", **kw: Any) -> Box:

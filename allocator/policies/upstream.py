@@ -19,20 +19,18 @@ from ..costs import C_PCP_LIST, C_PCP_LOCK
 from ..knobs import K_PCP_BATCH_SCALE_MAX
 from ..layout import (
     E_NOW,
-    EV_DECAY,
     EV_PCP_ALLOC_HIT,
     EV_PCP_ALLOC_MISS,
     EV_PCP_TRYLOCK_FAIL,
     PCP_BATCH,
     PCP_COUNT,
     PCP_FREE_COUNT,
-    PCP_HIGH,
-    PCP_HIGH_MIN,
 )
 from ..lists import list_add, list_first
 from ..locks import pcp_lock_id, pcp_spin_lock, spin_trylock, spin_unlock
 from ..pcp import (
     clear_below_high,
+    decay_high,
     free_one_page,
     free_pcp_chunked,
     nr_pcp_alloc,
@@ -113,16 +111,7 @@ def free_pcp(z, ps, cpu, pfn, order):
 def decay_pcp_high(z, ps, cpu):
     """decay_pcp_high(): lower high towards high_min by 1/8 (at most count - batch << 5) and
     free what is above it, from the CPU's own vmstat_update()."""
-    high_min = z.pcp[cpu, PCP_HIGH_MIN]
-    batch = z.pcp[cpu, PCP_BATCH]
-    high = z.pcp[cpu, PCP_HIGH]
-    if high > high_min:
-        count = z.pcp[cpu, PCP_COUNT]
-        z.pcp[cpu, PCP_HIGH] = max(
-            count - (batch << z.knob[K_PCP_BATCH_SCALE_MAX]), high - (high >> 3), high_min
-        )
-        z.ev[EV_DECAY] += 1
-    to_drain = z.pcp[cpu, PCP_COUNT] - z.pcp[cpu, PCP_HIGH]
+    to_drain = decay_high(z, cpu)
     if to_drain > 0:
         pcp_spin_lock(z, cpu, cpu, z.cost[C_PCP_LOCK])
         free_pcp_chunked(z, cpu, cpu, to_drain, 0, 0)

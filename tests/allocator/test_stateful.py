@@ -5,6 +5,10 @@ runs the pure-Python oracle (invariants.py) after every step. Frees come from an
 so pages are often freed on a CPU other than the one that allocated them.
 """
 
+import os
+import subprocess
+import sys
+
 from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
@@ -22,22 +26,21 @@ MIX_LISTS = CPUS * 2  # page_fault1 keeps two lists per CPU
 
 class AllocatorMachine(RuleBasedStateMachine):
     policy = "upstream"
+    policy_knobs = st.just({})
 
     @initialize(
         high_fraction=st.sampled_from([0, 8, 1024]),
         drain_in_batches=st.sampled_from([0, 1]),
+        mem=st.sampled_from([64 << 20, 256 << 20]),
+        data=st.data(),
     )
-    def start(self, high_fraction, drain_in_batches):
-        self.box = make_box(
-            cpus=CPUS,
-            mem=64 << 20,
-            policy=self.policy,
-            knobs={
-                "percpu_pagelist_high_fraction": high_fraction,
-                "drain_in_batches": drain_in_batches,
-            },
-        )
-        self.allocated = 0
+    def start(self, high_fraction, drain_in_batches, mem, data):
+        knobs = {
+            "percpu_pagelist_high_fraction": high_fraction,
+            "drain_in_batches": drain_in_batches,
+            **data.draw(self.policy_knobs),
+        }
+        self.box = make_box(cpus=CPUS, mem=mem, policy=self.policy, knobs=knobs)
 
     @rule(
         cpu=st.integers(0, CPUS - 1),
@@ -95,7 +98,36 @@ class AllocatorMachine(RuleBasedStateMachine):
             assert errors == []
 
 
-AllocatorMachine.TestCase.settings = settings(
-    max_examples=40, stateful_step_count=40, deadline=None
-)
+class PcpBuddyMachine(AllocatorMachine):
+    """The same rules for the RFC policy, over its knobs; its own invariants (one owner per
+    block, fragment blocks on exactly one list, owned pages on the owner's PCP) hold too."""
+
+    policy = "pcp-buddy"
+    policy_knobs = st.fixed_dictionaries(
+        {
+            "merge_mode": st.sampled_from([0, 1, 2]),
+            "owned_list_per_mt": st.sampled_from([0, 1]),
+            "remote_free_trylock": st.sampled_from([0, 1]),
+            "drain_all_disowns": st.sampled_from([0, 1]),
+            "block_fit": st.sampled_from([0, 1]),
+        }
+    )
+
+
+def test_state_machines_with_the_jit_off():
+    """The same machines interpreted: Python's bounds checks catch an index the compiled
+    kernels would silently run past."""
+    env = {**os.environ, "NUMBA_DISABLE_JIT": "1"}
+    out = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", __file__,
+         "-k", "Allocator"],
+        env=env, capture_output=True, text=True, timeout=1200,
+    )
+    assert out.returncode == 0, out.stdout[-3000:]
+
+
+SETTINGS = settings(max_examples=40, stateful_step_count=40, deadline=None)
+AllocatorMachine.TestCase.settings = SETTINGS
+PcpBuddyMachine.TestCase.settings = SETTINGS
 TestUpstreamAllocator = AllocatorMachine.TestCase
+TestPcpBuddyAllocator = PcpBuddyMachine.TestCase
