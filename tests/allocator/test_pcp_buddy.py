@@ -13,15 +13,15 @@ from allocator.layout import (
     ZC_PG0,
 )
 from allocator.lists import list_last
-from allocator.policies.pcp_buddy import (
+from allocator.policies.pcp_buddy.config import (
     EV_CLAIMED,
     EV_FRAG_RETURNED,
     EV_P0,
     EV_P1,
     EV_RECOVERED,
     EV_WHOLE_RETURNED,
-    bpcp_drain,
 )
+from allocator.policies.pcp_buddy.drain import bpcp_drain
 from tests.conftest import make_box
 
 MOVABLE = MIGRATE_MOVABLE

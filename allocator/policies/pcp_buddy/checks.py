@@ -9,9 +9,9 @@ from typing import Any
 
 import numpy as np
 
-from ..consts import NODE_PCP_FRESH, NODE_PCP_OWNED, PAGEBLOCK_NR_PAGES
-from ..invariants import node_pfn, walk
-from ..layout import ZC_L_PCP0, ZC_NR_CPUS, ZC_PCP_NLISTS
+from ...consts import NODE_PCP_FRESH, NODE_PCP_OWNED, PAGEBLOCK_NR_PAGES
+from ...invariants import node_pfn, walk
+from ...layout import ZC_L_PCP0, ZC_NR_CPUS, ZC_PCP_NLISTS
 
 
 def check_pcp_buddy(z: Any, ps: Any) -> list[str]:

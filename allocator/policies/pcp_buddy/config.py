@@ -1,0 +1,131 @@
+"""pcp-buddy's knobs, counters, gauges and state (the RFC 1/2 pageblock_data side)."""
+
+from __future__ import annotations
+
+from collections import namedtuple
+
+from ...consts import PAGEBLOCK_ORDER
+from ...knobs import NR_ENGINE_KNOBS, Knob
+from ...layout import EV_POLICY0
+
+NR_BUDDY_ORDERS = PAGEBLOCK_ORDER + 1  # PCP lists for orders 0..9, per migratetype
+
+# --- knobs (indices after the engine's) -----------------------------------------------------
+KNOBS = (
+    Knob(
+        "block_fit",
+        0,
+        0,
+        1,
+        "How 'a whole block fits the pcp->high limit' is read. 0: count + 512 <= high, with "
+        "high as nr_pcp_alloc() just raised it (the cover letter's wording, and it makes small "
+        "or pressured machines degrade); 1: 512 <= high_max, whatever the current count.",
+    ),
+    Knob(
+        "remote_free_trylock",
+        0,
+        0,
+        1,
+        "How a free reaches a remote owner's PCP. 0: spin on the owner's pcp->lock (a real "
+        "spinlock since v6.0, which remote drains already take); 1: trylock, and on failure "
+        "free the page straight to the zone.",
+    ),
+    Knob(
+        "remote_free_lines",
+        2,
+        0,
+        16,
+        "Cache lines a remote free moves besides the lock's (the list head and pcp->count).",
+    ),
+    Knob(
+        "merge_mode",
+        0,
+        0,
+        1,
+        "When owned buddies merge on the PCP. 0: RFC 2/2, 'on drain, a bottom-up merge pass "
+        "runs first under pcp->lock, and only then are the (now larger) chunks freed': every "
+        "owned page freed since the last pass checks its buddy, merges climbing as far as they "
+        "go; between drains, allocations reuse the freed (cache-hot) pages as they are. 1: "
+        "eager merging on every free, as __free_one_page() does in the zone.",
+    ),
+    Knob(
+        "owned_list_per_mt",
+        0,
+        0,
+        1,
+        "0: one owned_blocks list per CPU, phase 0 skipping blocks of other types (the patch; "
+        "Johannes: the list is short); 1: one list per migratetype (Rik van Riel's suggestion).",
+    ),
+    Knob(
+        "drain_all_disowns",
+        1,
+        0,
+        1,
+        "drain_all_pages() (reclaim retries, and in the kernel isolation and CPU hotplug): 1 "
+        "disowns every block whose pages it returns and empties the CPU's owned_blocks, so the "
+        "zone can merge and hand them out (the caller wants memory back); 0 keeps ownership.",
+    ),
+    Knob(
+        "phase2",
+        1,
+        0,
+        1,
+        "Phase 2 of the refill (sub-pageblock chunks of the wanted type, split on the PCP); "
+        "0 skips it, for comparison.",
+    ),
+)
+K_BLOCK_FIT = NR_ENGINE_KNOBS + 0
+K_REMOTE_FREE_TRYLOCK = NR_ENGINE_KNOBS + 1
+K_REMOTE_FREE_LINES = NR_ENGINE_KNOBS + 2
+K_MERGE_MODE = NR_ENGINE_KNOBS + 3
+K_OWNED_LIST_PER_MT = NR_ENGINE_KNOBS + 4
+K_DRAIN_ALL_DISOWNS = NR_ENGINE_KNOBS + 5
+K_PHASE2 = NR_ENGINE_KNOBS + 6
+
+# --- counters (EV_POLICY0 + i) and gauges (S_POLICY0 + i) -----------------------------------
+EVENT_NAMES = (
+    "refills_phase0",  # refills in which phase 0 recovered pages
+    "refills_phase1",
+    "refills_phase2",
+    "refills_phase3",
+    "recovered_pages",  # pages phase 0 took back from the zone
+    "claimed_blocks",  # whole pageblocks phase 1 claimed
+    "whole_blocks_returned",  # reassembled blocks a drain gave back (and disowned)
+    "fragment_chunks_returned",  # partial chunks of owned blocks a drain sent to the zone tail
+    "blocks_disowned",
+    "pcp_merges",  # buddy merges on a PCP
+    "pcp_splits",  # expand() levels done on a PCP
+    "owned_blocks_peak",
+    "fragment_blocks_peak",
+    "remote_free_fallbacks",  # remote frees that found the owner's lock busy (trylock knob)
+)
+(
+    EV_P0,
+    EV_P1,
+    EV_P2,
+    EV_P3,
+    EV_RECOVERED,
+    EV_CLAIMED,
+    EV_WHOLE_RETURNED,
+    EV_FRAG_RETURNED,
+    EV_DISOWNED,
+    EV_MERGES,
+    EV_SPLITS,
+    EV_OWNED_PEAK,
+    EV_FRAG_PEAK,
+    EV_REMOTE_FALLBACK,
+) = (EV_POLICY0 + i for i in range(len(EVENT_NAMES)))
+GAUGE_NAMES = ("owned_blocks", "fragment_blocks")
+
+PcpBuddyState = namedtuple(
+    "PcpBuddyState",
+    [
+        "owner",  # int32[nr_pageblocks]  owning agent, -1 if none
+        "onxt",  # int32[H + nr_pageblocks]  owned_blocks links: H sentinels, then one per block
+        "oprv",
+        "olist",  # int32[H + nr_pageblocks]  which owned_blocks list holds the block, -1 none
+        "olen",  # int64[H]
+        "nl",  # owned_blocks lists per agent: 1, or 3 (one per migratetype)
+        "owned",  # int64[agents + 1]  blocks owned per agent; [agents] is the total
+    ],
+)
