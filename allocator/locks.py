@@ -53,7 +53,8 @@ def line_transfer_ns(z, from_cpu, to_cpu):
 
 @njit
 def _prune(z, lock):
-    """Forget sections that ended before every agent's clock: no request can reach them."""
+    """Forget sections that ended before every agent's clock: no request can reach them.
+    Done when the timeline fills up; stale sections cost nothing to searches meanwhile."""
     n = z.lk[lock, LK_NRES]
     gmin = z.eng[E_GMIN]
     keep = 0
@@ -68,25 +69,27 @@ def _prune(z, lock):
 @njit
 def _place(z, lock, t, length):
     """Earliest start >= t where [start, start + length) fits between the placed sections
-    (kept sorted by start); records it and returns the start."""
-    _prune(z, lock)
+    (kept sorted; they do not overlap, so their ends are sorted too); records it and returns
+    the start. The common case, no section ending after t, appends without a search."""
     n = z.lk[lock, LK_NRES]
+    if n * 2 >= z.lkres.shape[1]:
+        _prune(z, lock)
+        n = z.lk[lock, LK_NRES]
     start = t
     pos = n
-    for i in range(n):
-        s = z.lkres[lock, 2 * i]
-        e = z.lkres[lock, 2 * i + 1]
-        if e <= start:
-            continue
-        if s >= start + length:
-            pos = i
-            break
-        start = e
-    if n * 2 >= z.lkres.shape[1]:  # timeline full: queue after the last section
+    if n > 0 and z.lkres[lock, 2 * n - 1] > t:
+        for i in range(n):
+            s = z.lkres[lock, 2 * i]
+            e = z.lkres[lock, 2 * i + 1]
+            if e <= start:
+                continue
+            if s >= start + length:
+                pos = i
+                break
+            start = e
+    if n * 2 >= z.lkres.shape[1]:  # still full: queue after the last section
         last = z.lkres[lock, 2 * n - 1]
-        if last > start:
-            start = last
-        return start
+        return last if last > start else start
     for i in range(n, pos, -1):
         z.lkres[lock, 2 * i] = z.lkres[lock, 2 * i - 2]
         z.lkres[lock, 2 * i + 1] = z.lkres[lock, 2 * i - 1]
@@ -98,8 +101,11 @@ def _place(z, lock, t, length):
 
 @njit
 def _busy_at(z, lock, t):
-    for i in range(z.lk[lock, LK_NRES]):
-        if z.lkres[lock, 2 * i] <= t < z.lkres[lock, 2 * i + 1]:
+    """Does a placed section cover time t? Scans back from the latest section."""
+    for i in range(z.lk[lock, LK_NRES] - 1, -1, -1):
+        if z.lkres[lock, 2 * i + 1] <= t:
+            return False
+        if z.lkres[lock, 2 * i] <= t:
             return True
     return False
 

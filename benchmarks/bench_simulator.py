@@ -5,8 +5,8 @@
 
 Prints, each measured in its own process:
 - speed: simulated page operations (allocations and frees) per wall-clock second for
-  `upstream` on `kbuild` at 64 CPUs / 64 GiB after compilation, and the same point with the
-  JIT off (NUMBA_DISABLE_JIT=1, a shorter run) beside it;
+  `upstream` on `kbuild` at 64 CPUs / 64 GiB after compilation, the same point with the JIT off
+  (NUMBA_DISABLE_JIT=1, a shorter run) beside it, and `pcp-buddy` on the same point;
 - memory: peak RSS of a 4 TiB zone against a 64 GiB zone running the same workload, which
   touches 16 GiB (page_fault1, 64 CPUs x 256 MiB), raw and above the process's baseline after
   compiling;
@@ -68,11 +68,14 @@ def main() -> None:
     kbuild = {"cpus": 64, "mem": "64GiB", "mix": "kbuild", "policy": "upstream", "seed": 1}
     fast = measure({**kbuild, "duration": "300ms" if q else "1s"})
     slow = measure({**kbuild, "duration": "2ms" if q else "5ms"}, jit=False)
-    print("speed: upstream / kbuild / 64 CPUs / 64 GiB")
-    print(f"  JIT on : {fast['ops'] / fast['wall_s'] / 1e6:6.2f} M page ops/s "
-          f"({fast['ops']:,} ops in {fast['wall_s']:.2f} s)")
-    print(f"  JIT off: {slow['ops'] / slow['wall_s'] / 1e6:6.3f} M page ops/s "
-          f"({slow['ops']:,} ops in {slow['wall_s']:.2f} s)")
+    rfc = measure({**kbuild, "policy": "pcp-buddy", "duration": "300ms" if q else "1s"})
+    print("speed: kbuild / 64 CPUs / 64 GiB")
+    for name, m in (("upstream, JIT on ", fast), ("upstream, JIT off", slow),
+                    ("pcp-buddy, JIT on", rfc)):
+        print(f"  {name}: {m['ops'] / m['wall_s'] / 1e6:6.3f} M page ops/s "
+              f"({m['ops']:,} ops in {m['wall_s']:.2f} s)")
+    print(f"  upstream / pcp-buddy speed: "
+          f"{(fast['ops'] / fast['wall_s']) / (rfc['ops'] / rfc['wall_s']):.2f}x")
 
     touch = {
         "cpus": 64,
