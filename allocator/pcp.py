@@ -215,6 +215,19 @@ def decay_high(z, agent):
     return z.pcp[agent, PCP_COUNT] - z.pcp[agent, PCP_HIGH]
 
 
+@njit
+def nr_pcp_to_free(z, agent, order):
+    """The tail of free_frozen_page_commit() once the page is listed: the free accounting,
+    nr_pcp_high(), and if count reached it, nr_pcp_free(). Returns (pages to free, or -1 when
+    count is below high; the high to drain down to)."""
+    free_high = pcp_free_accounting(z, agent, order)
+    batch = z.pcp[agent, PCP_BATCH]
+    high = nr_pcp_high(z, agent, batch, free_high)
+    if z.pcp[agent, PCP_COUNT] < high:
+        return -1, high
+    return nr_pcp_free(z, agent, batch, high, free_high), high
+
+
 # --- zone->lock transactions --------------------------------------------------------------------
 
 

@@ -62,16 +62,3 @@ def parse_duration(text: str | int, field: str = "duration") -> int:
         raise SpecError(f"{field} must be a duration such as 500us, 100ms or 2s, got {text!r}")
     return int(round(float(m.group(1)) * _TIME_UNITS[unit]))
 
-
-def format_size(nbytes: int) -> str:
-    for unit, shift in (("TiB", 40), ("GiB", 30), ("MiB", 20), ("KiB", 10)):
-        if nbytes >= 1 << shift and nbytes % (1 << shift) == 0:
-            return f"{nbytes >> shift}{unit}"
-    return f"{nbytes}B"
-
-
-def format_duration(ns: int) -> str:
-    for unit, div in (("s", 1_000_000_000), ("ms", 1_000_000), ("us", 1_000)):
-        if ns >= div and ns % div == 0:
-            return f"{ns // div}{unit}"
-    return f"{ns}ns"

@@ -34,12 +34,10 @@ from ..pcp import (
     free_one_page,
     free_pcp_chunked,
     nr_pcp_alloc,
-    nr_pcp_free,
-    nr_pcp_high,
+    nr_pcp_to_free,
     order_to_pindex,
     pcp_count_add,
     pcp_entry_take,
-    pcp_free_accounting,
     pcp_list,
     rmqueue_bulk,
 )
@@ -82,12 +80,9 @@ def free_frozen_page_commit(z, agent, cpu, node, order, mt):
     list_add(z, pcp_list(z, agent, pindex), node)
     pcp_count_add(z, agent, 1 << order)
     z.eng[E_NOW] += z.cost[C_PCP_LIST]
-    free_high = pcp_free_accounting(z, agent, order)
-    batch = z.pcp[agent, PCP_BATCH]
-    high = nr_pcp_high(z, agent, batch, free_high)
-    if z.pcp[agent, PCP_COUNT] < high:
+    to_free, high = nr_pcp_to_free(z, agent, order)
+    if to_free < 0:
         return
-    to_free = nr_pcp_free(z, agent, batch, high, free_high)
     if to_free > 0:
         free_pcp_chunked(z, agent, cpu, to_free, pindex, high)
     clear_below_high(z)

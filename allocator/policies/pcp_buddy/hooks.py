@@ -18,7 +18,6 @@ from ...layout import (
     EV_PCP_ALLOC_MISS,
     EV_PCP_TRYLOCK_FAIL,
     EV_REMOTE_FREE,
-    PCP_BATCH,
     PCP_COUNT,
     PCP_FREE_COUNT,
     S_POLICY0,
@@ -35,9 +34,7 @@ from ...pcp import (
     decay_high,
     free_one_page,
     nr_pcp_alloc,
-    nr_pcp_free,
-    nr_pcp_high,
-    pcp_free_accounting,
+    nr_pcp_to_free,
 )
 from .config import (
     EV_REMOTE_FALLBACK,
@@ -83,12 +80,9 @@ def bpcp_commit(z, ps, agent, cpu, node, order, mt, owned):
     else:
         bpcp_add(z, agent, node, order, mt, NODE_PCP, False)
     z.eng[E_NOW] += z.cost[C_PCP_LIST]
-    free_high = pcp_free_accounting(z, agent, order)
-    batch = z.pcp[agent, PCP_BATCH]
-    high = nr_pcp_high(z, agent, batch, free_high)
-    if z.pcp[agent, PCP_COUNT] < high:
+    to_free, high = nr_pcp_to_free(z, agent, order)
+    if to_free < 0:
         return
-    to_free = nr_pcp_free(z, agent, batch, high, free_high)
     if to_free > 0:
         bpcp_drain_chunked(z, ps, agent, cpu, to_free, high, False)
     clear_below_high(z)
