@@ -243,7 +243,8 @@ def run(z, ps, ms, pol, next_op):
         while z.eng[E_NEXT_SAMPLE] <= t and z.eng[E_NEXT_SAMPLE] <= end:
             if not z.eng[E_WARMUP_DONE] and z.eng[E_NEXT_SAMPLE] >= z.eng[E_WARMUP_NS]:
                 end_warmup(z)
-            take_sample(z, z.eng[E_NEXT_SAMPLE])
+            if take_sample(z, z.eng[E_NEXT_SAMPLE]):
+                pol.sample(z, ps, z.eng[E_NSAMPLES] - 1)
             z.eng[E_NEXT_SAMPLE] += z.eng[E_SAMPLE_NS]
         if not z.eng[E_WARMUP_DONE] and t >= z.eng[E_WARMUP_NS]:
             end_warmup(z)

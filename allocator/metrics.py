@@ -100,7 +100,9 @@ def _frac(num: float, den: float) -> float:
     return float(num) / float(den) if den else 0.0
 
 
-def collect_metrics(z: Any, machine: Machine, event_names: tuple[str, ...]) -> dict[str, Any]:
+def collect_metrics(
+    z: Any, machine: Machine, event_names: tuple[str, ...], gauge_names: tuple[str, ...] = ()
+) -> dict[str, Any]:
     ncpu = int(z.zc[ZC_NR_CPUS])
     kswapd = int(z.zc[ZC_KSWAPD])
     ev = z.ev
@@ -184,6 +186,9 @@ def collect_metrics(z: Any, machine: Machine, event_names: tuple[str, ...]) -> d
     }
     for i, name in enumerate(event_names):
         m[name] = int(ev[EV_POLICY0 + i])
+    for i, name in enumerate(gauge_names):  # a policy's gauges, averaged over the samples
+        series = z.samples[:nsamples, S_POLICY0 + i]
+        m[f"{name}_mean"] = float(series.mean()) if nsamples else 0.0
     return m
 
 

@@ -164,7 +164,7 @@ def simulate(spec: Spec, *, check_every_ns: int = 0) -> SimResult:
             break
         stop = min(stop + check_every_ns, end)
     return SimResult(
-        metrics=collect_metrics(z, machine, policy.event_names),
+        metrics=collect_metrics(z, machine, policy.event_names, policy.gauge_names),
         samples=collect_samples(z, policy.gauge_names),
     )
 

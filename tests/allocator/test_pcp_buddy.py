@@ -116,3 +116,15 @@ def test_no_block_is_owned_when_high_is_below_a_block():
     assert b.z.ev[EV_CLAIMED] == 0
     assert (b.ps.owner == -1).all()
     assert b.z.ev[EV_REMOTE_FREE] == 0  # degraded: frees stay on the freeing CPU
+
+
+def test_owned_block_gauges_are_sampled():
+    from allocator import Spec, simulate
+
+    r = simulate(Spec(cpus=4, mem_bytes=1 << 30, mix="kbuild", policy="pcp-buddy", seed=2,
+                      duration_ns=20_000_000))
+    owned = r.samples["owned_blocks"]
+    assert owned.max() > 0
+    assert owned.max() <= r["owned_blocks_peak"]
+    assert r["owned_blocks_mean"] == owned.mean()
+    assert "fragment_blocks_mean" in r
