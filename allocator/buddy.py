@@ -51,6 +51,7 @@ from .layout import (
     ZC_WMARK_HIGH,
 )
 from .lists import list_add, list_add_tail, list_del, list_first
+from .tracepoints import trace_extfrag, trace_zone_locked
 
 RMQUEUE_NORMAL = 0
 RMQUEUE_CLAIM = 1
@@ -205,6 +206,8 @@ def __rmqueue_smallest(z, order, mt):
             continue
         pfn = node_pfn(z, node)
         page_del_and_expand(z, node, o, pfn, order, mt)
+        # percpu_refill as the kernel computes it: pcp_allowed_order(order)
+        trace_zone_locked(z, pfn, order, mt, order <= 3 or order == PAGEBLOCK_ORDER)
         return pfn
     return -1
 
@@ -378,6 +381,7 @@ def __rmqueue_claim(z, order, mt):
         node = list_first(z, L_ZONE0 + co * MIGRATE_PCPTYPES + fmt)
         pfn = try_to_claim_block(z, node, co, order, mt, fmt)
         if pfn >= 0:
+            trace_extfrag(z, pfn, order, mt, co, fmt, int(z.pb_mt[pfn >> PAGEBLOCK_ORDER]) == mt)
             z.ev[EV_EXTFRAG_CLAIM] += 1
             if co < PAGEBLOCK_ORDER:
                 z.ev[EV_EXTFRAG_FRAGMENTING] += 1
@@ -396,6 +400,7 @@ def __rmqueue_steal(z, order, mt):
         node = list_first(z, L_ZONE0 + co * MIGRATE_PCPTYPES + fmt)
         pfn = node_pfn(z, node)
         page_del_and_expand(z, node, co, pfn, order, fmt)
+        trace_extfrag(z, pfn, order, mt, co, fmt, 0)
         z.ev[EV_EXTFRAG_STEAL] += 1
         if co < PAGEBLOCK_ORDER:
             z.ev[EV_EXTFRAG_FRAGMENTING] += 1

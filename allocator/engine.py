@@ -13,6 +13,7 @@ exactly where it stopped (checked runs use this to look at the state between two
 from __future__ import annotations
 
 from ._jit import njit, njit_hooked
+from .buddy import node_pfn
 from .consts import (
     GFP_LRU,
     GFP_MOVABLE_PAGE,
@@ -37,6 +38,8 @@ from .layout import (
     E_NSAMPLES,
     E_SAMPLE_NS,
     E_STEPS,
+    E_TRACE_LOST,
+    E_TRACE_N,
     E_WARMUP_DONE,
     E_WARMUP_NS,
     EV_ALLOC_FAIL,
@@ -72,6 +75,8 @@ from .layout import (
     S_ZONE_FLAGS,
     S_ZONE_LOCK_ACQ,
     S_ZONE_LOCK_WAIT_NS,
+    TR_ALLOC,
+    TR_FREE,
     ZC_FLAGS,
     ZC_KSWAPD,
     ZC_L_MIX0,
@@ -88,6 +93,7 @@ from .layout import (
 )
 from .lists import list_add_tail, list_del, list_first, list_last
 from .page_alloc import alloc_pages, free_pages, tree_update
+from .tracepoints import trace_event
 from .vmscan import kswapd_step
 
 # --- statistics helpers (cached) -------------------------------------------------------------
@@ -186,6 +192,8 @@ def end_warmup(z):
     z.zc[ZC_PCP_PAGES_PEAK] = z.zc[ZC_PCP_PAGES]
     z.zc[ZC_NR_LRU_PEAK] = z.zc[ZC_NR_LRU]
     z.zc[ZC_SLOTS_PEAK] = z.zc[ZC_SLOTS_CAP] - z.zc[ZC_SLOTS_FREE]
+    z.eng[E_TRACE_N] = 0
+    z.eng[E_TRACE_LOST] = 0
     z.eng[E_WARMUP_DONE] = 1
 
 
@@ -198,6 +206,8 @@ def do_alloc(z, ps, cpu, order, mt, gfp, lst, pol):
     if order == PAGEBLOCK_ORDER:
         z.ev[EV_THP_ALLOC] += 1
     node = alloc_pages(z, ps, cpu, order, mt, gfp, pol)
+    if z.trace.shape[0]:
+        trace_event(z, TR_ALLOC, cpu, node_pfn(z, node) if node >= 0 else -1, order, mt, gfp)
     if node < 0:
         z.ev[EV_ALLOC_FAIL] += 1
         if order == PAGEBLOCK_ORDER:
@@ -225,6 +235,8 @@ def do_free(z, ps, cpu, lst, newest, pol):
     if node < 0:
         return False
     list_del(z, node)
+    if z.trace.shape[0]:
+        trace_event(z, TR_FREE, cpu, node_pfn(z, node), int(z.norder[node]), 0, 0)
     z.ev[EV_FREE_OPS] += 1
     z.ev[EV_PGFREE] += 1 << int(z.norder[node])
     free_pages(z, ps, cpu, node, pol)

@@ -85,7 +85,32 @@ E_NEXT_SAMPLE = 5
 E_NSAMPLES = 6
 E_STEPS = 7  # engine steps so far (operations and housekeeping)
 E_GMIN = 8  # the earliest agent clock: no lock request can come before it
-NR_ENG = 9
+E_TRACE_N = 9  # events recorded in Z.trace
+E_TRACE_LOST = 10  # events not recorded because Z.trace was full
+NR_ENG = 11
+
+# --- recorded events: Z.trace[i, T_*] (kmem tracepoints; off unless a run asks for them) ------
+T_TIME = 0
+T_CPU = 1
+T_EVENT = 2
+T_PFN = 3
+T_ORDER = 4
+T_MT = 5
+T_ARG = 6  # percpu_refill for zone_locked; fallback order for extfrag; gfp bits for alloc
+NR_T_FIELDS = 7
+TR_ALLOC = 1  # mm_page_alloc (pfn -1: failed)
+TR_FREE = 2  # mm_page_free
+TR_ZONE_LOCKED = 3  # mm_page_alloc_zone_locked
+TR_PCPU_DRAIN = 4  # mm_page_pcpu_drain
+TR_EXTFRAG = 5  # mm_page_alloc_extfrag (migratetype: the fallback's; arg: fallback order)
+TRACE_EVENT_NAMES = (
+    "",
+    "mm_page_alloc",
+    "mm_page_free",
+    "mm_page_alloc_zone_locked",
+    "mm_page_pcpu_drain",
+    "mm_page_alloc_extfrag",
+)
 
 # --- event counters: Z.ev[...] (vm_event-like; reset at the end of warm-up) ------------------
 EV_ALLOC_OPS = 0

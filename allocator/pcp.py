@@ -42,6 +42,7 @@ from .layout import (
     PCP_HIGH,
     PCP_HIGH_MAX,
     PCP_HIGH_MIN,
+    TR_PCPU_DRAIN,
     ZC_FLAGS,
     ZC_L_PCP0,
     ZC_PCP_NLISTS,
@@ -50,6 +51,7 @@ from .layout import (
 )
 from .lists import list_add_tail, list_del, list_empty, list_last
 from .locks import spin_lock, spin_unlock
+from .tracepoints import trace_event
 from .watermark import wmark_pages, zone_watermark_ok
 
 # --- list layout ---------------------------------------------------------------------------
@@ -280,7 +282,10 @@ def free_pcppages_bulk(z, agent, cpu, count, pindex):
             pcp_count_add(z, agent, -nr_pages)
             freed += nr_pages
             pfn = node_pfn(z, node)
-            __free_one_page(z, pfn, order, int(z.pb_mt[pfn >> PAGEBLOCK_ORDER]), False)
+            mt = int(z.pb_mt[pfn >> PAGEBLOCK_ORDER])
+            __free_one_page(z, pfn, order, mt, False)
+            if z.trace.shape[0]:
+                trace_event(z, TR_PCPU_DRAIN, cpu, pfn, order, mt, 0)
             if count <= 0 or list_empty(z, lst):
                 break
     spin_unlock(z, LOCK_ZONE)

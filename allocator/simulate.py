@@ -21,6 +21,8 @@ from .layout import (
     E_END_NS,
     E_NEXT_SAMPLE,
     E_SAMPLE_NS,
+    E_TRACE_LOST,
+    E_TRACE_N,
     E_WARMUP_NS,
     PCP_BATCH,
     PCP_FLAGS,
@@ -56,6 +58,8 @@ class SimResult(Mapping[str, Any]):
 
     metrics: Mapping[str, Any]
     samples: Mapping[str, np.ndarray]
+    trace: np.ndarray | None = None  # recorded kmem events (tracepoints.py), if asked for
+    trace_lost: int = 0  # events that did not fit
 
     def __getitem__(self, key: str) -> Any:
         return self.metrics[key]
@@ -80,7 +84,7 @@ def machine_for(spec: Spec) -> Machine:
     )
 
 
-def setup(spec: Spec) -> tuple[Zone, Any, Any, Any, Any, Machine]:
+def setup(spec: Spec, trace_events: int = 0) -> tuple[Zone, Any, Any, Any, Any, Machine]:
     """Everything `run` needs: (z, ps, ms, policy, mix, machine), at time 0."""
     policy_cls = get_policy(spec.policy)
     mix_cls = get_mix(spec.mix)
@@ -98,6 +102,7 @@ def setup(spec: Spec) -> tuple[Zone, Any, Any, Any, Any, Machine]:
         policy_lists=policy.policy_lists(spec.cpus),
         mix_lists=mix.lists(spec.cpus),
         nr_samples=run_ns // spec.sample_ns + 1,
+        trace_events=trace_events,
         costs=cost_array(validate_costs(dict(spec.costs))),
         knobs=knob_array(knobs, policy_cls.knobs),
     )
@@ -144,13 +149,14 @@ class InvariantError(AssertionError):
     """The state broke an invariant during a checked run: a simulator bug."""
 
 
-def simulate(spec: Spec, *, check_every_ns: int = 0) -> SimResult:
+def simulate(spec: Spec, *, check_every_ns: int = 0, trace_events: int = 0) -> SimResult:
     """Run one point. Deterministic: the same spec (seed included) gives identical results.
 
     `check_every_ns` > 0 stops the engine at that simulated interval to check every invariant
     (invariants.py), raising InvariantError on the first violation; the run's numbers are the
-    same as without checks, since the engine resumes exactly where it stopped."""
-    z, ps, ms, policy, mix, machine = setup(spec)
+    same as without checks, since the engine resumes exactly where it stopped.
+    `trace_events` > 0 records up to that many kmem events (after the warm-up) in `.trace`."""
+    z, ps, ms, policy, mix, machine = setup(spec, trace_events)
     end = spec.duration_ns
     stop = min(check_every_ns, end) if check_every_ns > 0 else end
     while True:
@@ -166,6 +172,8 @@ def simulate(spec: Spec, *, check_every_ns: int = 0) -> SimResult:
     return SimResult(
         metrics=collect_metrics(z, machine, policy.event_names, policy.gauge_names),
         samples=collect_samples(z, policy.gauge_names),
+        trace=z.trace[: int(z.eng[E_TRACE_N])].copy() if trace_events else None,
+        trace_lost=int(z.eng[E_TRACE_LOST]),
     )
 
 

@@ -34,6 +34,7 @@ from .layout import (
     NR_LK_FIELDS,
     NR_PCP_FIELDS,
     NR_SAMPLE_FIELDS,
+    NR_T_FIELDS,
     NR_ZC,
     ZC_L_MIX0,
     ZC_L_PCP0,
@@ -73,6 +74,7 @@ Zone = namedtuple(
         "hist",  # int64[2, NR_HIST_BUCKETS]  alloc and free latency histograms
         "hmax",  # int64[2]  exact latency maxima
         "samples",  # int64[rows, NR_SAMPLE_FIELDS]  the time series
+        "trace",  # int64[rows, NR_T_FIELDS]  recorded kmem events (0 rows: not recording)
         "cost",  # int64[NR_COSTS]
         "knob",  # int64[nr_knobs]
         "eng",  # int64[NR_ENG]  engine scalars
@@ -94,6 +96,7 @@ def build_zone(
     policy_lists: int,
     mix_lists: int,
     nr_samples: int,
+    trace_events: int,
     costs: np.ndarray,
     knobs: np.ndarray,
 ) -> Zone:
@@ -165,6 +168,7 @@ def build_zone(
         hist=np.zeros((2, NR_HIST_BUCKETS), dtype=np.int64),
         hmax=np.zeros(2, dtype=np.int64),
         samples=np.zeros((nr_samples, NR_SAMPLE_FIELDS), dtype=np.int64),
+        trace=np.zeros((trace_events, NR_T_FIELDS), dtype=np.int64),
         cost=costs,
         knob=knobs,
         eng=np.zeros(NR_ENG, dtype=np.int64),

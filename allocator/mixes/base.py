@@ -101,7 +101,7 @@ class Mix:
 
 
 def _load_builtins() -> None:
-    from . import kbuild, page_fault1  # noqa: F401  (register the built-ins)
+    from . import exit, filecache, kbuild, page_fault1, purge  # noqa: F401  (built-ins)
 
 
 _REGISTRY: Registry[type[Mix]] = Registry("mix", "mixes", Mix, _load_builtins)

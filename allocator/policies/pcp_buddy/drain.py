@@ -17,9 +17,11 @@ from ...layout import (
     EV_PCP_DRAIN,
     EV_PCP_DRAIN_PAGES,
     EV_ZONE_LOCK_PAGES,
+    LK_OWNER,
     LOCK_ZONE,
     PCP_BATCH,
     PCP_COUNT,
+    TR_PCPU_DRAIN,
 )
 from ...lists import list_last
 from ...locks import (
@@ -27,6 +29,7 @@ from ...locks import (
     spin_unlock,
 )
 from ...pcp import pcp_list
+from ...tracepoints import trace_event
 from .config import EV_FRAG_RETURNED, EV_WHOLE_RETURNED, NR_BUDDY_ORDERS
 from .lists import bpcp_unlink, bpindex, merge_fresh
 from .owner import disown, mark_fragment
@@ -40,6 +43,8 @@ def return_entry(z, ps, node, order, disowning):
     pfn = node_pfn(z, node)
     pb = pfn >> PAGEBLOCK_ORDER
     mt = int(z.pb_mt[pb])
+    if z.trace.shape[0]:
+        trace_event(z, TR_PCPU_DRAIN, z.lk[LOCK_ZONE, LK_OWNER], pfn, order, mt, 0)
     if ps.owner[pb] < 0:
         __free_one_page(z, pfn, order, mt, False)
     elif order >= PAGEBLOCK_ORDER:

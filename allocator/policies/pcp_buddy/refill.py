@@ -8,6 +8,7 @@ from ...buddy import (
     __rmqueue_smallest,
     add_to_free_list,
     del_from_free_list,
+    node_pfn,
     pfn_node,
 )
 from ...consts import (
@@ -43,6 +44,7 @@ from ...locks import (
     spin_lock,
     spin_unlock,
 )
+from ...tracepoints import trace_zone_locked
 from .config import EV_CLAIMED, EV_P0, EV_P1, EV_P2, EV_P3, EV_RECOVERED, K_BLOCK_FIT, K_PHASE2
 from .lists import add_freed_owned, bpcp_add
 from .owner import leave_owned_list, owned_head, take_ownership
@@ -70,6 +72,7 @@ def recover_block(z, ps, agent, pb):
             other = pb ^ 1
             z.pb_mt[other] = mt
             add_to_free_list(z, pb0 + other, PAGEBLOCK_ORDER, mt, False)
+        trace_zone_locked(z, pb * PAGEBLOCK_NR_PAGES, PAGEBLOCK_ORDER, mt, 1)
         bpcp_add(z, agent, node, PAGEBLOCK_ORDER, mt, NODE_PCP_OWNED, True)
         z.eng[E_NOW] += z.cost[C_ZONE_PAGE]
         return PAGEBLOCK_NR_PAGES
@@ -85,6 +88,7 @@ def recover_block(z, ps, agent, pb):
         order = int(z.norder[node])
         if st == NODE_BUDDY:
             del_from_free_list(z, node, order)
+            trace_zone_locked(z, pb * PAGEBLOCK_NR_PAGES + i, order, mt, 1)
             # like a free: its buddy may be an owned page freed on the PCP meanwhile
             add_freed_owned(z, agent, node, order, mt)
             pages += 1 << order
@@ -157,6 +161,7 @@ def refill_phase2(z, agent, order, mt, want):
             break
         node = list_first(z, L_ZONE0 + pick * MIGRATE_PCPTYPES + mt)
         del_from_free_list(z, node, pick)
+        trace_zone_locked(z, node_pfn(z, node), pick, mt, 1)
         bpcp_add(z, agent, node, pick, mt, NODE_PCP, True)
         z.ev[EV_ZONE_LOCK_PAGES] += 1 << pick
         z.eng[E_NOW] += z.cost[C_ZONE_PAGE]

@@ -1,0 +1,117 @@
+"""`purge`: a jemalloc-style service: page faults allocate on many CPUs, a few purger threads
+free (MADV_DONTNEED) on a schedule. The RFC's synthetic test ("allocates on many CPUs and frees
+on just a few") and the first source of zone->lock contention its cover letter names.
+
+Modelled on ../shared/reference/calibration.md s7.3 (jemalloc decay and background threads):
+- worker CPUs fault in order-0 MOVABLE anonymous pages, one every `fault_ns`; the pages stay
+  allocated (dirty in jemalloc's arenas: reused by malloc without the kernel knowing);
+- `purger_cpus` CPUs (or `purger_frac` of them) run the background purge threads; each serves
+  the arenas of the workers w with w % purgers == its index, and when an arena holds more than
+  its share of `dirty_frac` of memory, frees its oldest pages one by one (`madvise_ns` each),
+  up to `purge_batch` pages per wake (jemalloc wakes a background thread early once about 1024
+  pages are due), then sleeps `sleep_ns`. jemalloc's 10 s smootherstep decay is collapsed into
+  this cap on dirty memory, so short runs reach the steady state where purgers free what
+  workers fault.
+Every free happens on a CPU other than the one that allocated the page.
+"""
+
+from __future__ import annotations
+
+from collections import namedtuple
+
+import numpy as np
+
+from .._jit import njit
+from ..consts import (
+    GFP_DIRECT_RECLAIM,
+    GFP_MOVABLE_PAGE,
+    MIGRATE_MOVABLE,
+    OP_ALLOC,
+    OP_FREE_OLDEST,
+    OP_NONE,
+    PAGE_SIZE,
+)
+from ..machine import Machine
+from ..rng import rand_around
+from .base import Mix, MixHooks, Param, mix_list_len, register_mix
+
+PurgeState = namedtuple(
+    "PurgeState",
+    ["purgers", "target", "fault_ns", "madvise_ns", "batch", "sleep_ns", "st"],
+)
+_CURSOR = 0  # purger: the worker arena it is purging
+_BURST = 1  # purger: pages still allowed this wake
+_SCANNED = 2  # purger: arenas found below their share in a row
+_NF = 3
+
+
+@njit
+def next_op(z, ms, cpu):
+    if cpu >= ms.purgers:  # a worker: fault in a page
+        return (
+            OP_ALLOC,
+            0,
+            MIGRATE_MOVABLE,
+            GFP_DIRECT_RECLAIM | GFP_MOVABLE_PAGE,
+            cpu,
+            rand_around(z.rng, cpu, ms.fault_ns, 250),
+        )
+    st = ms.st
+    ncpu = len(st)
+    first = ms.purgers + cpu  # this purger's arenas: first, first + purgers, ...
+    if first >= ncpu:
+        return OP_NONE, 0, 0, 0, 0, ms.sleep_ns
+    arenas = (ncpu - first + ms.purgers - 1) // ms.purgers
+    while st[cpu, _SCANNED] < arenas and st[cpu, _BURST] > 0:
+        arena = st[cpu, _CURSOR]
+        if mix_list_len(z, arena) > ms.target:
+            st[cpu, _BURST] -= 1
+            st[cpu, _SCANNED] = 0
+            return OP_FREE_OLDEST, 0, 0, 0, arena, ms.madvise_ns
+        arena += ms.purgers
+        if arena >= ncpu:
+            arena = first
+        st[cpu, _CURSOR] = arena
+        st[cpu, _SCANNED] += 1
+    st[cpu, _SCANNED] = 0
+    st[cpu, _BURST] = ms.batch
+    return OP_NONE, 0, 0, 0, 0, rand_around(z.rng, cpu, ms.sleep_ns, 250)
+
+
+@register_mix
+class Purge(Mix):
+    """jemalloc-style: faults allocate on all CPUs, a few purger CPUs free (MADV_DONTNEED)."""
+
+    name = "purge"
+    params = (
+        Param("purger_cpus", 0, "int", "purger CPUs; 0: purger_frac of the CPUs", lo=0),
+        Param("purger_frac", 1 / 16, "frac", "share of CPUs that purge when purger_cpus is 0"),
+        Param("dirty_frac", 0.1, "frac", "dirty memory all arenas keep before purging"),
+        Param("fault_ns", "2us", "ns", "time between a worker's page faults"),
+        Param("madvise_ns", "150ns", "ns", "MADV_DONTNEED work per page besides the free"),
+        Param("purge_batch", 1024, "int", "pages a purger frees per wake", lo=1),
+        Param("sleep_ns", "1ms", "ns", "a purger's sleep between wakes", lo=1),
+    )
+    hooks = MixHooks(next_op=next_op)
+
+    def lists(self, nr_cpus: int) -> int:
+        return nr_cpus  # one arena per CPU (purgers' stay empty)
+
+    def build(self, machine: Machine, values: dict[str, int]) -> PurgeState:
+        cpus = machine.cpus
+        purgers = values["purger_cpus"] or max(1, cpus * values["purger_frac"] // 1_000_000)
+        purgers = min(purgers, max(1, cpus - 1)) if cpus > 1 else 0
+        workers = max(1, cpus - purgers)
+        dirty_pages = machine.mem_bytes * values["dirty_frac"] // 1_000_000 // PAGE_SIZE
+        st = np.zeros((cpus, _NF), dtype=np.int64)
+        st[:purgers, _CURSOR] = purgers + np.arange(purgers)
+        st[:purgers, _BURST] = values["purge_batch"]
+        return PurgeState(
+            purgers=purgers,
+            target=max(1, dirty_pages // workers),
+            fault_ns=values["fault_ns"],
+            madvise_ns=values["madvise_ns"],
+            batch=values["purge_batch"],
+            sleep_ns=values["sleep_ns"],
+            st=st,
+        )

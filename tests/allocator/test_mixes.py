@@ -1,0 +1,122 @@
+"""Each mix's generated stream, measured from the run's own kmem events against its parameters:
+order histogram, share of frees on a CPU other than the allocating one, lifetimes, footprint."""
+
+from collections import Counter
+from statistics import median
+
+import numpy as np
+import pytest
+
+from allocator import Spec, simulate
+from allocator.layout import T_CPU, T_EVENT, T_ORDER, T_PFN, T_TIME, TR_ALLOC, TR_FREE
+
+
+def stream(mix, cpus=8, mem=1 << 30, duration_ms=40, **params):
+    r = simulate(
+        Spec(cpus=cpus, mem_bytes=mem, mix=mix, seed=5, duration_ns=duration_ms * 1_000_000,
+             mix_params=params),
+        trace_events=2_000_000,
+    )
+    assert r.trace_lost == 0
+    allocs = r.trace[(r.trace[:, T_EVENT] == TR_ALLOC) & (r.trace[:, T_PFN] >= 0)]
+    frees = r.trace[r.trace[:, T_EVENT] == TR_FREE]
+    born = {}
+    pairs = []  # (alloc cpu, free cpu, lifetime ns, order)
+    for row in r.trace:
+        if row[T_EVENT] == TR_ALLOC and row[T_PFN] >= 0:
+            born[row[T_PFN]] = (row[T_CPU], row[T_TIME], row[T_ORDER])
+        elif row[T_EVENT] == TR_FREE and row[T_PFN] in born:
+            cpu, t, order = born.pop(row[T_PFN])
+            pairs.append((cpu, row[T_CPU], row[T_TIME] - t, order))
+    return r, allocs, frees, pairs
+
+
+def remote_share(pairs):
+    return sum(a != f for a, f, _, _ in pairs) / len(pairs)
+
+
+def test_page_fault1_orders_and_footprint():
+    r, allocs, frees, pairs = stream("page_fault1", map_bytes="4MiB", duration_ms=20)
+    orders = Counter(allocs[:, T_ORDER].tolist())
+    assert set(orders) == {0}
+    # one PTE page per 512 faults: 1024 pages per mapping, 2 of them page tables
+    data = sum(1 for row in allocs if row[T_ORDER] == 0)
+    assert data > 5000
+    assert remote_share(pairs) == 0
+    # no CPU ever holds more than its mapping (1024 pages) plus its 2 page tables
+    outstanding = Counter()
+    peak = 0
+    for row in r.trace:
+        if row[T_EVENT] == TR_ALLOC and row[T_PFN] >= 0:
+            outstanding[row[T_CPU]] += 1
+            peak = max(peak, outstanding[row[T_CPU]])
+        elif row[T_EVENT] == TR_FREE:
+            outstanding[row[T_CPU]] -= 1
+    assert peak <= 1024 + 2
+
+
+def test_kbuild_orders_and_local_frees():
+    _, allocs, _, pairs = stream("kbuild", duration_ms=40, slab_frac=0.05)
+    orders = Counter(allocs[:, T_ORDER].tolist())
+    high = sum(orders[o] for o in (1, 2, 3))
+    share = high / sum(orders.values())
+    # slab steps (5%) allocate order 1-3 (at most half of them, the others free the oldest
+    # once 64 are kept), plus the order-1 PGD of each job
+    assert 0.005 < share < 0.06
+    assert orders[0] / sum(orders.values()) > 0.9
+    assert remote_share(pairs) == 0  # a build frees on the CPU that allocated
+
+
+@pytest.mark.parametrize("purgers", [1, 2])
+def test_purge_frees_everything_on_the_purger_cpus(purgers):
+    r, allocs, frees, pairs = stream(
+        "purge", cpus=8, mem=256 << 20, duration_ms=40, purger_cpus=purgers, dirty_frac=0.02
+    )
+    assert set(np.unique(allocs[:, T_CPU])) == set(range(purgers, 8))
+    assert set(np.unique(frees[:, T_CPU])) == set(range(purgers))
+    assert len(pairs) > 1000
+    assert remote_share(pairs) == 1.0
+    # purgers hold the arenas near their share: 2% of 256 MiB over the workers, per arena
+    target = (256 << 20) * 2 // 100 // 4096 // (8 - purgers)
+    live = Counter(allocs[:, T_CPU].tolist())
+    for cpu, n in Counter(frees[:, T_CPU].tolist()).items():
+        assert n > 0 and cpu < purgers
+    assert all(live[w] > target for w in range(purgers, 8))
+
+
+def test_exit_frees_in_avalanches_at_the_same_time():
+    r, allocs, frees, pairs = stream(
+        "exit", cpus=4, mem=256 << 20, duration_ms=40, rss_bytes="8MiB", life_ns="1ms"
+    )
+    assert remote_share(pairs) == 0
+    # every CPU exits 2048 data pages + its page tables in a burst: the frees of one exit are
+    # packed (about exit_ns apart), and with sync=1 the four CPUs' first exits overlap in time
+    first_exit = {}
+    for row in frees:
+        first_exit.setdefault(row[T_CPU], row[T_TIME])
+    starts = sorted(first_exit.values())
+    assert len(starts) == 4
+    assert starts[-1] - starts[0] < 1_000_000  # within 1 ms of each other
+    lifetimes = [life for _, _, life, _ in pairs]
+    assert median(lifetimes) > 1_000_000  # pages live through the process's life
+
+
+def test_filecache_lifetimes_and_file_share():
+    r, allocs, frees, pairs = stream(
+        "filecache", cpus=4, mem=1 << 30, duration_ms=60, anon_pages=512, op_ns="2us",
+        file_frac=0.3,
+    )
+    anon_lifetimes = [life for _, _, life, order in pairs if order == 0]
+    # an anon page is freed after ~anon_pages anon steps; anon steps are ~69% of all steps
+    expected = 512 * 2_000 / 0.69
+    assert 0.7 * expected < median(anon_lifetimes) < 1.3 * expected
+    # page-cache pages stay: frees are anon or unmovable only, about 30% of allocations stay
+    assert r["lru_pages_peak"] > 0
+    share_lru = r["lru_pages_peak"] / len(allocs)
+    assert 0.25 < share_lru < 0.45
+
+
+def test_pressure_fills_memory_and_keeps_reclaim_busy():
+    r, *_ = stream("pressure", cpus=4, mem=256 << 20, duration_ms=60, fill_frac=0.9)
+    assert r["pgsteal_kswapd"] + r["pgsteal_direct"] > 0
+    assert r["lru_pages_peak"] >= 0.85 * (256 << 20) // 4096
