@@ -6,6 +6,7 @@ unexpected keeps its traceback.
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 from typing import Annotated, Any
@@ -18,6 +19,7 @@ from allocator.errors import SpecError
 from allocator.units import parse_duration
 
 from .commands import describe as describe_cmd
+from .commands import run as run_cmd
 from .commands import simulate as simulate_cmd
 
 app = typer.Typer(
@@ -199,6 +201,76 @@ def describe(
 
 # Typer raises click's exceptions, or those of its vendored copy of click in newer releases.
 _CLICK_EXCEPTION = next(c for c in typer.BadParameter.__mro__ if c.__name__ == "ClickException")
+
+
+ResultsOpt = Annotated[
+    str,
+    typer.Option(
+        "--results",
+        envvar="SWEEP_RESULTS",
+        help="Results location: a directory or a pyarrow filesystem URI (s3://...).",
+    ),
+]
+
+
+@app.command()
+def run(
+    scenario: Annotated[str, typer.Argument(help="Scenario TOML file.")],
+    results: ResultsOpt = "results",
+    executor: Annotated[str, typer.Option(help="ray (default) or serial.")] = "ray",
+    address: Annotated[
+        str | None, typer.Option(help="Ray cluster address (else RAY_ADDRESS, else local).")
+    ] = None,
+    workers: Annotated[
+        int | None, typer.Option(help="Local Ray worker processes (default: all CPUs).")
+    ] = None,
+    retries: Annotated[int, typer.Option(help="Retries of a point that raises.")] = 1,
+    force: Annotated[bool, typer.Option(help="Rerun points already stored.")] = False,
+    rerun_stale: Annotated[
+        bool, typer.Option(help="Rerun points stored by another simulator version.")
+    ] = False,
+    dry_run: Annotated[bool, typer.Option(help="Print the plan and stop.")] = False,
+) -> None:
+    """Expand a scenario, run the points not stored yet, store each as Parquet.
+
+    Example: sweep run scenarios/smoke.toml --results results
+    Exit code 1 if any point failed.
+    """
+    if retries < 0:
+        raise SpecError(f"--retries must be at least 0, got {retries}")
+    if workers is not None and workers < 1:
+        raise SpecError(f"--workers must be at least 1, got {workers}")
+    plan = run_cmd.plan_scenario(scenario, results, force=force, rerun_stale=rerun_stale)
+    out.print(run_cmd.plan_table(plan, workers or 1 if executor == "serial" else
+                                 workers or os.cpu_count() or 1))
+    if dry_run:
+        return
+    summary = run_cmd.run_with_progress(
+        plan, results, err, executor=executor, address=address, workers=workers,
+        retries=retries,
+    )
+    out.print(run_cmd.summary_table(summary))
+    for line in summary.errors[:10]:
+        err.print(f"failed: {line}", markup=False, highlight=False)
+    if summary.interrupted:
+        sys.exit(130)
+    if summary.failed:
+        sys.exit(1)
+
+
+@app.command()
+def status(
+    scenario: Annotated[str, typer.Argument(help="Scenario TOML file.")],
+    results: ResultsOpt = "results",
+) -> None:
+    """What of a scenario is stored, missing, stale (another simulator version) or failed,
+    per axis value.
+
+    Example: sweep status scenarios/scaling.toml
+    """
+    plan = run_cmd.plan_scenario(scenario, results)
+    out.print(run_cmd.plan_table(plan, os.cpu_count() or 1))
+    out.print(run_cmd.status_table(plan))
 
 
 def main(argv: list[str] | None = None) -> None:

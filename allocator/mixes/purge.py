@@ -7,7 +7,8 @@ Modelled on ../shared/reference/calibration.md s7.3 (jemalloc decay and backgrou
   allocated (dirty in jemalloc's arenas: reused by malloc without the kernel knowing);
 - `purger_cpus` CPUs (or `purger_frac` of them) run the background purge threads; each serves
   the arenas of the workers w with w % purgers == its index, and when an arena holds more than
-  its share of `dirty_frac` of memory, frees its oldest pages one by one (`madvise_ns` each),
+  `arena_dirty_bytes` (per worker, so the mix means the same at any memory size), frees its
+  oldest pages one by one (`madvise_ns` each),
   up to `purge_batch` pages per wake (jemalloc wakes a background thread early once about 1024
   pages are due), then sleeps `sleep_ns`. jemalloc's 10 s smootherstep decay is collapsed into
   this cap on dirty memory, so short runs reach the steady state where purgers free what
@@ -86,7 +87,7 @@ class Purge(Mix):
     params = (
         Param("purger_cpus", 0, "int", "purger CPUs; 0: purger_frac of the CPUs", lo=0),
         Param("purger_frac", 1 / 16, "frac", "share of CPUs that purge when purger_cpus is 0"),
-        Param("dirty_frac", 0.1, "frac", "dirty memory all arenas keep before purging"),
+        Param("arena_dirty_bytes", "8MiB", "bytes", "dirty memory an arena keeps before purging"),
         Param("fault_ns", "2us", "ns", "time between a worker's page faults"),
         Param("madvise_ns", "150ns", "ns", "MADV_DONTNEED work per page besides the free"),
         Param("purge_batch", 1024, "int", "pages a purger frees per wake", lo=1),
@@ -101,14 +102,12 @@ class Purge(Mix):
         cpus = machine.cpus
         purgers = values["purger_cpus"] or max(1, cpus * values["purger_frac"] // 1_000_000)
         purgers = min(purgers, max(1, cpus - 1)) if cpus > 1 else 0
-        workers = max(1, cpus - purgers)
-        dirty_pages = machine.mem_bytes * values["dirty_frac"] // 1_000_000 // PAGE_SIZE
         st = np.zeros((cpus, _NF), dtype=np.int64)
         st[:purgers, _CURSOR] = purgers + np.arange(purgers)
         st[:purgers, _BURST] = values["purge_batch"]
         return PurgeState(
             purgers=purgers,
-            target=max(1, dirty_pages // workers),
+            target=max(1, values["arena_dirty_bytes"] // PAGE_SIZE),
             fault_ns=values["fault_ns"],
             madvise_ns=values["madvise_ns"],
             batch=values["purge_batch"],

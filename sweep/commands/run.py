@@ -1,0 +1,97 @@
+"""`sweep run` and `sweep status`: plan a scenario against the store, run it, show progress."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskProgressColumn,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+from rich.table import Table
+
+from ..runner import Plan, RunSummary, make_plan, run_plan, status_by_axis
+from ..scenario import load_scenario
+
+
+def plan_scenario(path: str, root: str, force: bool = False, rerun_stale: bool = False) -> Plan:
+    return make_plan(load_scenario(path), root, force=force, rerun_stale=rerun_stale)
+
+
+def plan_table(plan: Plan, workers: int) -> Table:
+    c = plan.counts()
+    table = Table(title=f"{plan.scenario.name}: {plan.scenario.path}", show_header=False)
+    table.add_column("what")
+    table.add_column("points", justify="right")
+    table.add_row("in the grid", str(len(plan.scenario.points)))
+    for state in ("stored", "stale", "failed", "missing"):
+        table.add_row(f"  {state}", str(c.get(state, 0)))
+    table.add_row("to run", str(len(plan.to_run)))
+    est = plan.estimate_s(workers)
+    table.add_row(f"rough time on {workers} worker(s)", f"{est / 60:.1f} min")
+    return table
+
+
+def status_table(plan: Plan) -> Table:
+    table = Table(title=f"{plan.scenario.name}: status per axis value")
+    for col in ("axis", "value", "stored", "stale", "failed", "missing"):
+        table.add_column(col, justify="right" if col not in ("axis", "value") else "left")
+    for axis, values in status_by_axis(plan).items():
+        for value, counts in values.items():
+            table.add_row(axis, str(value), *(str(counts.get(s, 0)) for s in
+                                              ("stored", "stale", "failed", "missing")))
+    return table
+
+
+def run_with_progress(
+    plan: Plan, root: str, console: Console, **options: Any
+) -> RunSummary:
+    """Run the plan with a progress bar: done / failed / running, rate and ETA."""
+    counts = {"done": 0, "failed": 0}
+    progress = Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TaskProgressColumn(),
+        TextColumn("failed {task.fields[failed]} running {task.fields[running]}"),
+        TextColumn("{task.fields[rate]}"),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        console=console,
+        transient=False,
+    )
+    task = progress.add_task(plan.scenario.name, total=len(plan.to_run), failed=0, running=0,
+                             rate="")
+
+    def on_start(ex: Any) -> None:
+        progress.update(task, running=ex.workers)
+
+    def on_result(result: dict[str, Any], ex: Any) -> None:
+        counts["done" if result["status"] == "done" else "failed"] += 1
+        elapsed = progress.tasks[0].elapsed or 1e-9
+        finished = counts["done"] + counts["failed"]
+        progress.update(task, advance=1, failed=counts["failed"], running=ex.running,
+                        rate=f"{60 * finished / elapsed:.1f} pts/min")
+
+    with progress:
+        return run_plan(plan, root, on_result=on_result, on_start=on_start, **options)
+
+
+def summary_table(summary: RunSummary) -> Table:
+    table = Table(title="run summary", show_header=False)
+    table.add_column("what")
+    table.add_column("value", justify="right")
+    table.add_row("done", str(summary.done))
+    table.add_row("failed", str(summary.failed))
+    table.add_row("already stored (skipped)", str(summary.skipped))
+    table.add_row("wall time", f"{summary.wall_s:.1f} s")
+    table.add_row("median point", f"{summary.median_point_s:.2f} s")
+    if summary.interrupted:
+        table.add_row("interrupted", "yes: a rerun does exactly the missing points")
+    return table

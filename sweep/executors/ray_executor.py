@@ -1,0 +1,72 @@
+"""Ray: each point is a task. With no address, `ray.init()` starts a local instance sized to
+this machine (dashboard off, on 127.0.0.1); `--address` or RAY_ADDRESS joins a cluster started
+from cluster.yaml. Tasks are kept to a bounded window in flight and handled as they finish.
+
+Failures: a point that raises is retried inside its task (worker.run_point, `--retries`); a
+worker process that dies (killed, out of memory, its node lost) is retried by Ray
+(`max_retries`). Either way the point ends stored or recorded as failed exactly once, because
+files are named by point and moved into place atomically.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+import ray
+
+from ..worker import run_point
+
+SYSTEM_RETRIES = 4  # a lost worker or node: Ray resubmits the task this many times
+
+
+class RayExecutor:
+    def __init__(self, address: str | None = None, workers: int | None = None) -> None:
+        address = address or os.environ.get("RAY_ADDRESS")
+        if not ray.is_initialized():
+            if address:
+                ray.init(address=address, log_to_driver=False, configure_logging=False)
+            else:
+                ray.init(
+                    num_cpus=workers or os.cpu_count() or 1,
+                    include_dashboard=False,
+                    _node_ip_address="127.0.0.1",
+                    log_to_driver=False,
+                    configure_logging=False,
+                    object_store_memory=256 * 1024 * 1024,
+                )
+        self._started_here = not address
+        self.workers = max(1, int(ray.cluster_resources().get("CPU", 1)))
+        self._task = ray.remote(num_cpus=1, max_retries=SYSTEM_RETRIES)(run_point)
+        self._pending: list[Any] = []
+        self.running = 0
+
+    def imap(self, calls: Iterable[tuple[Any, ...]]) -> Iterator[dict[str, Any]]:
+        window = 2 * self.workers
+        todo = iter(calls)
+        self._pending = []
+        exhausted = False
+        while True:
+            while not exhausted and len(self._pending) < window:
+                args = next(todo, None)
+                if args is None:
+                    exhausted = True
+                    break
+                self._pending.append(self._task.remote(*args))
+            if not self._pending:
+                return
+            self.running = min(len(self._pending), self.workers)
+            done, self._pending = ray.wait(self._pending, num_returns=1)
+            for ref in done:
+                yield ray.get(ref)
+
+    def cancel(self) -> None:
+        for ref in self._pending:
+            ray.cancel(ref, force=True)
+        self._pending = []
+        self.running = 0
+
+    def close(self) -> None:
+        if self._started_here and ray.is_initialized():
+            ray.shutdown()

@@ -1,0 +1,144 @@
+"""Plan a sweep against what is stored, run what is needed, report what happened.
+
+A point is *stored* when its exact point id is on disk, *stale* when only another simulator
+version's is, *failed* when its last try was recorded as a failure, *missing* otherwise. A run
+does the missing and failed points; `force` reruns everything, `rerun_stale` the stale ones.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from .executors import make_executor
+from .scenario import Point, Scenario
+from .store import ensure_local_root, listing
+
+# Rough simulated operations per CPU per simulated second, for the --dry-run time estimate
+# when nothing comparable is stored yet; and the simulator's speed (ops/s per worker).
+OPS_PER_CPU_SECOND = {
+    "kbuild": 50_000,
+    "page_fault1": 1_500_000,
+    "purge": 500_000,
+    "exit": 1_500_000,
+    "filecache": 500_000,
+    "pressure": 500_000,
+}
+SIM_OPS_PER_SECOND = 4_000_000
+COMPILE_S = 5.0  # per worker and (policy, mix) pair
+
+
+@dataclass
+class Plan:
+    scenario: Scenario
+    status: dict[str, str]  # point_id -> stored / stale / failed / missing
+    to_run: list[Point]
+
+    def counts(self) -> Counter:
+        return Counter(self.status.values())
+
+    def estimate_s(self, workers: int) -> float:
+        work = sum(_estimate_point_s(p) for p in self.to_run)
+        pairs = {(p.spec.policy, p.spec.mix) for p in self.to_run}
+        return work / max(1, workers) + COMPILE_S * len(pairs)
+
+
+def _estimate_point_s(point: Point) -> float:
+    spec = point.spec
+    rate = OPS_PER_CPU_SECOND.get(spec.mix, 500_000)
+    ops = spec.cpus * rate * spec.duration_ns / 1e9
+    return 0.05 + ops / SIM_OPS_PER_SECOND
+
+
+def make_plan(scenario: Scenario, root: str, *, force: bool = False,
+              rerun_stale: bool = False) -> Plan:
+    found = listing(root, scenario.name)
+    status: dict[str, str] = {}
+    to_run: list[Point] = []
+    for p in scenario.points:
+        versions = found.points.get(p.param_id, set())
+        if p.point_id in versions:
+            state = "stored"
+        elif p.point_id in found.failures.get(p.param_id, set()):
+            state = "failed"
+        elif versions:
+            state = "stale"
+        else:
+            state = "missing"
+        status[p.point_id] = state
+        if force or state in ("missing", "failed") or (rerun_stale and state == "stale"):
+            to_run.append(p)
+    return Plan(scenario=scenario, status=status, to_run=to_run)
+
+
+@dataclass
+class RunSummary:
+    done: int = 0
+    failed: int = 0
+    skipped: int = 0
+    interrupted: bool = False
+    wall_s: float = 0.0
+    point_walls: list[float] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+    @property
+    def median_point_s(self) -> float:
+        return statistics.median(self.point_walls) if self.point_walls else 0.0
+
+
+def run_plan(
+    plan: Plan,
+    root: str,
+    *,
+    executor: str = "ray",
+    address: str | None = None,
+    workers: int | None = None,
+    retries: int = 1,
+    on_result: Callable[[dict[str, Any], Any], None] | None = None,
+    on_start: Callable[[Any], None] | None = None,
+) -> RunSummary:
+    """Run the plan's points; `on_result(status, executor)` after each (for progress)."""
+    ensure_local_root(root)
+    summary = RunSummary(skipped=len(plan.scenario.points) - len(plan.to_run))
+    if not plan.to_run:
+        return summary
+    started = time.perf_counter()
+    ex = make_executor(executor, address=address, workers=workers)
+    if on_start is not None:
+        on_start(ex)
+    sweep = plan.scenario.name
+    calls = (
+        (root, sweep, p.flat, (p.param_id, p.point_id, p.replicate), retries)
+        for p in plan.to_run
+    )
+    try:
+        for result in ex.imap(calls):
+            if result["status"] == "done":
+                summary.done += 1
+                summary.point_walls.append(result["wall_s"])
+            else:
+                summary.failed += 1
+                summary.errors.append(f"{result['point_id']}: {result.get('error', '?')}")
+            if on_result is not None:
+                on_result(result, ex)
+    except KeyboardInterrupt:
+        summary.interrupted = True
+        ex.cancel()
+    finally:
+        ex.close()
+        summary.wall_s = time.perf_counter() - started
+    return summary
+
+
+def status_by_axis(plan: Plan) -> dict[str, dict[Any, Counter]]:
+    """For each axis and each of its values: how many points are stored, stale, ..."""
+    out: dict[str, dict[Any, Counter]] = {}
+    for p in plan.scenario.points:
+        state = plan.status[p.point_id]
+        for axis, value in p.axes.items():
+            out.setdefault(axis, {}).setdefault(value, Counter())[state] += 1
+    return out

@@ -1,0 +1,235 @@
+"""Scenario files: a TOML grid of simulation points, validated whole before anything runs.
+
+    [sweep]
+    name = "scaling"          # results/<name>/...
+    seeds = 3                 # replicates: a count, or a list of base seeds
+    seed = 0                  # base seed when `seeds` is a count
+    duration = "20ms"         # run length, warmup and sample interval for every point
+    warmup = "10ms"
+    sample_interval = "1ms"
+
+    [grid]                    # axes: every combination runs; any simulator key may be an axis
+    cpus = [8, 64, 1024]
+    mem = ["16GiB", "1TiB"]
+    policy = ["upstream", "pcp-buddy"]
+    "knob.merge_mode" = [0, 1]
+
+    [fixed]                   # the same for every point
+    "cost.zone_page_ns" = 30
+    "mix.purge.purger_cpus" = 2   # applies to points whose mix is purge
+
+    [[zip]]                   # values that move together: one axis of tuples
+    mix = ["kbuild", "purge"]
+    duration = ["100ms", "20ms"]
+
+    [[exclude]]               # drop the points matching every key (a value or a list)
+    cpus = [1024]
+    mem = "16GiB"
+
+Keys are those of `sweep simulate --set`: cpus, mem, mix, policy, duration, warmup,
+sample_interval, cost.<name>, knob.<name>, mix.<mix>.<param>. Every error names the file, the
+key and what was expected.
+"""
+
+from __future__ import annotations
+
+import itertools
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from allocator import SIM_VERSION, Spec, SpecError, get_mix
+from allocator.units import parse_duration, parse_size
+
+from .identity import derive_seed, param_id, point_id
+
+_SWEEP_KEYS = {"name", "seeds", "seed", "duration", "warmup", "sample_interval"}
+_TABLES = {"sweep", "grid", "fixed", "zip", "exclude"}
+_DEFAULTS = {"duration": "100ms", "warmup": "0", "sample_interval": "1ms"}
+_NORMALIZE = {
+    "mem": lambda v, k: parse_size(v, k),
+    "duration": lambda v, k: parse_duration(v, k),
+    "warmup": lambda v, k: parse_duration(v, k),
+    "sample_interval": lambda v, k: parse_duration(v, k),
+}
+
+
+@dataclass(frozen=True)
+class Point:
+    flat: dict[str, Any]  # canonical flat spec, seed included
+    spec: Spec
+    replicate: int
+    param_id: str
+    point_id: str
+    axes: dict[str, Any] = field(default_factory=dict)  # the point's value on each axis
+
+
+@dataclass(frozen=True)
+class Scenario:
+    path: Path
+    name: str
+    axes: tuple[str, ...]
+    points: tuple[Point, ...]
+
+
+def _err(path: Path, where: str, message: str) -> SpecError:
+    return SpecError(f"{path}: {where}: {message}")
+
+
+def _normal(key: str, value: Any) -> Any:
+    fn = _NORMALIZE.get(key)
+    return fn(value, key) if fn else value
+
+
+def _check_key(path: Path, table: str, key: str) -> None:
+    top = {"cpus", "mem", "mix", "policy", "duration", "warmup", "sample_interval"}
+    if key in top or key.startswith(("cost.", "knob.")):
+        return
+    if key.startswith("mix."):
+        mix, dot, param = key[4:].rpartition(".")
+        if not dot or not mix:
+            raise _err(path, f"[{table}] {key}", "mix parameters are written mix.<mix>.<param>")
+        try:
+            cls = get_mix(mix)
+        except SpecError as exc:
+            raise _err(path, f"[{table}] {key}", str(exc)) from None
+        if param not in {p.name for p in cls.params}:
+            known = ", ".join(p.name for p in cls.params)
+            raise _err(path, f"[{table}] {key}", f"mix {mix} has no parameter {param!r}; "
+                       f"known: {known}")
+        return
+    if key == "seed":
+        raise _err(path, f"[{table}] seed", "seeds are set in [sweep] (seeds, seed)")
+    raise _err(path, f"[{table}] {key}", "unknown key; expected cpus, mem, mix, policy, "
+               "duration, warmup, sample_interval, cost.<name>, knob.<name>, mix.<mix>.<param>")
+
+
+def _values(path: Path, where: str, value: Any) -> list[Any]:
+    if not isinstance(value, list) or not value:
+        raise _err(path, where, f"expected a non-empty list of values, got {value!r}")
+    return value
+
+
+def load_scenario(path: str | Path) -> Scenario:
+    path = Path(path)
+    try:
+        data = tomllib.loads(path.read_text())
+    except FileNotFoundError:
+        raise SpecError(f"{path}: no such scenario file") from None
+    except OSError as exc:
+        raise SpecError(f"{path}: cannot read: {exc.strerror}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise SpecError(f"{path}: not valid TOML: {exc}") from None
+    return parse_scenario(path, data)
+
+
+def parse_scenario(path: Path, data: dict[str, Any]) -> Scenario:
+    for table in data:
+        if table not in _TABLES:
+            expected = ", ".join(sorted(_TABLES))
+            raise _err(path, f"[{table}]", f"unknown table; expected {expected}")
+    sweep = data.get("sweep")
+    if not isinstance(sweep, dict):
+        raise _err(path, "[sweep]", "missing; it needs at least name = \"...\"")
+    for key in sweep:
+        if key not in _SWEEP_KEYS:
+            expected = ", ".join(sorted(_SWEEP_KEYS))
+            raise _err(path, f"[sweep] {key}", f"unknown key; expected {expected}")
+    name = sweep.get("name")
+    if not isinstance(name, str) or not name.replace("-", "").replace("_", "").isalnum():
+        raise _err(path, "[sweep] name", f"expected letters, digits, - and _, got {name!r}")
+    seeds = sweep.get("seeds", 1)
+    base = sweep.get("seed", 0)
+    if isinstance(base, bool) or not isinstance(base, int) or base < 0:
+        raise _err(path, "[sweep] seed", f"expected a non-negative integer, got {base!r}")
+    if isinstance(seeds, bool) or not (
+        (isinstance(seeds, int) and seeds >= 1)
+        or (isinstance(seeds, list) and seeds and all(
+            isinstance(s, int) and not isinstance(s, bool) and s >= 0 for s in seeds))
+    ):
+        raise _err(path, "[sweep] seeds", f"expected a count >= 1 or a list, got {seeds!r}")
+    base_seeds = [base] * seeds if isinstance(seeds, int) else list(seeds)
+    common = {k: sweep.get(k, v) for k, v in _DEFAULTS.items()}
+
+    grid = data.get("grid", {})
+    fixed = data.get("fixed", {})
+    zips = data.get("zip", [])
+    excludes = data.get("exclude", [])
+    for table, value in (("grid", grid), ("fixed", fixed)):
+        if not isinstance(value, dict):
+            raise _err(path, f"[{table}]", "expected a table of key = value")
+    if not isinstance(zips, list) or not isinstance(excludes, list):
+        raise _err(path, "[[zip]]/[[exclude]]", "expected arrays of tables ([[zip]], [[exclude]])")
+
+    axes: list[tuple[tuple[str, ...], list[tuple[Any, ...]]]] = []
+    seen: set[str] = set()
+    for key in sorted(grid):
+        _check_key(path, "grid", key)
+        axes.append(((key,), [(v,) for v in _values(path, f"[grid] {key}", grid[key])]))
+        seen.add(key)
+    for i, group in enumerate(zips):
+        if not isinstance(group, dict) or len(group) < 2:
+            raise _err(path, f"[[zip]] #{i + 1}", "expected at least two keys with lists")
+        keys = tuple(sorted(group))
+        columns = [_values(path, f"[[zip]] #{i + 1} {k}", group[k]) for k in keys]
+        if len({len(c) for c in columns}) != 1:
+            raise _err(path, f"[[zip]] #{i + 1}", "all lists must have the same length")
+        for key in keys:
+            _check_key(path, "zip", key)
+            if key in seen:
+                raise _err(path, f"[[zip]] #{i + 1} {key}", "already an axis")
+            seen.add(key)
+        axes.append((keys, list(zip(*columns, strict=True))))
+    for key in fixed:
+        _check_key(path, "fixed", key)
+        if key in seen:
+            raise _err(path, f"[fixed] {key}", "already an axis")
+    for i, rule in enumerate(excludes):
+        if not isinstance(rule, dict) or not rule:
+            raise _err(path, f"[[exclude]] #{i + 1}", "expected a table of key = value(s)")
+        for key in rule:
+            if key not in seen:
+                raise _err(path, f"[[exclude]] #{i + 1} {key}", "not an axis of this grid")
+    rules = [
+        {k: {_normal(k, v) for v in (vals if isinstance(vals, list) else [vals])}
+         for k, vals in rule.items()}
+        for rule in excludes
+    ]
+    axis_names = tuple(k for keys, _ in axes for k in keys)
+
+    points: list[Point] = []
+    for combo in itertools.product(*(values for _, values in axes)):
+        chosen = {k: v for (keys, _), vals in zip(axes, combo, strict=True)
+                  for k, v in zip(keys, vals, strict=True)}
+        try:
+            normal = {k: _normal(k, v) for k, v in chosen.items()}
+        except SpecError as exc:
+            raise _err(path, "[grid]", str(exc)) from None
+        if any(all(normal[k] in vals for k, vals in rule.items()) for rule in rules):
+            continue
+        flat = {**common, **fixed, **chosen}
+        mix = flat.get("mix", "kbuild")
+        flat = {k: v for k, v in flat.items()
+                if not (k.startswith("mix.") and k[4:].rpartition(".")[0] != mix)}
+        for replicate, base_seed in enumerate(base_seeds):
+            try:
+                probe = Spec.from_flat({**flat, "seed": 0}).to_flat()
+                canonical = {k: v for k, v in probe.items() if k != "seed"}
+                seed = derive_seed(base_seed, replicate, canonical)
+                spec = Spec.from_flat({**canonical, "seed": seed})
+            except SpecError as exc:
+                where = ", ".join(f"{k}={v}" for k, v in chosen.items()) or "the point"
+                raise _err(path, where, str(exc)) from None
+            pid = param_id(canonical, replicate)
+            points.append(Point(
+                flat={**canonical, "seed": seed},
+                spec=spec,
+                replicate=replicate,
+                param_id=pid,
+                point_id=point_id(pid, SIM_VERSION),
+                axes={k: normal[k] for k in axis_names},
+            ))
+    if not points:
+        raise _err(path, "[grid]", "the grid is empty (every point excluded?)")
+    return Scenario(path=path, name=name, axes=axis_names, points=tuple(points))

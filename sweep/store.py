@@ -1,0 +1,164 @@
+"""The results store: one Parquet file per point, written atomically, globbed by DuckDB.
+
+    <root>/<sweep>/points/<param_id>.<point_id>.parquet    one row: parameters, metrics
+    <root>/<sweep>/samples/<param_id>.<point_id>.parquet   the point's time series
+    <root>/<sweep>/failures/<param_id>.<point_id>.parquet  error and traceback, after retries
+
+`root` is a local directory or any pyarrow filesystem URI (s3://bucket/prefix, gs://...), so
+workers on a cluster write to shared storage themselves. A file is written under a temporary
+name in its directory and then renamed (moved) into place: readers see whole files only, and
+two runs writing the same point leave one file. The file name carries both ids, so listing a
+directory tells what is stored, stale (stored by another simulator version) or failed without
+opening anything. Each file's metadata holds the schema version and the provenance.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import platform
+import socket
+import subprocess
+import uuid
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.fs as pafs
+import pyarrow.parquet as pq
+
+SCHEMA_VERSION = 1
+KINDS = ("points", "samples", "failures")
+
+
+@dataclass(frozen=True)
+class Listing:
+    """What a sweep directory holds, by file name."""
+
+    points: dict[str, set[str]]  # param_id -> point ids stored
+    failures: dict[str, set[str]]
+
+
+def _fs(root: str) -> tuple[pafs.FileSystem, str]:
+    if "://" in root:
+        fs, path = pafs.FileSystem.from_uri(root)
+        return fs, path.rstrip("/")
+    return pafs.LocalFileSystem(), str(Path(root).resolve())
+
+
+def sweep_dir(root: str, sweep: str) -> str:
+    return f"{root.rstrip('/')}/{sweep}"
+
+
+@lru_cache(maxsize=1)
+def provenance() -> dict[str, str]:
+    """Who wrote a file: simulator version, git revision, host, software versions."""
+    import numba
+
+    import allocator
+
+    info = {
+        "sim_version": allocator.SIM_VERSION,
+        "schema_version": str(SCHEMA_VERSION),
+        "git_revision": _git_revision(),
+        "host": socket.gethostname(),
+        "python": platform.python_version(),
+        "numba": numba.__version__,
+        "pyarrow": pa.__version__,
+    }
+    try:
+        import ray
+
+        info["ray"] = ray.__version__
+    except ImportError:  # pragma: no cover - ray is a dependency
+        info["ray"] = "absent"
+    return info
+
+
+def _git_revision() -> str:
+    here = Path(__file__).resolve().parent
+    try:
+        out = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=here, capture_output=True, text=True, timeout=5
+        )
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+    return out.stdout.strip() if out.returncode == 0 else "unknown"
+
+
+def _write(root: str, sweep: str, kind: str, name: str, table: pa.Table, meta: dict) -> None:
+    fs, base = _fs(root)
+    directory = f"{base}/{sweep}/{kind}"
+    fs.create_dir(directory, recursive=True)
+    final = f"{directory}/{name}.parquet"
+    tmp = f"{directory}/.{name}.{uuid.uuid4().hex}.tmp"
+    metadata = {**(table.schema.metadata or {}), **{k.encode(): str(v).encode()
+                                                    for k, v in meta.items()}}
+    table = table.replace_schema_metadata(metadata)
+    try:
+        pq.write_table(table, tmp, filesystem=fs)
+        fs.move(tmp, final)
+    except BaseException:
+        with contextlib.suppress(OSError, FileNotFoundError):
+            fs.delete_file(tmp)
+        raise
+
+
+def file_name(param_id: str, point_id: str) -> str:
+    return f"{param_id}.{point_id}"
+
+
+def write_point(
+    root: str,
+    sweep: str,
+    row: dict[str, Any],
+    samples: dict[str, Any],
+    wall_s: float,
+) -> None:
+    """Store a finished point: its samples first, then its row (the row marks it stored)."""
+    meta = {**provenance(), "wall_s": f"{wall_s:.6f}"}
+    name = file_name(row["param_id"], row["point_id"])
+    series = pa.table({"point_id": [row["point_id"]] * len(next(iter(samples.values()))),
+                       **{k: v for k, v in samples.items()}})
+    _write(root, sweep, "samples", name, series, meta)
+    _write(root, sweep, "points", name, pa.Table.from_pylist([row]), meta)
+
+
+def write_failure(root: str, sweep: str, row: dict[str, Any]) -> None:
+    name = file_name(row["param_id"], row["point_id"])
+    _write(root, sweep, "failures", name, pa.Table.from_pylist([row]), provenance())
+
+
+def listing(root: str, sweep: str) -> Listing:
+    fs, base = _fs(root)
+    found: dict[str, dict[str, set[str]]] = {"points": {}, "failures": {}}
+    for kind in found:
+        selector = pafs.FileSelector(f"{base}/{sweep}/{kind}", allow_not_found=True)
+        for info in fs.get_file_info(selector):
+            name = info.base_name
+            if name.startswith(".") or not name.endswith(".parquet"):
+                continue
+            pid, _, rest = name[: -len(".parquet")].partition(".")
+            found[kind].setdefault(pid, set()).add(rest)
+    return Listing(points=found["points"], failures=found["failures"])
+
+
+def read_metadata(path: str) -> dict[str, str]:
+    md = pq.read_schema(path).metadata or {}
+    return {k.decode(): v.decode() for k, v in md.items()}
+
+
+def to_json(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, default=str)
+
+
+def local_root(root: str) -> bool:
+    return "://" not in root or root.startswith("file://")
+
+
+def ensure_local_root(root: str) -> None:
+    if local_root(root):
+        os.makedirs(root, exist_ok=True)

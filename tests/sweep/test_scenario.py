@@ -1,0 +1,110 @@
+"""Scenario files: expansion, identities, seeds, and a corpus of malformed files, each refused
+with one line naming the file, the key and what was expected."""
+
+from pathlib import Path
+
+import pytest
+
+from allocator import SpecError
+from sweep.scenario import load_scenario, parse_scenario
+
+HERE = Path(__file__).parent
+BAD = HERE / "bad_scenarios"
+SCENARIOS = HERE.parents[1] / "scenarios"
+
+EXPECTED = {
+    "unknown_table.toml": "[grids]: unknown table",
+    "no_sweep.toml": "[sweep]: missing",
+    "bad_name.toml": "[sweep] name: expected letters",
+    "unknown_sweep_key.toml": "[sweep] seeeds: unknown key",
+    "bad_seeds.toml": "[sweep] seeds: expected a count",
+    "unknown_axis.toml": "[grid] cpu: unknown key",
+    "scalar_axis.toml": "[grid] cpus: expected a non-empty list",
+    "bad_mix_param.toml": "mix purge has no parameter 'purgers'",
+    "unknown_mix_in_key.toml": "unknown mix 'nope'",
+    "bad_value.toml": "cpus=0: cpus must be between 1 and 4096",
+    "bad_policy.toml": "policy=nope: unknown policy 'nope'",
+    "zip_lengths.toml": "[[zip]] #1: all lists must have the same length",
+    "zip_overlap.toml": "[[zip]] #1 mix: already an axis",
+    "exclude_not_axis.toml": "[[exclude]] #1 mem: not an axis",
+    "empty_grid.toml": "the grid is empty",
+    "not_toml.toml": "not valid TOML",
+    "bad_knob.toml": "unknown knob 'knob.nope'",
+    "seed_in_grid.toml": "[grid] seed: seeds are set in [sweep]",
+    "bad_duration.toml": "duration must not be negative",
+}
+
+
+def test_the_corpus_is_complete():
+    assert {p.name for p in BAD.glob("*.toml")} == set(EXPECTED)
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_malformed_scenario_is_one_line_naming_file_and_key(name):
+    with pytest.raises(SpecError) as info:
+        load_scenario(BAD / name)
+    message = str(info.value)
+    assert message.startswith(str(BAD / name))
+    assert EXPECTED[name] in message
+    assert "\n" not in message
+
+
+def test_missing_file():
+    with pytest.raises(SpecError, match="no such scenario file"):
+        load_scenario(BAD / "nope.toml")
+
+
+def base(**tables):
+    return {"sweep": {"name": "t", "seeds": 2, "duration": "2ms"},
+            "fixed": {"mem": "256MiB"}, **tables}
+
+
+def test_grid_zip_exclude_expand_to_the_expected_points():
+    sc = parse_scenario(Path("t.toml"), base(
+        grid={"cpus": [2, 4, 8], "policy": ["upstream", "pcp-buddy"]},
+        zip=[{"mix": ["kbuild", "page_fault1"], "duration": ["3ms", "2ms"]}],
+        exclude=[{"cpus": 8, "mix": "kbuild"}],
+    ))
+    combos = {(p.spec.cpus, p.spec.policy, p.spec.mix, p.spec.duration_ns) for p in sc.points}
+    assert len(combos) == 3 * 2 * 2 - 2  # (8, kbuild) excluded for both policies
+    assert (8, "upstream", "kbuild", 3_000_000) not in combos
+    assert (8, "upstream", "page_fault1", 2_000_000) in combos
+    assert (2, "pcp-buddy", "kbuild", 3_000_000) in combos
+    assert len(sc.points) == 2 * len(combos)  # two replicates
+    assert len({p.point_id for p in sc.points}) == len(sc.points)
+
+
+def test_mix_parameters_apply_to_their_mix_only():
+    sc = parse_scenario(Path("t.toml"), base(
+        grid={"mix": ["kbuild", "purge"]},
+        fixed={"mem": "256MiB", "cpus": 4, "mix.purge.purger_cpus": 2},
+    ))
+    for p in sc.points:
+        assert ("mix.purge.purger_cpus" in p.flat) == (p.spec.mix == "purge")
+
+
+def test_ids_and_seeds_are_stable_and_shared_across_policies():
+    doc = base(grid={"cpus": [2, 4], "policy": ["upstream", "pcp-buddy"]},
+               fixed={"mem": "256MiB", "mix": "kbuild"})
+    a = parse_scenario(Path("t.toml"), doc)
+    b = parse_scenario(Path("t.toml"), doc)
+    assert [p.point_id for p in a.points] == [p.point_id for p in b.points]
+    seeds = {}
+    for p in a.points:
+        seeds.setdefault((p.spec.cpus, p.replicate), set()).add(p.spec.seed)
+    # common random numbers: the two policies get the same seed on each point and replicate
+    assert all(len(s) == 1 for s in seeds.values())
+    # but replicates and workloads differ
+    assert len({next(iter(s)) for s in seeds.values()}) == len(seeds)
+
+
+def test_shipped_scenarios_are_valid():
+    smoke = load_scenario(SCENARIOS / "smoke.toml")
+    scaling = load_scenario(SCENARIOS / "scaling.toml")
+    assert len(smoke.points) <= 16
+    cpus = {p.spec.cpus for p in scaling.points}
+    assert cpus == {8, 16, 32, 64, 128, 256, 512, 1024}
+    assert {p.spec.mem_bytes for p in scaling.points} == {16 << 30, 128 << 30, 1 << 40}
+    assert {p.spec.mix for p in scaling.points} == {"kbuild", "purge", "exit", "filecache"}
+    assert {p.spec.policy for p in scaling.points} == {"upstream", "pcp-buddy"}
+    assert {p.replicate for p in scaling.points} == {0, 1, 2}
