@@ -24,7 +24,8 @@ SYSTEM_RETRIES = 4  # a lost worker or node: Ray resubmits the task this many ti
 class RayExecutor:
     def __init__(self, address: str | None = None, workers: int | None = None) -> None:
         address = address or os.environ.get("RAY_ADDRESS")
-        if not ray.is_initialized():
+        self._started_here = not ray.is_initialized()  # shut down at close only what we began
+        if self._started_here:
             if address:
                 ray.init(address=address, log_to_driver=False, configure_logging=False)
             else:
@@ -36,7 +37,6 @@ class RayExecutor:
                     configure_logging=False,
                     object_store_memory=256 * 1024 * 1024,
                 )
-        self._started_here = not address
         self.workers = max(1, int(ray.cluster_resources().get("CPU", 1)))
         self._task = ray.remote(num_cpus=1, max_retries=SYSTEM_RETRIES)(run_point)
         self._pending: list[Any] = []
