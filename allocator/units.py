@@ -62,3 +62,11 @@ def parse_duration(text: str | int, field: str = "duration") -> int:
         raise SpecError(f"{field} must be a duration such as 500us, 100ms or 2s, got {text!r}")
     return int(round(float(m.group(1)) * _TIME_UNITS[unit]))
 
+
+
+def format_size(nbytes: int | float) -> str:
+    """`64GiB`, `1.5TiB`, `512MiB`: the largest binary unit that keeps the number >= 1."""
+    for unit, scale in (("TiB", 1 << 40), ("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
+        if nbytes >= scale:
+            return f"{nbytes / scale:g}{unit}"
+    return f"{int(nbytes)}B"

@@ -6,6 +6,7 @@ unexpected keeps its traceback.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 from pathlib import Path
@@ -19,6 +20,7 @@ from allocator.errors import SpecError
 from allocator.units import parse_duration
 
 from .commands import describe as describe_cmd
+from .commands import query as query_cmd
 from .commands import run as run_cmd
 from .commands import simulate as simulate_cmd
 
@@ -271,6 +273,139 @@ def status(
     plan = run_cmd.plan_scenario(scenario, results)
     out.print(run_cmd.plan_table(plan, os.cpu_count() or 1))
     out.print(run_cmd.status_table(plan))
+
+
+@app.command()
+def query(
+    sql: Annotated[str, typer.Argument(help="One SELECT over the views.")],
+    results: ResultsOpt = "results",
+    fmt: Annotated[
+        str, typer.Option("--format", help="table, csv, json or markdown.")
+    ] = "table",
+) -> None:
+    """Read-only DuckDB SQL over the stored results. Views: points, samples, failures, gains
+    (pcp-buddy against upstream on the same workload), curves (gain against CPUs: mean and 95%
+    CI over seeds). The same views from plain DuckDB: sweep/views.sql.
+
+    Example: sweep query "select mix, cpus, mean, ci95_lo, ci95_hi from curves
+    where metric = 'sys_gain' and mem_bytes = 1099511627776 order by mix, cpus"
+    """
+    if fmt not in query_cmd.FORMATS:
+        raise SpecError(f"--format must be one of {', '.join(query_cmd.FORMATS)}, got {fmt!r}")
+    columns, rows = query_cmd.run_query(sql, results)
+    rendered = query_cmd.render(columns, rows, fmt)
+    if isinstance(rendered, str):
+        print(rendered)
+    else:
+        out.print(rendered)
+
+
+@app.command()
+def report(
+    sweep: Annotated[
+        str | None, typer.Argument(help="Sweep name (default: scaling, else the first).")
+    ] = None,
+    results: ResultsOpt = "results",
+    out_dir: Annotated[Path, typer.Option("--out", help="Output directory.")] = Path("report"),
+    min_slope: Annotated[
+        float,
+        typer.Option(help="Smallest growth of a gain worth the name, per doubling (0.005 = "
+                     "0.5 percentage point)."),
+    ] = 0.005,
+) -> None:
+    """Scaling curves, plots (PNG, SVG) and the verdict on the RFC's claim per mix:
+    report.md and index.html, whose first lines say whether pcp-buddy's gain grows with CPUs
+    and with memory, with the numbers.
+
+    Example: sweep report scaling --results results --out report
+    """
+    from . import report as report_mod  # matplotlib: loaded only when a report is asked for
+
+    path = report_mod.write_report(results, sweep, out_dir, min_slope)
+    text = path.read_text()
+    out.print(text.split("\n## ")[0], markup=False, highlight=False)
+    out.print(f"written: {path} and {path.with_name('index.html')}", markup=False)
+
+
+def _regress_outputs(outcome: Any, junit: Path | None, markdown: Path | None) -> None:
+    from . import regress as regress_mod
+    from .store import write_atomic
+
+    text = regress_mod.markdown(outcome)
+    if junit is not None:
+        write_atomic(junit, regress_mod.junit(outcome))
+    if markdown is not None:
+        write_atomic(markdown, text)
+    print(text, end="")
+
+
+@app.command()
+def regress(
+    baseline: Annotated[str, typer.Option(help="Baseline results (directory or URI).")],
+    candidate: Annotated[str, typer.Option(help="Candidate results (directory or URI).")],
+    sweep: Annotated[str | None, typer.Option(help="Compare this sweep only.")] = None,
+    baseline_version: Annotated[
+        str | None, typer.Option(help="Simulator version of the baseline points.")
+    ] = None,
+    candidate_version: Annotated[
+        str | None, typer.Option(help="Simulator version of the candidate points.")
+    ] = None,
+    min_effect: Annotated[float, typer.Option(help="Smallest worsening that counts.")] = 0.05,
+    min_slope: Annotated[
+        float, typer.Option(help="Smallest worsening of a scaling slope per doubling.")
+    ] = 0.02,
+    junit: Annotated[Path | None, typer.Option(help="Write JUnit XML here.")] = None,
+    markdown: Annotated[Path | None, typer.Option(help="Write a Markdown summary here.")] = None,
+) -> None:
+    """Compare a candidate result set with a baseline on the points they share; exit 0 (no
+    regression), 1 (regression), 3 (inconclusive) or 2 (usage error).
+
+    Example: sweep regress --baseline results-main --candidate results --junit regress.xml
+    """
+    from . import regress as regress_mod
+
+    outcome = regress_mod.run_regress(
+        baseline, candidate, sweep=sweep, baseline_version=baseline_version,
+        candidate_version=candidate_version, min_effect=min_effect, min_slope=min_slope,
+    )
+    _regress_outputs(outcome, junit, markdown)
+    sys.exit(outcome.exit_code)
+
+
+@app.command()
+def nightly(
+    scenario: Annotated[str, typer.Argument(help="Scenario TOML file.")],
+    baseline: Annotated[str, typer.Option(help="Baseline results to compare against.")],
+    results: ResultsOpt = "results",
+    executor: Annotated[str, typer.Option(help="ray (default) or serial.")] = "ray",
+    address: Annotated[str | None, typer.Option(help="Ray cluster address.")] = None,
+    report_dir: Annotated[Path, typer.Option("--report", help="Report directory.")] = Path(
+        "report"
+    ),
+    junit: Annotated[Path | None, typer.Option(help="Write JUnit XML here.")] = None,
+    markdown: Annotated[Path | None, typer.Option(help="Write a Markdown summary here.")] = None,
+) -> None:
+    """Run a scenario, write its report, compare it with a baseline, exit with the verdict
+    (0 pass, 1 regression, 3 inconclusive, 2 error): a nightly job in one line.
+
+    Example: sweep nightly scenarios/scaling.toml --baseline /srv/pcp-sweep/main --junit r.xml
+    """
+    plan = run_cmd.plan_scenario(scenario, results)
+    summary = run_cmd.run_with_progress(plan, results, err, executor=executor, address=address)
+    out.print(run_cmd.summary_table(summary))
+    if summary.interrupted:
+        sys.exit(130)
+    if summary.failed:
+        err.print(f"{summary.failed} point(s) failed: an infrastructure problem", markup=False)
+        sys.exit(2)
+    from . import regress as regress_mod
+    from . import report as report_mod
+
+    with contextlib.suppress(SpecError):  # a sweep without both policies has no verdict
+        report_mod.write_report(results, plan.scenario.name, report_dir)
+    outcome = regress_mod.run_regress(baseline, results, sweep=plan.scenario.name)
+    _regress_outputs(outcome, junit, markdown)
+    sys.exit(outcome.exit_code)
 
 
 def main(argv: list[str] | None = None) -> None:

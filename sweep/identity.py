@@ -30,6 +30,13 @@ def param_id(flat: dict[str, Any], replicate: int) -> str:
     return _digest({"params": params, "replicate": replicate})
 
 
+def pair_id(flat: dict[str, Any], replicate: int) -> str:
+    """Identity of a point with its policy left out: an upstream row and a pcp-buddy row with
+    the same pair_id ran the very same workload (same parameters, replicate and seed)."""
+    params = {k: v for k, v in flat.items() if k not in ("seed", "policy")}
+    return _digest({"pair": params, "replicate": replicate})
+
+
 def point_id(pid: str, sim_version: str) -> str:
     return _digest({"param_id": pid, "sim": sim_version})
 

@@ -162,3 +162,10 @@ def local_root(root: str) -> bool:
 def ensure_local_root(root: str) -> None:
     if local_root(root):
         os.makedirs(root, exist_ok=True)
+
+
+def write_atomic(path: Path, text: str) -> None:
+    """A local text file (a report, a JUnit file) written whole or not at all."""
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)

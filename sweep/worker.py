@@ -16,6 +16,7 @@ from allocator import SIM_VERSION, Spec, get_mix
 from allocator.simulate import simulate
 
 from . import store
+from .identity import pair_id
 
 # The first axis columns of every point row (the rest follow from the flat spec).
 _TOP_COLUMNS = {
@@ -85,6 +86,7 @@ def run_point(
                 "param_id": param_id,
                 "sweep": sweep,
                 "replicate": replicate,
+                "pair_id": pair_id(flat, replicate),
                 "sim_version": SIM_VERSION,
                 **param_columns(flat),
                 "params": store.to_json(flat),

@@ -1,0 +1,87 @@
+-- pcp-sweep: views over the results store, for any DuckDB session (nothing of ours needed).
+--
+--   $ duckdb
+--   D SET VARIABLE pcp_sweep_results = 'results';   -- a directory or s3://bucket/prefix
+--   D .read sweep/views.sql
+--   D SELECT mix, cpus, mean, ci95_lo, ci95_hi FROM curves WHERE metric = 'sys_gain';
+--
+-- points    one row per simulated point (parameters, metrics, provenance columns)
+-- samples   the time series, one row per sample (join on point_id)
+-- failures  points that failed after their retries (error, traceback)
+-- gains     pcp-buddy against upstream on the very same workload (pair_id: same parameters,
+--           replicate and seed; same sweep and simulator version). A *_gain is positive when
+--           pcp-buddy does better: sys_gain = 1 - rfc/upstream %sys, throughput_gain =
+--           rfc/upstream - 1, and so on. Costs: unusable_index_order9_change (rfc - upstream,
+--           absolute) and pcp_pages_change (rfc/upstream - 1).
+-- curves    per sweep, mix, metric, memory size and CPU count: the gain's mean over seeds,
+--           its sample standard deviation and a 95% confidence interval (Student's t).
+--
+-- A view whose files do not exist yet (say, no failures) cannot be created: DuckDB refuses an
+-- empty glob. Those views come last in this file; `sweep query` makes them empty views.
+
+CREATE OR REPLACE VIEW points AS
+SELECT * FROM read_parquet(getvariable('pcp_sweep_results') || '/*/points/*.parquet',
+                           union_by_name = true);
+
+CREATE OR REPLACE MACRO t975(df) AS CASE
+    WHEN df IS NULL OR df < 1 THEN NULL
+    WHEN df <= 30 THEN [12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228,
+                        2.201, 2.179, 2.160, 2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086,
+                        2.080, 2.074, 2.069, 2.064, 2.060, 2.056, 2.052, 2.048, 2.045,
+                        2.042][df::INTEGER]
+    WHEN df <= 60 THEN 2.000
+    WHEN df <= 120 THEN 1.980
+    ELSE 1.960 END;
+
+CREATE OR REPLACE VIEW gains AS
+WITH up AS (SELECT * FROM points WHERE policy = 'upstream'),
+     rfc AS (SELECT * FROM points WHERE policy = 'pcp-buddy')
+SELECT
+    rfc.sweep, rfc.sim_version, rfc.pair_id, rfc.mix, rfc.cpus, rfc.mem_bytes,
+    rfc.replicate, rfc.seed,
+    1 - rfc.sys_frac / NULLIF(up.sys_frac, 0) AS sys_gain,
+    rfc.throughput_ops_per_s / NULLIF(up.throughput_ops_per_s, 0) - 1 AS throughput_gain,
+    1 - rfc.zone_lock_wait_ns / NULLIF(up.zone_lock_wait_ns, 0) AS zone_lock_wait_gain,
+    1 - rfc.zone_lock_acq_per_kop / NULLIF(up.zone_lock_acq_per_kop, 0)
+        AS zone_lock_acquisitions_gain,
+    1 - rfc.alloc_latency_p99_ns / NULLIF(up.alloc_latency_p99_ns, 0) AS alloc_p99_gain,
+    rfc.unusable_index_order9 - up.unusable_index_order9 AS unusable_index_order9_change,
+    rfc.pcp_pages_mean / NULLIF(up.pcp_pages_mean, 0) - 1 AS pcp_pages_change,
+    up.sys_frac AS upstream_sys_frac, rfc.sys_frac AS rfc_sys_frac,
+    up.zone_lock_wait_ns AS upstream_zone_lock_wait_ns,
+    rfc.zone_lock_wait_ns AS rfc_zone_lock_wait_ns,
+    up.throughput_ops_per_s AS upstream_throughput, rfc.throughput_ops_per_s AS rfc_throughput,
+    up.unusable_index_order9 AS upstream_unusable_index_order9,
+    rfc.unusable_index_order9 AS rfc_unusable_index_order9,
+    up.free_pageblocks AS upstream_free_pageblocks, rfc.free_pageblocks AS rfc_free_pageblocks,
+    up.pcp_pages_mean AS upstream_pcp_pages_mean, rfc.pcp_pages_mean AS rfc_pcp_pages_mean
+FROM rfc JOIN up USING (sweep, sim_version, pair_id);
+
+CREATE OR REPLACE VIEW curves AS
+WITH long AS (
+    UNPIVOT (SELECT sweep, sim_version, mix, mem_bytes, cpus, sys_gain, throughput_gain,
+                    zone_lock_wait_gain, zone_lock_acquisitions_gain, alloc_p99_gain,
+                    unusable_index_order9_change, pcp_pages_change
+             FROM gains)
+    ON sys_gain, throughput_gain, zone_lock_wait_gain, zone_lock_acquisitions_gain,
+       alloc_p99_gain, unusable_index_order9_change, pcp_pages_change
+    INTO NAME metric VALUE value
+),
+agg AS (
+    SELECT sweep, sim_version, mix, metric, mem_bytes, cpus,
+           count(value) AS n, avg(value) AS mean, stddev_samp(value) AS sd
+    FROM long GROUP BY ALL
+)
+SELECT *,
+       mean - t975(n - 1) * sd / sqrt(n) AS ci95_lo,
+       mean + t975(n - 1) * sd / sqrt(n) AS ci95_hi
+FROM agg;
+
+-- Last, as they may have no files yet (DuckDB then reports an error for that view alone).
+CREATE OR REPLACE VIEW samples AS
+SELECT * FROM read_parquet(getvariable('pcp_sweep_results') || '/*/samples/*.parquet',
+                           union_by_name = true);
+
+CREATE OR REPLACE VIEW failures AS
+SELECT * FROM read_parquet(getvariable('pcp_sweep_results') || '/*/failures/*.parquet',
+                           union_by_name = true);

@@ -1,0 +1,129 @@
+"""`sweep query` and `sweep report` on synthetic result sets with planted effects: the views
+give the planted numbers, from `sweep query` and from a plain DuckDB session alike; the report's
+verdict lines follow the data; the figures are real images of the expected size."""
+
+import json
+import struct
+
+import duckdb
+import numpy as np
+import pytest
+
+from sweep.cli import main
+from sweep.db import VIEWS_SQL
+from sweep.report import write_report
+
+from .synth import write_sweep
+
+
+def run(argv, capsys):
+    with pytest.raises(SystemExit) as info:
+        main(argv)
+        raise SystemExit(0)
+    captured = capsys.readouterr()
+    return info.value.code, captured.out, captured.err
+
+
+def grows(mix, cpus, mem):
+    """pcp-buddy's %sys gain: +3 pp per doubling of CPUs for mix "grows", 10% flat else."""
+    return 0.03 * np.log2(cpus / 8) if mix == "grows" else 0.10
+
+
+@pytest.fixture(scope="module")
+def results(tmp_path_factory):
+    root = tmp_path_factory.mktemp("results")
+    write_sweep(root, sys_gain=grows, noise=0.01)
+    return root
+
+
+def png_size(path):
+    head = path.read_bytes()[:24]
+    assert head[:8] == b"\x89PNG\r\n\x1a\n"
+    return struct.unpack(">II", head[16:24])
+
+
+def test_report_verdicts_follow_the_planted_effects(results, tmp_path):
+    md = write_report(str(results), "synthetic", tmp_path).read_text()
+    head = md.split("\n## ")[0]
+    grows_line = next(line for line in head.splitlines() if "**grows**" in line)
+    flat_line = next(line for line in head.splitlines() if "**flat**" in line)
+    assert "grows with CPUs: **supported**" in grows_line
+    # the planted slope is 3 pp per doubling; the reported one is within half a point
+    slope = float(grows_line.split("slope ")[1].split(" pp")[0])
+    assert abs(slope - 3.0) < 0.5
+    assert "grows with CPUs: **not supported**" in flat_line
+    assert "with memory: **not supported**" in grows_line
+    html = (tmp_path / "index.html").read_text()
+    assert html.index("supported") < html.index("<h2>")
+    for mix in ("grows", "flat"):
+        assert png_size(tmp_path / f"{mix}-gains.png") == (1500, 700)
+        assert png_size(tmp_path / f"{mix}-absolute.png") == (2000, 360)
+        svg = (tmp_path / f"{mix}-gains.svg").read_text()
+        assert svg.lstrip().startswith("<?xml") and "</svg>" in svg
+        assert f"{mix}-gains.png" in html
+
+
+def test_curves_view_gives_the_planted_gain_and_its_interval(results, capsys):
+    code, out, _ = run(["query", "--results", str(results), "--format", "json",
+                        "select mix, cpus, mem_bytes, n, mean, ci95_lo, ci95_hi from curves "
+                        "where metric = 'sys_gain' order by mix, mem_bytes, cpus"], capsys)
+    assert code == 0
+    rows = json.loads(out)
+    assert len(rows) == 2 * 5 * 2
+    for r in rows:
+        planted = grows(r["mix"], r["cpus"], r["mem_bytes"])
+        assert r["n"] == 3
+        assert r["ci95_lo"] <= r["mean"] <= r["ci95_hi"]
+        assert abs(r["mean"] - planted) < 0.03
+
+
+def test_curves_interval_is_students_t_over_the_seeds(results, capsys):
+    code, out, _ = run(["query", "--results", str(results), "--format", "json",
+                        "select sys_gain from gains where mix = 'grows' and cpus = 64 "
+                        "and mem_bytes = 17179869184"], capsys)
+    gains = np.array([r["sys_gain"] for r in json.loads(out)])
+    code, out, _ = run(["query", "--results", str(results), "--format", "json",
+                        "select mean, ci95_lo from curves where metric = 'sys_gain' and "
+                        "mix = 'grows' and cpus = 64 and mem_bytes = 17179869184"], capsys)
+    (row,) = json.loads(out)
+    assert len(gains) == 3
+    assert row["mean"] == pytest.approx(gains.mean())
+    half = 4.303 * gains.std(ddof=1) / np.sqrt(3)  # t(0.975, df=2)
+    assert row["ci95_lo"] == pytest.approx(gains.mean() - half)
+
+
+def test_views_sql_works_from_a_plain_duckdb_session(results, capsys):
+    con = duckdb.connect()
+    con.execute("SET VARIABLE pcp_sweep_results = ?", [str(results)])
+    for statement in duckdb.extract_statements(VIEWS_SQL.read_text())[:-2]:
+        con.execute(statement.query)  # samples and failures have no files in this set
+    plain = con.execute("select pair_id, sys_gain from gains order by pair_id").fetchall()
+    code, out, _ = run(["query", "--results", str(results), "--format", "csv",
+                        "select pair_id, sys_gain from gains order by pair_id"], capsys)
+    lines = out.strip().splitlines()
+    assert code == 0 and lines[0] == "pair_id,sys_gain" and len(lines) == len(plain) + 1
+    ours = [(p, float(g)) for p, g in (line.split(",") for line in lines[1:])]
+    assert [p for p, _ in ours] == [p for p, _ in plain]
+    assert np.allclose([g for _, g in ours], [g for _, g in plain])
+
+
+@pytest.mark.parametrize(
+    "sql, message",
+    [
+        ("drop view points", "only SELECT"),
+        ("select 1; select 2", "one statement"),
+        ("select nope from points", "query:"),
+    ],
+)
+def test_query_refuses_writes_and_reports_errors_in_one_line(results, capsys, sql, message):
+    code, out, err = run(["query", "--results", str(results), sql], capsys)
+    assert code == 2 and message in err and len(err.strip().splitlines()) == 1
+
+
+def test_query_and_report_on_an_empty_directory_fail_cleanly(tmp_path, capsys):
+    code, _, err = run(["query", "--results", str(tmp_path), "select 1"], capsys)
+    assert code == 2 and "no points stored" in err
+    code, _, err = run(["report", "--results", str(tmp_path), "--out", str(tmp_path / "r")],
+                       capsys)
+    assert code == 2 and "no points stored" in err
+    assert not (tmp_path / "r").exists()
