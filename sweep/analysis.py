@@ -39,10 +39,8 @@ class Trend:
     verdict: str  # supported / not supported / inconclusive / not swept
 
 
-def _fit(x1: np.ndarray, x2: np.ndarray | None, y: np.ndarray) -> np.ndarray:
-    cols = [np.ones_like(x1), x1] + ([x2] if x2 is not None else [])
-    coef, *_ = np.linalg.lstsq(np.column_stack(cols), y, rcond=None)
-    return coef
+def _design(x1: np.ndarray, x2: np.ndarray | None) -> np.ndarray:
+    return np.column_stack([np.ones_like(x1), x1] + ([x2] if x2 is not None else []))
 
 
 def _verdict(lo: float, hi: float, min_slope: float) -> str:
@@ -63,17 +61,20 @@ def trends(
     if len(y) < 3 or not any(swept):
         none = Trend(np.nan, np.nan, np.nan, np.nan, np.nan, len(y), "not swept")
         return none, none
-    use2 = x2 if all(swept) else None
-    coef = _fit(x1 if swept[0] else x2, use2, y)
-    cells = {}
+    design = _design(x1 if swept[0] else x2, x2 if all(swept) else None)
+    pinv = np.linalg.pinv(design)
+    coef = pinv @ y
+    # Resampling seeds within a (cpus, memory) cell leaves the design as it is: each draw is
+    # the same least squares over resampled y, so all draws are one matrix product.
+    cells: dict[tuple[float, float], list[int]] = {}
     for i, key in enumerate(zip(x1, x2, strict=True)):
         cells.setdefault(key, []).append(i)
-    groups = [np.array(v) for v in cells.values()]
     rng = np.random.default_rng(RNG_SEED)
-    draws = np.empty((BOOTSTRAP, len(coef)))
-    for b in range(BOOTSTRAP):
-        idx = np.concatenate([g[rng.integers(0, len(g), len(g))] for g in groups])
-        draws[b] = _fit((x1 if swept[0] else x2)[idx], None if use2 is None else use2[idx], y[idx])
+    idx = np.empty((BOOTSTRAP, len(y)), dtype=np.int64)
+    for members in cells.values():
+        g = np.array(members)
+        idx[:, g] = g[rng.integers(0, len(g), (BOOTSTRAP, len(g)))]
+    draws = y[idx] @ pinv.T
     lo, hi = np.percentile(draws, [2.5, 97.5], axis=0)
     out = []
     slot = 1

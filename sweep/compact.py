@@ -1,27 +1,37 @@
-"""Per-sweep indexes: the many one-point files of a kind, compacted into one Parquet file.
+"""Per-sweep indexes: the many one-point files of a kind, compacted into a few Parquet segments.
 
 A sweep stores one file per point (atomic, written by any worker); scanning a hundred thousand
-small files takes DuckDB seconds. So queries read `<sweep>/index/<kind>.parquet`, a copy of
-every `<sweep>/<kind>/*.parquet` in one file, rebuilt when the set of point files has changed
-since (its names are hashed into `<kind>.parquet.names`). The point files stay the truth; an
-index is a cache that can be deleted at any time.
+small files takes DuckDB minutes. So queries read `<sweep>/index/<kind>/<digest>.parquet`,
+segments each holding the rows of up to SEGMENT_POINTS point files, and beside each a
+`<digest>.names` listing those files. Bringing an index up to date compacts only the point
+files no segment holds yet (so a nightly run that adds a few points pays for those alone),
+drops a segment that names a file since deleted (its live files are compacted again), and
+drops one of two segments that overlap (two processes compacting at once), so no row is ever
+read twice. `sweep run` brings its sweep's index up to date when it finishes; a query does the
+same first. The point files stay the truth; the index is a cache that can be deleted.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import uuid
+from collections.abc import Iterator
 
 import duckdb
 import pyarrow.fs as pafs
 
 from .store import KINDS, _fs
 
+# Points per segment: ~4k one-row files compact in a few seconds and keep DuckDB's memory low
+# (a union of 100k files at once is what exhausted 24 GiB here); 100k points make 25 segments.
+SEGMENT_POINTS = 4096
 
-def _names(fs: pafs.FileSystem, directory: str) -> list[str]:
+
+def _names(fs: pafs.FileSystem, directory: str, suffix: str) -> list[str]:
     sel = pafs.FileSelector(directory, allow_not_found=True)
     return sorted(i.base_name for i in fs.get_file_info(sel)
-                  if i.base_name.endswith(".parquet") and not i.base_name.startswith("."))
+                  if i.base_name.endswith(suffix) and not i.base_name.startswith("."))
 
 
 def sweeps(root: str) -> list[str]:
@@ -31,50 +41,86 @@ def sweeps(root: str) -> list[str]:
                   if i.type == pafs.FileType.Directory and not i.base_name.startswith("."))
 
 
-def ensure_index(root: str, sweep: str, kind: str) -> str | None:
-    """Path of an up-to-date index of `kind` for `sweep` (built if needed), None if empty."""
-    fs, base = _fs(root)
-    names = _names(fs, f"{base}/{sweep}/{kind}")
-    if not names:
-        return None
-    digest = hashlib.blake2b("\n".join(names).encode(), digest_size=16).hexdigest()
-    index_dir = f"{base}/{sweep}/index"
-    target = f"{index_dir}/{kind}.parquet"
-    stamp = f"{target}.names"
-    try:
-        with fs.open_input_stream(stamp) as f:
-            if f.read().decode() == digest:
-                return _uri(root, target)
-    except (FileNotFoundError, OSError):
-        pass
-    fs.create_dir(index_dir, recursive=True)
-    tmp = f"{index_dir}/.{kind}.{uuid.uuid4().hex}.tmp"
-    files = [_uri(root, f"{base}/{sweep}/{kind}/{n}") for n in names]
-    con = duckdb.connect()
-    con.execute("SET enable_progress_bar = false")
-    con.execute(
-        f"COPY (SELECT * FROM read_parquet(?, union_by_name = true)) TO '{_uri(root, tmp)}' "
-        "(FORMAT parquet)", [files])
-    fs.move(tmp, target)
-    with fs.open_output_stream(stamp) as f:
-        f.write(digest.encode())
-    return _uri(root, target)
-
-
 def _uri(root: str, path: str) -> str:
     """A path DuckDB can read: local as is, remote with the root's scheme."""
     if "://" in root:
-        scheme = root.split("://", 1)[0]
-        return f"{scheme}://{path}"
+        return f"{root.split('://', 1)[0]}://{path}"
     return path
 
 
-def indexes(root: str) -> dict[str, list[str]]:
-    """Up-to-date index files of every sweep under `root`, per kind."""
+def _read_text(fs: pafs.FileSystem, path: str) -> str | None:
+    try:
+        with fs.open_input_stream(path) as f:
+            return f.read().decode()
+    except (FileNotFoundError, OSError):
+        return None
+
+
+def _segments(fs: pafs.FileSystem, index_dir: str) -> dict[str, set[str]]:
+    """Segment stem -> the point files it holds (a segment without its list is unusable)."""
+    out = {}
+    have = set(_names(fs, index_dir, ".parquet"))
+    for stem in (n[: -len(".names")] for n in _names(fs, index_dir, ".names")):
+        text = _read_text(fs, f"{index_dir}/{stem}.names")
+        if text is not None and f"{stem}.parquet" in have:
+            out[stem] = set(text.splitlines())
+    return out
+
+
+def _chunks(names: list[str]) -> Iterator[list[str]]:
+    for i in range(0, len(names), SEGMENT_POINTS):
+        yield names[i : i + SEGMENT_POINTS]
+
+
+def _write_segment(root: str, fs: pafs.FileSystem, index_dir: str, files_dir: str,
+                   names: list[str]) -> str:
+    stem = hashlib.blake2b("\n".join(names).encode(), digest_size=12).hexdigest()
+    tmp = f"{index_dir}/.{stem}.{uuid.uuid4().hex}.tmp"
+    con = duckdb.connect()
+    con.execute("SET enable_progress_bar = false")
+    files = [_uri(root, f"{files_dir}/{n}") for n in names]
+    con.execute(f"COPY (SELECT * FROM read_parquet(?, union_by_name = true)) "
+                f"TO '{_uri(root, tmp)}' (FORMAT parquet)", [files])
+    fs.move(tmp, f"{index_dir}/{stem}.parquet")
+    with fs.open_output_stream(f"{index_dir}/{stem}.names") as f:  # last: marks it complete
+        f.write("\n".join(names).encode())
+    return stem
+
+
+def _drop(fs: pafs.FileSystem, index_dir: str, stem: str) -> None:
+    for ext in ("names", "parquet"):
+        with contextlib.suppress(FileNotFoundError, OSError):
+            fs.delete_file(f"{index_dir}/{stem}.{ext}")
+
+
+def ensure_index(root: str, sweep: str, kind: str) -> list[str]:
+    """Up-to-date index segments of `kind` for `sweep` (compacting what is new), as paths."""
+    fs, base = _fs(root)
+    files_dir = f"{base}/{sweep}/{kind}"
+    index_dir = f"{base}/{sweep}/index/{kind}"
+    names = set(_names(fs, files_dir, ".parquet"))
+    segments = _segments(fs, index_dir)
+    held: set[str] = set()
+    for stem in sorted(segments, key=lambda s: (-len(segments[s]), s)):
+        covered = segments[stem]
+        if not covered <= names or covered & held:  # a file deleted, or held twice
+            _drop(fs, index_dir, stem)
+            del segments[stem]
+        else:
+            held |= covered
+    stems = sorted(segments)
+    missing = sorted(names - held)
+    if missing:
+        fs.create_dir(index_dir, recursive=True)
+        stems += [_write_segment(root, fs, index_dir, files_dir, chunk)
+                  for chunk in _chunks(missing)]
+    return [_uri(root, f"{index_dir}/{stem}.parquet") for stem in sorted(stems)]
+
+
+def indexes(root: str, only: str | None = None) -> dict[str, list[str]]:
+    """Up-to-date index segments of every sweep under `root` (or of sweep `only`), per kind."""
     out: dict[str, list[str]] = {k: [] for k in KINDS}
-    for sweep in sweeps(root):
+    for sweep in [only] if only else sweeps(root):
         for kind in KINDS:
-            path = ensure_index(root, sweep, kind)
-            if path:
-                out[kind].append(path)
+            out[kind] += ensure_index(root, sweep, kind)
     return out

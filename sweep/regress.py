@@ -83,7 +83,7 @@ class Outcome:
         return EXIT[self.verdict]
 
 
-def _load(results: str, sweep: str | None, version: str | None) -> dict[str, Any]:
+def load(results: str, sweep: str | None, version: str | None) -> dict[str, Any]:
     try:
         con = connect(results)
     except duckdb.Error as exc:
@@ -190,8 +190,11 @@ def run_regress(
     min_effect: float = 0.05,
     min_slope: float = 0.02,
 ) -> Outcome:
-    base = _load(baseline, sweep, baseline_version)
-    cand = _load(candidate, sweep, candidate_version)
+    return decide(load(baseline, sweep, baseline_version),
+                  load(candidate, sweep, candidate_version), min_effect, min_slope)
+
+
+def decide(base: dict, cand: dict, min_effect: float = 0.05, min_slope: float = 0.02) -> Outcome:
     outcome = compare(base, cand, min_effect=min_effect, min_slope=min_slope)
     if outcome.shared_points == 0:
         raise SpecError("baseline and candidate share no point (same sweep and parameters)")

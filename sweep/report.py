@@ -19,9 +19,11 @@ import matplotlib
 import matplotlib.ticker
 
 matplotlib.use("Agg")
+matplotlib.rcParams["svg.fonttype"] = "none"  # text stays text: smaller, searchable SVGs
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
+from allocator import SIM_VERSION  # noqa: E402
 from allocator.errors import SpecError  # noqa: E402
 from allocator.units import format_size  # noqa: E402
 
@@ -57,10 +59,10 @@ def _fetch(con: Any, sql: str, params: list[Any]) -> dict[str, np.ndarray]:
     return {c: np.array([r[i] for r in rows]) for i, c in enumerate(cols)}
 
 
-def analyse(con: Any, sweep: str, min_slope: float) -> list[MixResult]:
+def analyse(con: Any, sweep: str, version: str, min_slope: float) -> list[MixResult]:
     metrics = ", ".join(m for m, _, _ in HEADLINE)
-    g = _fetch(con, f"SELECT mix, cpus, mem_bytes, {metrics} FROM gains WHERE sweep = ?",
-               [sweep])
+    g = _fetch(con, f"SELECT mix, cpus, mem_bytes, {metrics} FROM gains "
+               "WHERE sweep = ? AND sim_version = ?", [sweep, version])
     if not len(g.get("mix", [])):
         raise SpecError(f"sweep {sweep!r} has no pairs of upstream and pcp-buddy points")
     cost_cols = ", ".join(f"avg(upstream_{c}), avg(rfc_{c})" for c, _ in COSTS)
@@ -70,8 +72,8 @@ def analyse(con: Any, sweep: str, min_slope: float) -> list[MixResult]:
         x1 = np.log2(g["cpus"][sel].astype(float))
         x2 = np.log2(g["mem_bytes"][sel].astype(float))
         tr = {m: trends(x1, x2, g[m][sel].astype(float), min_slope) for m, _, _ in HEADLINE}
-        row = con.execute(f"SELECT {cost_cols} FROM gains WHERE sweep = ? AND mix = ?",
-                          [sweep, mix]).fetchone()
+        row = con.execute(f"SELECT {cost_cols} FROM gains WHERE sweep = ? AND sim_version = ? "
+                          "AND mix = ?", [sweep, version, mix]).fetchone()
         costs = {c: (row[2 * i], row[2 * i + 1]) for i, (c, _) in enumerate(COSTS)}
         out.append(MixResult(mix=mix, trends=tr, costs=costs, n_pairs=int(sel.sum())))
     return out
@@ -115,10 +117,10 @@ def _cost_lines(results: list[MixResult]) -> list[str]:
     return lines
 
 
-def _curves(con: Any, sweep: str, mix: str, metric: str) -> dict[str, np.ndarray]:
+def _curves(con: Any, sweep: str, version: str, mix: str, metric: str) -> dict[str, np.ndarray]:
     return _fetch(con, "SELECT mem_bytes, cpus, mean, ci95_lo, ci95_hi FROM curves "
-                  "WHERE sweep = ? AND mix = ? AND metric = ? ORDER BY mem_bytes, cpus",
-                  [sweep, mix, metric])
+                  "WHERE sweep = ? AND sim_version = ? AND mix = ? AND metric = ? "
+                  "ORDER BY mem_bytes, cpus", [sweep, version, mix, metric])
 
 
 def _band(ax: Any, x: np.ndarray, c: dict[str, np.ndarray], sel: np.ndarray, label: str) -> None:
@@ -130,10 +132,10 @@ def _band(ax: Any, x: np.ndarray, c: dict[str, np.ndarray], sel: np.ndarray, lab
         ax.fill_between(xs, 100 * lo.astype(float), 100 * hi.astype(float), alpha=0.2)
 
 
-def plot_gains(con: Any, sweep: str, mix: str, out: Path) -> list[Path]:
+def plot_gains(con: Any, sweep: str, version: str, mix: str, out: Path) -> list[Path]:
     fig, axes = plt.subplots(2, len(HEADLINE), figsize=(5 * len(HEADLINE), 7), squeeze=False)
     for col, (metric, label, _) in enumerate(HEADLINE):
-        c = _curves(con, sweep, mix, metric)
+        c = _curves(con, sweep, version, mix, metric)
         if not len(c["cpus"]):
             continue
         ax = axes[0][col]
@@ -143,7 +145,7 @@ def plot_gains(con: Any, sweep: str, mix: str, out: Path) -> list[Path]:
         ax.set_xlabel("CPUs")
         ax.set_ylabel(f"{label} (%)")
         ax.axhline(0, color="grey", lw=0.8)
-        ax.legend(title="memory", fontsize=7)
+        ax.legend(title="memory", fontsize=7, loc="upper left")
         ax = axes[1][col]
         for cpus in np.unique(c["cpus"]):
             _band(ax, c["mem_bytes"].astype(float) / 2**30, c, c["cpus"] == cpus, f"{cpus}")
@@ -151,17 +153,17 @@ def plot_gains(con: Any, sweep: str, mix: str, out: Path) -> list[Path]:
         ax.set_xlabel("memory (GiB)")
         ax.set_ylabel(f"{label} (%)")
         ax.axhline(0, color="grey", lw=0.8)
-        ax.legend(title="CPUs", fontsize=7, ncol=2)
+        ax.legend(title="CPUs", fontsize=7, ncol=2, loc="upper left")
     fig.suptitle(f"{sweep} / {mix}: pcp-buddy against upstream, mean and 95% CI over seeds")
     return _save(fig, out / f"{mix}-gains")
 
 
-def plot_absolute(con: Any, sweep: str, mix: str, out: Path) -> list[Path]:
+def plot_absolute(con: Any, sweep: str, version: str, mix: str, out: Path) -> list[Path]:
     cols = [m for m, _ in ABSOLUTE] + [c for c, _ in COSTS]
     labels = [lab for _, lab in ABSOLUTE] + [lab for _, lab in COSTS]
     data = _fetch(con, f"SELECT policy, cpus, {', '.join(f'avg({c}) AS {c}' for c in cols)} "
-                  "FROM points WHERE sweep = ? AND mix = ? GROUP BY policy, cpus "
-                  "ORDER BY policy, cpus", [sweep, mix])
+                  "FROM points WHERE sweep = ? AND sim_version = ? AND mix = ? "
+                  "GROUP BY policy, cpus ORDER BY policy, cpus", [sweep, version, mix])
     fig, axes = plt.subplots(1, len(cols), figsize=(4 * len(cols), 3.6), squeeze=False)
     for ax, c, lab in zip(axes[0], cols, labels, strict=True):
         for policy in np.unique(data["policy"]):
@@ -171,7 +173,7 @@ def plot_absolute(con: Any, sweep: str, mix: str, out: Path) -> list[Path]:
         _log2_axis(ax)
         ax.set_xlabel("CPUs")
         ax.set_title(lab, fontsize=9)
-        ax.legend(fontsize=7)
+        ax.legend(fontsize=7, loc="best" if len(data["cpus"]) < 64 else "upper left")
     fig.suptitle(f"{sweep} / {mix}: both policies, mean over memory sizes and seeds")
     return _save(fig, out / f"{mix}-absolute")
 
@@ -194,9 +196,13 @@ def _save(fig: Any, stem: Path) -> list[Path]:
     return paths
 
 
-def write_report(results: str, sweep: str | None, out: Path, min_slope: float = 0.005) -> Path:
+def write_report(results: str, sweep: str | None, out: Path, min_slope: float = 0.005,
+                 version: str | None = None) -> Path:
+    """Write the report of `sweep` (default: scaling, else the first) made by simulator
+    `version` (default: the only one, else this simulator's)."""
     con = connect(results)
-    sweeps = [r[0] for r in con.execute("SELECT DISTINCT sweep FROM gains ORDER BY 1").fetchall()]
+    pairs = con.execute("SELECT DISTINCT sweep, sim_version FROM gains ORDER BY 1, 2").fetchall()
+    sweeps = sorted({s for s, _ in pairs})
     if sweep is None:
         if not sweeps:
             raise SpecError(f"no sweep under {results!r} has both policies to compare")
@@ -204,17 +210,23 @@ def write_report(results: str, sweep: str | None, out: Path, min_slope: float = 
     elif sweep not in sweeps:
         raise SpecError(f"sweep {sweep!r} not found with both policies; found: "
                         f"{', '.join(sweeps) or 'none'}")
+    versions = [v for s, v in pairs if s == sweep]
+    if version is None:
+        version = versions[0] if len(versions) == 1 else SIM_VERSION
+    if version not in versions:
+        raise SpecError(f"sweep {sweep!r} has no points of simulator version {version!r}; "
+                        f"choose one with --sim-version: {', '.join(versions)}")
     out.mkdir(parents=True, exist_ok=True)
-    mixes = analyse(con, sweep, min_slope)
-    figures = {r.mix: plot_gains(con, sweep, r.mix, out) + plot_absolute(con, sweep, r.mix, out)
-               for r in mixes}
-    md = _markdown(sweep, results, mixes, figures, min_slope)
+    mixes = analyse(con, sweep, version, min_slope)
+    figures = {r.mix: plot_gains(con, sweep, version, r.mix, out)
+               + plot_absolute(con, sweep, version, r.mix, out) for r in mixes}
+    md = _markdown(sweep, version, results, mixes, figures, min_slope)
     write_atomic(out / "report.md", md)
     write_atomic(out / "index.html", _html(md))
     return out / "report.md"
 
 
-def _markdown(sweep: str, results: str, mixes: list[MixResult], figures: dict,
+def _markdown(sweep: str, version: str, results: str, mixes: list[MixResult], figures: dict,
               min_slope: float) -> str:
     lines = [f"# Does pcp-buddy's gain grow with CPUs and memory? ({sweep})", ""]
     lines += [f"- {line}" for line in verdict_lines(mixes)]
@@ -225,8 +237,9 @@ def _markdown(sweep: str, results: str, mixes: list[MixResult], figures: dict,
         "## How to read this",
         "",
         f"Gains are pcp-buddy against upstream on the very same workload and seed, from "
-        f"`{results}`. A slope is the change of the gain per doubling of CPUs (memory held "
-        f"fixed) or of memory (CPUs held fixed), from one least-squares fit per mix; its 95% "
+        f"`{results}` (simulator {version}). A slope is the change of the gain per doubling "
+        f"of CPUs (memory held fixed) or of memory (CPUs held fixed), from one least-squares "
+        f"fit per mix; its 95% "
         f"interval comes from a bootstrap over the seeds of each (CPUs, memory) cell. "
         f"supported: the interval is above 0; not supported: it is below "
         f"{100 * min_slope:g} pp per doubling (flat or shrinking); inconclusive: neither. "

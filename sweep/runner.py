@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from .compact import indexes
 from .executors import make_executor
 from .scenario import Point, Scenario
 from .store import ensure_local_root, listing
@@ -130,7 +131,9 @@ def run_plan(
         ex.cancel()
     finally:
         ex.close()
-        summary.wall_s = time.perf_counter() - started
+    if not summary.interrupted:  # queries then read the sweep's index without compacting
+        indexes(root, only=sweep)
+    summary.wall_s = time.perf_counter() - started
     return summary
 
 
