@@ -23,6 +23,7 @@ from .commands import describe as describe_cmd
 from .commands import query as query_cmd
 from .commands import run as run_cmd
 from .commands import simulate as simulate_cmd
+from .commands.trace import trace_app
 
 app = typer.Typer(
     add_completion=False,
@@ -31,6 +32,7 @@ app = typer.Typer(
     "sweep how it scales.",
     rich_markup_mode=None,
 )
+app.add_typer(trace_app, name="trace")
 out = Console()
 err = Console(stderr=True)
 
@@ -140,6 +142,14 @@ def simulate(
         str | None,
         typer.Option(help="Check every invariant at this simulated interval, e.g. 10ms."),
     ] = None,
+    emit_trace: Annotated[
+        Path | None,
+        typer.Option(help="Write the run's kmem events (after the warm-up) to this file, in "
+                     "ftrace's text format."),
+    ] = None,
+    trace_events: Annotated[
+        int, typer.Option(help="At most this many events for --emit-trace.", min=1)
+    ] = 1_000_000,
 ) -> None:
     """Run one simulation point and print its metrics.
 
@@ -159,13 +169,23 @@ def simulate(
     every = parse_duration(check_invariants, "--check-invariants") if check_invariants else 0
     if samples_csv is not None and not samples_csv.parent.is_dir():
         raise SpecError(f"--samples-csv: directory {samples_csv.parent} does not exist")
+    if emit_trace is not None and not emit_trace.parent.is_dir():
+        raise SpecError(f"--emit-trace: directory {emit_trace.parent} does not exist")
+    events = trace_events if emit_trace is not None else 0
     if json_out:
-        result = simulate_cmd.run_point(spec, every)
+        result = simulate_cmd.run_point(spec, every, events)
     else:
         with err.status("compiling and simulating (the first run of a mix compiles it)..."):
-            result = simulate_cmd.run_point(spec, every)
+            result = simulate_cmd.run_point(spec, every, events)
     if samples_csv is not None:
         simulate_cmd.write_samples_csv(result, samples_csv)
+    if emit_trace is not None:
+        from .trace.emit import write_trace
+
+        write_trace(emit_trace, result.trace, spec.cpus)
+        if result.trace_lost:
+            err.print(f"--emit-trace: {result.trace_lost} events beyond --trace-events "
+                      f"{trace_events} were not written", markup=False)
     if json_out:
         print(simulate_cmd.metrics_json(result))
     else:
@@ -312,6 +332,11 @@ def report(
         typer.Option(help="Smallest growth of a gain worth the name, per doubling (0.005 = "
                      "0.5 percentage point)."),
     ] = 0.005,
+    sim_version: Annotated[
+        str | None,
+        typer.Option(help="Simulator version of the points (default: the only one stored, "
+                     "else this simulator's)."),
+    ] = None,
 ) -> None:
     """Scaling curves, plots (PNG, SVG) and the verdict on the RFC's claim per mix:
     report.md and index.html, whose first lines say whether pcp-buddy's gain grows with CPUs
@@ -321,7 +346,7 @@ def report(
     """
     from . import report as report_mod  # matplotlib: loaded only when a report is asked for
 
-    path = report_mod.write_report(results, sweep, out_dir, min_slope)
+    path = report_mod.write_report(results, sweep, out_dir, min_slope, sim_version)
     text = path.read_text()
     out.print(text.split("\n## ")[0], markup=False, highlight=False)
     out.print(f"written: {path} and {path.with_name('index.html')}", markup=False)
@@ -377,6 +402,9 @@ def nightly(
     scenario: Annotated[str, typer.Argument(help="Scenario TOML file.")],
     baseline: Annotated[str, typer.Option(help="Baseline results to compare against.")],
     results: ResultsOpt = "results",
+    baseline_version: Annotated[
+        str | None, typer.Option(help="Simulator version of the baseline points, if several.")
+    ] = None,
     executor: Annotated[str, typer.Option(help="ray (default) or serial.")] = "ray",
     address: Annotated[str | None, typer.Option(help="Ray cluster address.")] = None,
     report_dir: Annotated[Path, typer.Option("--report", help="Report directory.")] = Path(
@@ -390,7 +418,13 @@ def nightly(
 
     Example: sweep nightly scenarios/scaling.toml --baseline /srv/pcp-sweep/main --junit r.xml
     """
+    from allocator import SIM_VERSION
+
+    from . import regress as regress_mod
+    from . import report as report_mod
+
     plan = run_cmd.plan_scenario(scenario, results)
+    base = regress_mod.load(baseline, plan.scenario.name, baseline_version)  # fail early
     summary = run_cmd.run_with_progress(plan, results, err, executor=executor, address=address)
     out.print(run_cmd.summary_table(summary))
     if summary.interrupted:
@@ -398,12 +432,11 @@ def nightly(
     if summary.failed:
         err.print(f"{summary.failed} point(s) failed: an infrastructure problem", markup=False)
         sys.exit(2)
-    from . import regress as regress_mod
-    from . import report as report_mod
 
     with contextlib.suppress(SpecError):  # a sweep without both policies has no verdict
-        report_mod.write_report(results, plan.scenario.name, report_dir)
-    outcome = regress_mod.run_regress(baseline, results, sweep=plan.scenario.name)
+        report_mod.write_report(results, plan.scenario.name, report_dir, version=SIM_VERSION)
+    # tonight's points: this simulator's version only
+    outcome = regress_mod.decide(base, regress_mod.load(results, plan.scenario.name, SIM_VERSION))
     _regress_outputs(outcome, junit, markdown)
     sys.exit(outcome.exit_code)
 

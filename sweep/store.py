@@ -166,6 +166,10 @@ def ensure_local_root(root: str) -> None:
 
 def write_atomic(path: Path, text: str) -> None:
     """A local text file (a report, a JUnit file) written whole or not at all."""
+    write_atomic_bytes(path, text.encode())
+
+
+def write_atomic_bytes(path: Path, data: bytes) -> None:
     tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
-    tmp.write_text(text)
+    tmp.write_bytes(data)
     os.replace(tmp, path)

@@ -28,13 +28,14 @@ from ..units import parse_duration, parse_size
 
 MixHooks = namedtuple("MixHooks", ["next_op"])
 
-KINDS = ("int", "bytes", "ns", "frac")
+KINDS = ("int", "bytes", "ns", "frac", "path")
 
 
 @dataclass(frozen=True)
 class Param:
     """A mix parameter. `kind`: int; bytes (sizes like 128MiB); ns (durations like 750ms);
-    frac (a fraction in [0, 1], handed to the kernel in parts per million)."""
+    frac (a fraction in [0, 1], handed to the kernel in parts per million); path (an input
+    file, handed over as a string)."""
 
     name: str
     default: object
@@ -43,8 +44,12 @@ class Param:
     lo: float = 0
     hi: float = math.inf
 
-    def resolve(self, value: object, mix: str) -> int:
+    def resolve(self, value: object, mix: str) -> int | str:
         field = f"mix.{mix}.{self.name}"
+        if self.kind == "path":
+            from .trace import check_pattern_path
+
+            return check_pattern_path(value, field)
         if self.kind == "bytes":
             v = parse_size(value, field)
         elif self.kind == "ns":
@@ -101,7 +106,7 @@ class Mix:
 
 
 def _load_builtins() -> None:
-    from . import exit, filecache, kbuild, page_fault1, purge  # noqa: F401  (built-ins)
+    from . import exit, filecache, kbuild, page_fault1, purge, trace  # noqa: F401  (built-ins)
 
 
 _REGISTRY: Registry[type[Mix]] = Registry("mix", "mixes", Mix, _load_builtins)

@@ -50,8 +50,8 @@ def build_spec(
     return Spec.from_flat(flat)
 
 
-def run_point(spec: Spec, check_every_ns: int = 0) -> SimResult:
-    return simulate(spec, check_every_ns=check_every_ns)
+def run_point(spec: Spec, check_every_ns: int = 0, trace_events: int = 0) -> SimResult:
+    return simulate(spec, check_every_ns=check_every_ns, trace_events=trace_events)
 
 
 def metrics_json(result: Mapping[str, Any]) -> str:

@@ -1,0 +1,142 @@
+"""`sweep trace import`: a parsed kmem trace turned into a replayable pattern (Parquet).
+
+Pairing: each free is matched to the live allocation of the same pfn and order (pfns are
+physical, so a pfn is live once at a time). What does not pair is kept, not dropped:
+- a free with no allocation in the trace (the page was allocated before tracing started) becomes
+  an allocation at the trace's start on the freeing CPU, marked `prologue` (its migratetype is
+  unknown: MOVABLE, the most common);
+- an allocation never freed within the trace has no free (`t_free_ns` = -1); the `trace` mix
+  decides what to do with it (mix.trace.unfreed);
+- a second allocation of a live pfn (a free the trace lost) ends the first one unfreed;
+- failed allocations (pfn 0) are counted and not replayed.
+CPUs are renumbered densely in order (the trace's own numbers are kept in the metadata) and
+times start at 0. The pattern's columns are allocator.mixes.trace.PATTERN_COLUMNS.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from allocator.consts import MIGRATE_MOVABLE
+from allocator.errors import SpecError
+from allocator.mixes.trace import PATTERN_COLUMNS
+
+from ..store import write_atomic_bytes
+from .parse import ALLOC, MAX_REPORTED, Event, ParseStats, parse_lines
+
+
+@dataclass
+class ImportSummary:
+    stats: ParseStats
+    allocations: int = 0
+    paired: int = 0
+    unfreed: int = 0
+    prologue: int = 0
+    failed_allocs: int = 0
+    cpus: tuple[int, ...] = ()
+    duration_ns: int = 0
+
+    def lines(self) -> list[str]:
+        s = self.stats
+        kept = ", ".join(f"{k} {v}" for k, v in sorted(s.events.items())) or "none"
+        out = [
+            f"read {s.lines} lines: {kept}",
+            f"{self.allocations} allocations replayable: {self.paired} freed in the trace, "
+            f"{self.unfreed} never freed, {self.prologue} freed but allocated before the trace "
+            f"(replayed from its start); {self.failed_allocs} failed allocations not replayed",
+            f"{len(self.cpus)} CPUs ({_cpus(self.cpus)}), {self.duration_ns / 1e9:.6f} s",
+        ]
+        if s.skipped:
+            out.append("skipped events: " + ", ".join(
+                f"{k} {v}" for k, v in s.skipped.most_common(8)))
+        if s.malformed:
+            out.append(f"{s.malformed} malformed line(s), first at line(s) "
+                       f"{', '.join(map(str, s.malformed_lines))}")
+        return out
+
+
+def _cpus(cpus: tuple[int, ...]) -> str:
+    if len(cpus) <= 8:
+        return ", ".join(map(str, cpus))
+    return f"{cpus[0]}..{cpus[-1]}"
+
+
+def pair(events: Iterable[Event], summary: ImportSummary) -> dict[str, np.ndarray]:
+    evs = sorted(events, key=lambda e: (e.ts_ns, e.line))
+    if not evs:
+        return {}
+    t0 = evs[0].ts_ns
+    cpus = sorted({e.cpu for e in evs})
+    dense = {c: i for i, c in enumerate(cpus)}
+    rows: dict[str, list] = {c: [] for c in PATTERN_COLUMNS}
+    live: dict[tuple[int, int], int] = {}
+
+    def add(t, cpu, order, mt, gfp, prologue):
+        for c, v in zip(PATTERN_COLUMNS, (t, cpu, order, mt, gfp, -1, -1, prologue),
+                        strict=True):
+            rows[c].append(v)
+        return len(rows["t_alloc_ns"]) - 1
+
+    for e in evs:
+        key = (e.pfn, e.order)
+        if e.kind == ALLOC:
+            if e.pfn == 0:
+                summary.failed_allocs += 1
+                continue
+            live[key] = add(e.ts_ns - t0, dense[e.cpu], e.order, e.migratetype, e.gfp, False)
+            continue
+        i = live.pop(key, None)
+        if i is None:
+            i = add(0, dense[e.cpu], e.order, MIGRATE_MOVABLE, "", True)
+            summary.prologue += 1
+        else:
+            summary.paired += 1
+        rows["t_free_ns"][i] = e.ts_ns - t0
+        rows["cpu_free"][i] = dense[e.cpu]
+    summary.allocations = len(rows["t_alloc_ns"])
+    summary.unfreed = summary.allocations - summary.paired - summary.prologue
+    summary.cpus = tuple(cpus)
+    summary.duration_ns = evs[-1].ts_ns - t0
+    return rows
+
+
+def import_trace(path: Path, out: Path) -> ImportSummary:
+    """Parse `path`, pair its events, write the pattern to `out` (whole or not at all)."""
+    summary = ImportSummary(stats=ParseStats())
+    try:
+        with open(path, encoding="utf-8", errors="replace") as f:
+            rows = pair(parse_lines(f, summary.stats), summary)
+    except OSError as exc:
+        raise SpecError(f"{path}: cannot read: {exc.strerror}") from None
+    if not rows:
+        first = summary.stats.malformed_lines[:MAX_REPORTED]
+        hint = (f"; {summary.stats.malformed} malformed kmem line(s), first at "
+                f"{', '.join(map(str, first))}" if first else "")
+        raise SpecError(f"{path}: no kmem mm_page_alloc/mm_page_free event in "
+                        f"{summary.stats.lines} lines (expected perf script, trace-cmd report "
+                        f"or ftrace text){hint}")
+    table = pa.table({
+        "t_alloc_ns": pa.array(rows["t_alloc_ns"], pa.int64()),
+        "cpu": pa.array(rows["cpu"], pa.int32()),
+        "order": pa.array(rows["order"], pa.int8()),
+        "migratetype": pa.array(rows["migratetype"], pa.int8()),
+        "gfp_flags": pa.array(rows["gfp_flags"], pa.string()),
+        "t_free_ns": pa.array(rows["t_free_ns"], pa.int64()),
+        "cpu_free": pa.array(rows["cpu_free"], pa.int32()),
+        "prologue": pa.array(rows["prologue"], pa.bool_()),
+    })
+    meta = {"source": str(path), "trace_cpus": json.dumps(list(summary.cpus)),
+            "duration_ns": str(summary.duration_ns), "lines": str(summary.stats.lines),
+            "malformed": str(summary.stats.malformed)}
+    table = table.replace_schema_metadata({f"pcp_sweep.{k}": v for k, v in meta.items()})
+    sink = pa.BufferOutputStream()
+    pq.write_table(table, sink)
+    write_atomic_bytes(out, sink.getvalue().to_pybytes())
+    return summary
