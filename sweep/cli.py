@@ -348,7 +348,7 @@ def report(
 
     path = report_mod.write_report(results, sweep, out_dir, min_slope, sim_version)
     text = path.read_text()
-    out.print(text.split("\n## ")[0], markup=False, highlight=False)
+    out.print(text.split("\n## ")[0], markup=False, highlight=False, soft_wrap=True)
     out.print(f"written: {path} and {path.with_name('index.html')}", markup=False)
 
 

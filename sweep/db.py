@@ -40,15 +40,19 @@ def connect(results: str) -> duckdb.DuckDBPyConnection:
 
 
 def read_only_query(con: duckdb.DuckDBPyConnection, sql: str) -> duckdb.DuckDBPyRelation:
-    """Run one SELECT (or WITH ... SELECT); anything else is refused."""
+    """Run one SELECT (WITH ... SELECT, FROM-first, PIVOT); anything else is refused."""
     try:
         statements = duckdb.extract_statements(sql)
     except duckdb.Error as exc:
         raise SpecError(f"query: {str(exc).splitlines()[0]}") from None
     if len(statements) != 1:
         raise SpecError(f"query: expected one statement, got {len(statements)}")
-    if statements[0].type != duckdb.StatementType.SELECT:
-        raise SpecError(f"query: only SELECT queries are allowed, got {statements[0].type.name}")
+    kind = statements[0].type
+    # PIVOT runs as several statements of DuckDB's own making, all reads
+    pivot = kind == duckdb.StatementType.MULTI and sql.lstrip().lower().startswith(
+        ("pivot", "unpivot"))
+    if kind != duckdb.StatementType.SELECT and not pivot:
+        raise SpecError(f"query: only SELECT (or PIVOT) queries are allowed, got {kind.name}")
     try:
         return con.sql(sql)
     except duckdb.Error as exc:

@@ -50,6 +50,7 @@ class MixResult:
     trends: dict[str, tuple[Trend, Trend]]  # metric -> (with CPUs, with memory)
     costs: dict[str, tuple[float, float]]  # metric -> (upstream mean, pcp-buddy mean)
     n_pairs: int
+    by_mem: dict[int, Trend]  # memory size -> the %sys gain's trend with CPUs at that size
 
 
 def _fetch(con: Any, sql: str, params: list[Any]) -> dict[str, np.ndarray]:
@@ -72,10 +73,15 @@ def analyse(con: Any, sweep: str, version: str, min_slope: float) -> list[MixRes
         x1 = np.log2(g["cpus"][sel].astype(float))
         x2 = np.log2(g["mem_bytes"][sel].astype(float))
         tr = {m: trends(x1, x2, g[m][sel].astype(float), min_slope) for m, _, _ in HEADLINE}
+        mems = g["mem_bytes"][sel]
+        by_mem = {int(m): trends(x1[mems == m], x2[mems == m],
+                                 g["sys_gain"][sel][mems == m].astype(float), min_slope)[0]
+                  for m in np.unique(mems)}
         row = con.execute(f"SELECT {cost_cols} FROM gains WHERE sweep = ? AND sim_version = ? "
                           "AND mix = ?", [sweep, version, mix]).fetchone()
         costs = {c: (row[2 * i], row[2 * i + 1]) for i, (c, _) in enumerate(COSTS)}
-        out.append(MixResult(mix=mix, trends=tr, costs=costs, n_pairs=int(sel.sum())))
+        out.append(MixResult(mix=mix, trends=tr, costs=costs, n_pairs=int(sel.sum()),
+                             by_mem=by_mem))
     return out
 
 
@@ -88,9 +94,14 @@ def verdict_lines(results: list[MixResult]) -> list[str]:
     lines = []
     for r in results:
         cpu, mem = r.trends["sys_gain"]
+        per_mem = ""
+        if len(r.by_mem) > 1:
+            per_mem = " At each memory size, with CPUs: " + ", ".join(
+                f"{format_size(m)} {t.verdict} ({_pp(t.slope)})" for m, t in r.by_mem.items()
+            ) + "."
         lines.append(
             f"**{r.mix}**: %sys gain grows with CPUs: **{cpu.verdict}** "
-            f"({_describe(cpu)}); with memory: **{mem.verdict}** ({_describe(mem)}). "
+            f"({_describe(cpu)}); with memory: **{mem.verdict}** ({_describe(mem)}).{per_mem} "
             f"[{r.n_pairs} paired points]"
         )
     return lines
@@ -100,6 +111,8 @@ def _describe(t: Trend) -> str:
     if t.verdict == "not swept":
         return "one value only"
     rho = f"Spearman rho {t.rho:+.2f}, p {t.p:.2g}" if np.isfinite(t.rho) else "gain constant"
+    if t.hi - t.lo < 1e-9:  # nothing to resample: the mix drew nothing random at these settings
+        rho += "; every seed gave the same gain, the interval shows no seed noise"
     return f"slope {_pp(t.slope)} per doubling, 95% CI [{_pp(t.lo)}, {_pp(t.hi)}]; {rho}"
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from sweep.cli import main
+from .cli_run import run
 
 REQUIRED_KEYS = {
     "ops",
@@ -26,14 +26,6 @@ REQUIRED_KEYS = {
     "pcp_pages_peak",
     "alloc_latency_p99_ns",
 }
-
-
-def run(argv, capsys):
-    with pytest.raises(SystemExit) as info:
-        main(argv)
-        raise SystemExit(0)
-    captured = capsys.readouterr()
-    return info.value.code, captured.out, captured.err
 
 
 def test_simulate_json_has_the_documented_keys(capsys):

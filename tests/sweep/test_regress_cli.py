@@ -4,21 +4,10 @@ and Markdown files, two simulator versions in one directory, and a real nightly 
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
-import pytest
-
-from sweep.cli import main
-
+from .cli_run import run
 from .synth import write_sweep
 
 SMOKE = Path(__file__).resolve().parents[2] / "scenarios" / "smoke.toml"
-
-
-def run(argv, capsys):
-    with pytest.raises(SystemExit) as info:
-        main(argv)
-        raise SystemExit(0)
-    captured = capsys.readouterr()
-    return info.value.code, captured.out, captured.err
 
 
 def slower_at_scale(mix, policy, cpus, mem):

@@ -9,19 +9,11 @@ import duckdb
 import numpy as np
 import pytest
 
-from sweep.cli import main
 from sweep.db import VIEWS_SQL
 from sweep.report import write_report
 
+from .cli_run import run
 from .synth import write_sweep
-
-
-def run(argv, capsys):
-    with pytest.raises(SystemExit) as info:
-        main(argv)
-        raise SystemExit(0)
-    captured = capsys.readouterr()
-    return info.value.code, captured.out, captured.err
 
 
 def grows(mix, cpus, mem):
