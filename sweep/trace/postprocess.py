@@ -5,7 +5,8 @@ events documentation (calibration.md s6.1, s6.5): a run of consecutive
 `mm_page_alloc_zone_locked` events on one CPU is one zone->lock acquisition that allocated
 (a PCP refill, rmqueue_bulk(), when `percpu_refill` is 1; a direct buddy allocation otherwise),
 and a run of consecutive `mm_page_pcpu_drain` events on one CPU is one drain
-(free_pcppages_bulk()). Used to check the simulator's own counters against its emitted trace.
+(free_pcppages_bulk()). `mm_page_alloc_extfrag` does not break a run: the fallback it reports
+happens within the same zone->lock hold (rmqueue_bulk() -> __rmqueue_fallback()). Used to check the simulator's own counters against its emitted trace.
 """
 
 from __future__ import annotations
@@ -32,6 +33,8 @@ def lock_runs(lines: Iterable[str]) -> LockRuns:
         if m is None:
             continue
         cpu, event = int(m.group("cpu")), m.group("event")
+        if event == "mm_page_alloc_extfrag":  # emitted under the same zone->lock hold
+            continue
         if event == "mm_page_alloc_zone_locked":
             event += ":refill" if "percpu_refill=1" in m.group("fields") else ":direct"
         if event != last.get(cpu):
