@@ -11,9 +11,9 @@ beyond); otherwise it faults an anonymous page, first freeing the oldest once it
 holds `anon_pages` (so an anon page lives about anon_pages anon steps).
 
 `filecache` starts from empty memory: the page cache grows through the run until kswapd
-reclaims. `pressure` first fills `fill_frac` of memory with page cache as fast as it can, then
-runs the same steps, so the zone lives between its watermarks with kswapd and direct reclaim
-at work.
+reclaims. `pressure` first fills `fill_frac` of memory with page cache as fast as it can (or
+until kswapd first wakes, if the watermarks leave less room), then runs the same steps, so
+the zone lives between its watermarks with kswapd and direct reclaim at work.
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ from ..consts import (
     OP_ALLOC,
     OP_FREE_OLDEST,
 )
-from ..layout import ZC_MANAGED, ZC_NR_LRU
+from ..layout import ZC_KSWAPD_AWAKE, ZC_MANAGED, ZC_NR_LRU
 from ..machine import Machine
 from ..rng import rand_around, rand_below
 from .base import Mix, MixHooks, Param, mix_list_len, register_mix
@@ -49,6 +49,7 @@ FileCacheState = namedtuple(
         "fill_ppm",
         "fill_ns",
         "pending",  # int64[cpus]: 1 when an anon step freed its oldest page and must allocate
+        "filled",  # int64[1]: 1 once the fill phase is over, for every CPU
     ],
 )
 _ANON = 0
@@ -59,8 +60,13 @@ _NLISTS = 2
 @njit
 def next_op(z, ms, cpu):
     gfp_file = GFP_DIRECT_RECLAIM | GFP_LRU | GFP_MOVABLE_PAGE
-    if ms.fill_ppm and z.zc[ZC_NR_LRU] < z.zc[ZC_MANAGED] * ms.fill_ppm // 1_000_000:
-        return OP_ALLOC, 0, MIGRATE_MOVABLE, gfp_file, LIST_LRU, ms.fill_ns
+    if ms.fill_ppm and not ms.filled[0]:
+        # Fill until the page cache reaches its share or kswapd wakes (the watermarks may not
+        # leave room for the whole share: then the cache ends where reclaim begins).
+        if z.zc[ZC_NR_LRU] < z.zc[ZC_MANAGED] * ms.fill_ppm // 1_000_000 and not z.zc[
+                ZC_KSWAPD_AWAKE]:
+            return OP_ALLOC, 0, MIGRATE_MOVABLE, gfp_file, LIST_LRU, ms.fill_ns
+        ms.filled[0] = 1
     anon = cpu * _NLISTS + _ANON
     kernel = cpu * _NLISTS + _KERNEL
     gfp_anon = GFP_DIRECT_RECLAIM | GFP_MOVABLE_PAGE
@@ -106,6 +112,7 @@ class _AnonAndFile(Mix):
             fill_ppm=values.get("fill_frac", 0),
             fill_ns=values.get("fill_ns", 0),
             pending=np.zeros(machine.cpus, dtype=np.int64),
+            filled=np.zeros(1, dtype=np.int64),
         )
 
 

@@ -2,11 +2,13 @@
 
 Mel Gorman's Documentation/trace/postprocess/trace-pagealloc-postprocess.pl and the kmem
 events documentation (calibration.md s6.1, s6.5): a run of consecutive
-`mm_page_alloc_zone_locked` events on one CPU is one zone->lock acquisition that allocated
-(a PCP refill, rmqueue_bulk(), when `percpu_refill` is 1; a direct buddy allocation otherwise),
-and a run of consecutive `mm_page_pcpu_drain` events on one CPU is one drain
-(free_pcppages_bulk()). `mm_page_alloc_extfrag` does not break a run: the fallback it reports
-happens within the same zone->lock hold (rmqueue_bulk() -> __rmqueue_fallback()). Used to check the simulator's own counters against its emitted trace.
+`mm_page_alloc_zone_locked` events on one CPU is one zone->lock acquisition that allocated, a
+PCP refill (rmqueue_bulk()) or a direct buddy allocation (rmqueue_buddy()); `percpu_refill`
+does not tell them apart, as __rmqueue_smallest() sets it for every order a PCP may hold. A
+run of consecutive `mm_page_pcpu_drain` events on one CPU is one drain (free_pcppages_bulk()).
+`mm_page_alloc_extfrag` does not break a run: the fallback it reports happens within the same
+zone->lock hold (rmqueue_bulk() -> __rmqueue_fallback()). Used to check the simulator's own
+counters against its emitted trace.
 """
 
 from __future__ import annotations
