@@ -116,6 +116,22 @@ ENGINE_KNOBS: tuple[Knob, ...] = (
         1 << 30,
         "vm.stat_interval: period of vmstat_update, which calls decay_pcp_high per CPU.",
     ),
+    Knob(
+        "pcp_batch",
+        0,
+        0,
+        1 << 16,
+        "pcp->batch. 0 derives it (zone_batchsize()); a value replaces it, as the patched "
+        "kernels of Huang Ying's batch-size measurements did (calibration.md s2).",
+    ),
+    Knob(
+        "pcp_high",
+        0,
+        0,
+        1 << 30,
+        "pcp->high pinned to this many pages (high_min = high_max, no 4 * batch floor), as in "
+        "Huang Ying's measurements (2 * batch); 0: zone_highsize() and auto-tuning.",
+    ),
 )
 
 # Indices into the knob array: engine knobs first, in ENGINE_KNOBS order.
@@ -131,8 +147,10 @@ K_DRAIN_IN_BATCHES = 8
 K_CPUS_PER_SOCKET = 9
 K_KSWAPD = 10
 K_VMSTAT_INTERVAL_MS = 11
+K_PCP_BATCH = 12
+K_PCP_HIGH = 13
 NR_ENGINE_KNOBS = len(ENGINE_KNOBS)
-assert ENGINE_KNOBS[K_VMSTAT_INTERVAL_MS].name == "vmstat_interval_ms"
+assert ENGINE_KNOBS[K_PCP_HIGH].name == "pcp_high"
 
 
 def resolve_knobs(

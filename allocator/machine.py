@@ -103,11 +103,14 @@ def derive_machine(
     watermark_scale_factor: int = 10,
     percpu_pagelist_high_fraction: int = 0,
     thp: int = 1,
+    pcp_batch: int = 0,
+    pcp_high: int = 0,
 ) -> Machine:
     """Boot order as in the kernel: init_per_zone_wmark_min() computes min_free_kbytes and the
     watermarks; khugepaged's start raises min_free_kbytes when THP is on and recomputes them;
     a user-set vm.min_free_kbytes wins over both. Each watermark change calls
-    zone_pcp_update(), so PCP high follows the final low watermark."""
+    zone_pcp_update(), so PCP high follows the final low watermark. `pcp_batch` and `pcp_high`
+    replace the derived batch and pin high (calibration kernels), when not 0."""
     managed = mem_bytes >> PAGE_SHIFT
     if min_free_kbytes:
         mfk = min_free_kbytes
@@ -117,8 +120,10 @@ def derive_machine(
             _, _, high, _ = setup_per_zone_wmarks(managed, mfk, watermark_scale_factor)
             mfk = max(mfk, recommended_min_free_kbytes(managed, high))
     wmin, low, high, promo = setup_per_zone_wmarks(managed, mfk, watermark_scale_factor)
-    batch = zone_batchsize(managed)
-    if percpu_pagelist_high_fraction:
+    batch = pcp_batch or zone_batchsize(managed)
+    if pcp_high:
+        high_min = high_max = pcp_high
+    elif percpu_pagelist_high_fraction:
         high_min = high_max = zone_highsize(
             managed, low, batch, cpus, percpu_pagelist_high_fraction
         )

@@ -81,6 +81,8 @@ def machine_for(spec: Spec) -> Machine:
         watermark_scale_factor=knobs["watermark_scale_factor"],
         percpu_pagelist_high_fraction=knobs["percpu_pagelist_high_fraction"],
         thp=knobs["thp"],
+        pcp_batch=knobs["pcp_batch"],
+        pcp_high=knobs["pcp_high"],
     )
 
 

@@ -1,0 +1,101 @@
+"""Validation (issue 7, item 3): zone->lock hold time against batch size, beside Huang Ying's
+measurements (calibration.md s2: will-it-scale page_fault1, pcp->high forced to 2 * batch,
+the code under zone->lock timed with function_graph; LKML 2023-08-16, commit 52166607ecc9).
+
+    python validation/calibration.py [--cpus 32] [--duration 60ms] [--out docs/validation]
+
+For each batch in 63 .. 2047: page_fault1 upstream with knob.pcp_batch = batch and
+knob.pcp_high = 2 * batch; the mean zone->lock hold per acquisition (the simulator's lock
+timeline: total hold over acquisitions, refills and drains together), beside the pages each
+refill and drain moved. Prints the table beside the paper's and the per-page slopes of hold
+time against batch, and writes calibration.png.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from allocator import Spec, simulate
+from allocator.costs import default_costs
+from allocator.units import parse_duration
+
+# calibration.md s2: batch -> (SPR free avg, SPR alloc avg, Cascade Lake free avg), in us
+HUANG = {
+    63: (2.21, 2.02, 3.29),
+    127: (4.09, 3.51, 6.12),
+    255: (7.70, 6.17, 11.68),
+    511: (14.85, 11.66, 22.54),
+    1023: (28.55, 20.81, 43.39),
+    2047: (56.54, 39.28, 86.64),
+}
+
+
+def measure(batch: int, cpus: int, duration_ns: int) -> dict[str, float]:
+    r = simulate(Spec(cpus=cpus, mem_bytes=64 << 30, mix="page_fault1", policy="upstream",
+                      seed=1, duration_ns=duration_ns, warmup_ns=duration_ns // 4,
+                      knobs={"pcp_batch": batch, "pcp_high": 2 * batch}))
+    acq = r["pcp_refills"] + r["pcp_drains"]
+    return {
+        "hold_per_acq_us": r["zone_lock_hold_ns"] / max(r["zone_lock_acquisitions"], 1) / 1e3,
+        "pages_per_refill": r["pcp_refill_pages"] / max(r["pcp_refills"], 1),
+        "pages_per_drain": r["pcp_drain_pages"] / max(r["pcp_drains"], 1),
+        "refill_share": r["pcp_refills"] / max(acq, 1),
+        "throughput": r["throughput_ops_per_s"],
+    }
+
+
+def slope_ns(batches: list[int], us: list[float]) -> float:
+    return float(np.polyfit(np.array(batches, float), np.array(us) * 1e3, 1)[0])
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--cpus", type=int, default=32)
+    ap.add_argument("--duration", default="60ms")
+    ap.add_argument("--out", type=Path, default=None, help="write calibration.png here")
+    args = ap.parse_args(argv)
+    duration = parse_duration(args.duration)
+    rows = {b: measure(b, args.cpus, duration) for b in HUANG}
+    print("| batch | model hold / acquisition (us) | pages / refill | pages / drain | "
+          "paper SPR free (us) | paper SPR alloc (us) | paper CLX free (us) |")
+    print("|---:|---:|---:|---:|---:|---:|---:|")
+    for b, m in rows.items():
+        f, a, c = HUANG[b]
+        print(f"| {b} | {m['hold_per_acq_us']:.2f} | {m['pages_per_refill']:.0f} | "
+              f"{m['pages_per_drain']:.0f} | {f:.2f} | {a:.2f} | {c:.2f} |")
+    batches = list(HUANG)
+    model = slope_ns(batches, [rows[b]["hold_per_acq_us"] for b in batches])
+    print(f"\nper-page slope of hold time against batch: model {model:.1f} ns; paper SPR free "
+          f"{slope_ns(batches, [HUANG[b][0] for b in batches]):.1f} ns, SPR alloc "
+          f"{slope_ns(batches, [HUANG[b][1] for b in batches]):.1f} ns, Cascade Lake free "
+          f"{slope_ns(batches, [HUANG[b][2] for b in batches]):.1f} ns "
+          f"(zone_page_ns = {default_costs()['zone_page_ns']} ns by default)")
+    if args.out:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+
+        args.out.mkdir(parents=True, exist_ok=True)
+        fig, ax = plt.subplots(figsize=(6, 4))
+        ax.plot(batches, [rows[b]["hold_per_acq_us"] for b in batches], "o-", label="model")
+        for i, label in enumerate(("SPR free", "SPR alloc", "Cascade Lake free")):
+            ax.plot(batches, [HUANG[b][i] for b in batches], "s--", ms=3, label=label)
+        ax.set_xscale("log", base=2)
+        ax.set_yscale("log", base=2)
+        ax.set_xlabel("pcp->batch (pcp->high = 2 x batch)")
+        ax.set_ylabel("zone->lock hold per acquisition (us)")
+        ax.set_title(f"page_fault1, {args.cpus} CPUs: model against Huang Ying (2023)")
+        ax.legend(fontsize=8)
+        fig.tight_layout()
+        fig.savefig(args.out / "calibration.png", dpi=100)
+        print(f"written: {args.out / 'calibration.png'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
