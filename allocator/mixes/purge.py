@@ -4,7 +4,10 @@ on just a few") and the first source of zone->lock contention its cover letter n
 
 Modelled on ../shared/reference/calibration.md s7.3 (jemalloc decay and background threads):
 - worker CPUs fault in order-0 MOVABLE anonymous pages, one every `fault_ns`; the pages stay
-  allocated (dirty in jemalloc's arenas: reused by malloc without the kernel knowing);
+  allocated (dirty in jemalloc's arenas: reused by malloc without the kernel knowing). An arena
+  faults only while it holds less than its dirty cap plus `refault_bytes`: memory the
+  application reuses does not fault, memory the purger gave back does when it is reused. So
+  workers fault what purgers free, and the footprint stays bounded whatever the CPU count;
 - `purger_cpus` CPUs (or `purger_frac` of them) run the background purge threads; each serves
   the arenas of the workers w with w % purgers == its index, and when an arena holds more than
   `arena_dirty_bytes` (per worker, so the mix means the same at any memory size), frees its
@@ -12,7 +15,8 @@ Modelled on ../shared/reference/calibration.md s7.3 (jemalloc decay and backgrou
   up to `purge_batch` pages per wake (jemalloc wakes a background thread early once about 1024
   pages are due), then sleeps `sleep_ns`. jemalloc's 10 s smootherstep decay is collapsed into
   this cap on dirty memory, so short runs reach the steady state where purgers free what
-  workers fault.
+  workers fault (before the arena limit, workers faulted without bound: at 32 CPUs memory
+  filled within a second and the run became an out-of-memory storm).
 Every free happens on a CPU other than the one that allocated the page.
 """
 
@@ -38,7 +42,7 @@ from .base import Mix, MixHooks, Param, mix_list_len, register_mix
 
 PurgeState = namedtuple(
     "PurgeState",
-    ["purgers", "target", "fault_ns", "madvise_ns", "batch", "sleep_ns", "st"],
+    ["purgers", "target", "limit", "fault_ns", "madvise_ns", "batch", "sleep_ns", "st"],
 )
 _CURSOR = 0  # purger: the worker arena it is purging
 _BURST = 1  # purger: pages still allowed this wake
@@ -48,7 +52,9 @@ _NF = 3
 
 @njit
 def next_op(z, ms, cpu):
-    if cpu >= ms.purgers:  # a worker: fault in a page
+    if cpu >= ms.purgers:  # a worker: fault in a page, unless its arena has pages to reuse
+        if mix_list_len(z, cpu) >= ms.limit:
+            return OP_NONE, 0, 0, 0, 0, rand_around(z.rng, cpu, ms.fault_ns, 250)
         return (
             OP_ALLOC,
             0,
@@ -88,6 +94,10 @@ class Purge(Mix):
         Param("purger_cpus", 0, "int", "purger CPUs; 0: purger_frac of the CPUs", lo=0),
         Param("purger_frac", 1 / 16, "frac", "share of CPUs that purge when purger_cpus is 0"),
         Param("arena_dirty_bytes", "8MiB", "bytes", "dirty memory an arena keeps before purging"),
+        Param("refault_bytes", "4MiB", "bytes",
+              "what an arena faults back beyond its dirty cap after a purge (about one "
+              "purge wake: jemalloc wakes a background thread once ~1024 pages are due)",
+              lo=4096),
         Param("fault_ns", "2us", "ns", "time between a worker's page faults"),
         Param("madvise_ns", "150ns", "ns", "MADV_DONTNEED work per page besides the free"),
         Param("purge_batch", 1024, "int", "pages a purger frees per wake", lo=1),
@@ -108,6 +118,7 @@ class Purge(Mix):
         return PurgeState(
             purgers=purgers,
             target=max(1, values["arena_dirty_bytes"] // PAGE_SIZE),
+            limit=max(1, (values["arena_dirty_bytes"] + values["refault_bytes"]) // PAGE_SIZE),
             fault_ns=values["fault_ns"],
             madvise_ns=values["madvise_ns"],
             batch=values["purge_batch"],

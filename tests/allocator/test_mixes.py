@@ -85,6 +85,30 @@ def test_purge_frees_everything_on_the_purger_cpus(purgers):
     assert all(live[w] > target for w in range(purgers, 8))
 
 
+def test_purge_footprint_is_bounded_and_workers_fault_what_purgers_free():
+    """Each arena holds at most its dirty cap plus refault_bytes: workers fault only what the
+    purgers gave back, so allocations and frees run at the same rate once the arenas are full,
+    whatever the number of workers per purger."""
+    r, allocs, frees, _ = stream("purge", cpus=16, mem=1 << 30, duration_ms=60, purger_cpus=1,
+                                 arena_dirty_bytes="512KiB", refault_bytes="256KiB")
+    limit = (768 << 10) // 4096
+    outstanding = Counter()
+    peak = 0
+    born = {}
+    for row in r.trace:
+        if row[T_EVENT] == TR_ALLOC and row[T_PFN] >= 0:
+            born[row[T_PFN]] = row[T_CPU]
+            outstanding[row[T_CPU]] += 1
+            peak = max(peak, outstanding[row[T_CPU]])
+        elif row[T_EVENT] == TR_FREE and row[T_PFN] in born:
+            outstanding[born.pop(row[T_PFN])] -= 1
+    assert peak <= limit
+    late = r.trace[r.trace[:, T_TIME] > 30_000_000]
+    n_alloc = int(((late[:, T_EVENT] == TR_ALLOC) & (late[:, T_PFN] >= 0)).sum())
+    n_free = int((late[:, T_EVENT] == TR_FREE).sum())
+    assert n_free > 1000 and abs(n_alloc - n_free) / n_free < 0.1
+
+
 def test_exit_frees_in_avalanches_at_the_same_time():
     r, allocs, frees, pairs = stream(
         "exit", cpus=4, mem=256 << 20, duration_ms=40, rss_bytes="8MiB", life_ns="1ms"
