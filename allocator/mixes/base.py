@@ -17,6 +17,7 @@ from __future__ import annotations
 import math
 from collections import namedtuple
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, ClassVar
 
 from .._jit import njit
@@ -47,9 +48,11 @@ class Param:
     def resolve(self, value: object, mix: str) -> int | str:
         field = f"mix.{mix}.{self.name}"
         if self.kind == "path":
-            from .trace import check_pattern_path
-
-            return check_pattern_path(value, field)
+            if not isinstance(value, str) or not value:
+                raise SpecError(f"{field} must be a file path ({self.doc}), got {value!r}")
+            if not Path(value).is_file():
+                raise SpecError(f"{field}: no such file {value!r} ({self.doc})")
+            return value
         if self.kind == "bytes":
             v = parse_size(value, field)
         elif self.kind == "ns":

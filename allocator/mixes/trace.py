@@ -28,7 +28,6 @@ needs it at the same path).
 from __future__ import annotations
 
 from collections import namedtuple
-from pathlib import Path
 
 import numpy as np
 
@@ -151,7 +150,7 @@ class Trace(Mix):
         Param("free_wait_ns", "1ms", "ns", "how long a free waits for its allocation"),
     )
     hooks = MixHooks(next_op=next_op)
-    _classes = 1
+    _classes = 1  # (order, migratetype) classes of the pattern: known once build() has read it
 
     def lists(self, nr_cpus: int) -> int:
         return nr_cpus * self._classes
@@ -204,12 +203,3 @@ class Trace(Mix):
                 np.int64), ev_gfp=p["gfp_bits"][idx], start=start, end=end, period=period,
             repeat=values["repeat"], wait_ns=values["free_wait_ns"], st=st,
         )
-
-
-def check_pattern_path(value: object, field: str) -> str:
-    if not isinstance(value, str) or not value:
-        raise SpecError(f"{field} must be the path of a pattern from `sweep trace import`, "
-                        f"got {value!r}")
-    if not Path(value).is_file():
-        raise SpecError(f"{field}: no such file {value!r} (make one with `sweep trace import`)")
-    return value
