@@ -127,7 +127,11 @@ def _metrics_table(title: str, metrics: dict[str, Any]) -> Table:
 def simulate(
     cpus: Annotated[int, typer.Option(help="CPUs (1 to 4096).")],
     mem: Annotated[str, typer.Option(help="Memory, e.g. 512MiB, 64GiB, 1TiB.")],
-    mix: Annotated[str, typer.Option(help="Workload mix (see `sweep list mixes`).")] = "kbuild",
+    mix: Annotated[
+        str,
+        typer.Option(help="Workload mix: kbuild, purge, exit, filecache, pressure, page_fault1, "
+                     "trace (README, 'Workload mixes'), or module:Class."),
+    ] = "kbuild",
     policy: Annotated[str, typer.Option(help="PCP policy, or module:Class.")] = "upstream",
     seed: Annotated[int, typer.Option(help="Random seed of the workload.")] = 0,
     duration: Annotated[str, typer.Option(help="Simulated time, e.g. 100ms, 2s.")] = "100ms",
