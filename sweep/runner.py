@@ -14,6 +14,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import duckdb
+
 from .compact import indexes
 from .executors import make_executor
 from .scenario import Point, Scenario
@@ -132,7 +134,10 @@ def run_plan(
     finally:
         ex.close()
     if not summary.interrupted:  # queries then read the sweep's index without compacting
-        indexes(root, only=sweep)
+        try:
+            indexes(root, only=sweep)
+        except (KeyboardInterrupt, duckdb.InterruptException):
+            summary.interrupted = True  # the index is a cache: the next query rebuilds it
     summary.wall_s = time.perf_counter() - started
     return summary
 

@@ -45,7 +45,8 @@ def sweep_cmd(*args):
 
 @pytest.mark.slow
 def test_ctrl_c_leaves_valid_files_and_a_rerun_does_the_rest(tmp_path):
-    path = scenario(tmp_path)
+    # 48 points, so that the interrupt lands mid-run even once compiled code is cached
+    path = scenario(tmp_path, cpus=(2, 3, 4, 5, 6, 7, 8, 9), seeds=6)
     results = str(tmp_path / "results")
     total = len(load_scenario(path).points)
     proc = subprocess.Popen(sweep_cmd("run", str(path), "--results", results,
@@ -53,7 +54,7 @@ def test_ctrl_c_leaves_valid_files_and_a_rerun_does_the_rest(tmp_path):
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.time() + 300
     while len(stored_files(results, "robust")) < 2 and time.time() < deadline:
-        time.sleep(0.2)
+        time.sleep(0.05)
     proc.send_signal(signal.SIGINT)
     assert proc.wait(timeout=120) == 130
     done = len(stored_files(results, "robust"))
