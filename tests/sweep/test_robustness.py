@@ -49,9 +49,12 @@ def test_ctrl_c_leaves_valid_files_and_a_rerun_does_the_rest(tmp_path):
     path = scenario(tmp_path, cpus=(2, 3, 4, 5, 6, 7, 8, 9), seeds=6)
     results = str(tmp_path / "results")
     total = len(load_scenario(path).points)
+    # A shell that runs the tests in the background leaves SIGINT ignored in its children;
+    # a user's terminal does not: restore the default, as a terminal would.
     proc = subprocess.Popen(sweep_cmd("run", str(path), "--results", results,
                                       "--executor", "serial"),
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     deadline = time.time() + 300
     while len(stored_files(results, "robust")) < 2 and time.time() < deadline:
         time.sleep(0.05)
