@@ -20,10 +20,9 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
-import pyarrow as pa  # noqa: E402
-import pyarrow.parquet as pq  # noqa: E402
 
 from allocator import Spec, derive_machine, simulate  # noqa: E402
+from sweep.trace.pattern import write_pattern  # noqa: E402
 
 GIB = 1 << 30
 
@@ -35,12 +34,8 @@ def pcp_high(out: Path) -> None:
     n = len(rows)
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "p.parquet"
-        pq.write_table(pa.table({
-            "t_alloc_ns": pa.array(t_alloc, pa.int64()), "cpu": pa.array(cpu, pa.int32()),
-            "order": pa.array([0] * n, pa.int8()), "migratetype": pa.array([1] * n, pa.int8()),
-            "gfp_flags": ["GFP_HIGHUSER_MOVABLE"] * n,
-            "t_free_ns": pa.array(t_free, pa.int64()),
-            "cpu_free": pa.array(cpu_free, pa.int32()), "prologue": [False] * n}), path)
+        write_pattern(path, {"t_alloc_ns": t_alloc, "cpu": cpu, "order": [0] * n,
+                             "migratetype": [1] * n, "t_free_ns": t_free, "cpu_free": cpu_free})
         r = simulate(Spec(cpus=4, mem_bytes=GIB, mix="trace", seed=1, duration_ns=3_500_000_000,
                           sample_ns=10_000_000, mix_params={"pattern": str(path), "repeat": 1}))
     m = derive_machine(4, GIB)

@@ -30,7 +30,7 @@ _KEPT = {
     "mm_pagevec_free": FREE,  # before 3.3
 }
 _ORDER0 = {"mm_page_free_batched", "mm_pagevec_free"}  # a fixed order=0 (or none printed)
-_LINE = re.compile(
+LINE = re.compile(  # the prefix every format shares; groups cpu, ts, event, fields
     r"\[(?P<cpu>\d+)\]\s+(?:[^\s\[\]]{1,6}\s+)?(?P<ts>\d+\.\d+):\s+(?:\d+\s+)?"
     r"(?:[A-Za-z_]\w*:)?(?P<event>[A-Za-z_]\w*):(?:\s+(?P<fields>.*))?$"
 )
@@ -78,7 +78,7 @@ def _int(text: str) -> int:
 def parse_lines(lines: Iterable[str], stats: ParseStats) -> Iterator[Event]:
     for number, raw in enumerate(lines, 1):
         stats.lines = number
-        m = _LINE.search(raw)
+        m = LINE.search(raw)
         if m is None:
             if _MENTION.search(raw):
                 stats.bad(number)  # names a kept event, yet has no cpu/timestamp prefix

@@ -122,21 +122,27 @@ def import_trace(path: Path, out: Path) -> ImportSummary:
         raise SpecError(f"{path}: no kmem mm_page_alloc/mm_page_free event in "
                         f"{summary.stats.lines} lines (expected perf script, trace-cmd report "
                         f"or ftrace text){hint}")
-    table = pa.table({
-        "t_alloc_ns": pa.array(rows["t_alloc_ns"], pa.int64()),
-        "cpu": pa.array(rows["cpu"], pa.int32()),
-        "order": pa.array(rows["order"], pa.int8()),
-        "migratetype": pa.array(rows["migratetype"], pa.int8()),
-        "gfp_flags": pa.array(rows["gfp_flags"], pa.string()),
-        "t_free_ns": pa.array(rows["t_free_ns"], pa.int64()),
-        "cpu_free": pa.array(rows["cpu_free"], pa.int32()),
-        "prologue": pa.array(rows["prologue"], pa.bool_()),
-    })
     meta = {"source": str(path), "trace_cpus": json.dumps(list(summary.cpus)),
             "duration_ns": str(summary.duration_ns), "lines": str(summary.stats.lines),
             "malformed": str(summary.stats.malformed)}
-    table = table.replace_schema_metadata({f"pcp_sweep.{k}": v for k, v in meta.items()})
+    write_pattern(out, rows, meta)
+    return summary
+
+
+_TYPES = {"t_alloc_ns": pa.int64(), "cpu": pa.int32(), "order": pa.int8(),
+          "migratetype": pa.int8(), "gfp_flags": pa.string(), "t_free_ns": pa.int64(),
+          "cpu_free": pa.int32(), "prologue": pa.bool_()}
+
+
+def write_pattern(out: Path, rows: dict[str, list], meta: dict[str, str] | None = None) -> None:
+    """A pattern file (one row per allocation, PATTERN_COLUMNS), written whole or not at all.
+    `rows` maps each column to its values; `gfp_flags` and `prologue` may be left out."""
+    n = len(rows["t_alloc_ns"])
+    defaults = {"gfp_flags": [""] * n, "prologue": [False] * n}
+    table = pa.table({c: pa.array(rows.get(c, defaults.get(c)), _TYPES[c])
+                      for c in PATTERN_COLUMNS})
+    table = table.replace_schema_metadata(
+        {f"pcp_sweep.{k}": v for k, v in (meta or {}).items()})
     sink = pa.BufferOutputStream()
     pq.write_table(table, sink)
-    write_atomic_bytes(out, sink.getvalue().to_pybytes())
-    return summary
+    write_atomic_bytes(Path(out), sink.getvalue().to_pybytes())

@@ -13,11 +13,10 @@ counters against its emitted trace.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-_LINE = re.compile(r"\[(?P<cpu>\d+)\]\s+\S*\s*\d+\.\d+:\s+(?P<event>\w+):(?P<fields>.*)$")
+from .parse import LINE
 
 
 @dataclass
@@ -31,14 +30,14 @@ def lock_runs(lines: Iterable[str]) -> LockRuns:
     out = LockRuns()
     last: dict[int, str] = {}  # cpu -> its previous event (with the refill flag)
     for line in lines:
-        m = _LINE.search(line)
+        m = LINE.search(line)
         if m is None:
             continue
         cpu, event = int(m.group("cpu")), m.group("event")
         if event == "mm_page_alloc_extfrag":  # emitted under the same zone->lock hold
             continue
         if event == "mm_page_alloc_zone_locked":
-            event += ":refill" if "percpu_refill=1" in m.group("fields") else ":direct"
+            event += ":refill" if "percpu_refill=1" in (m.group("fields") or "") else ":direct"
         if event != last.get(cpu):
             if event == "mm_page_alloc_zone_locked:refill":
                 out.refills += 1

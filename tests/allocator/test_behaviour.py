@@ -3,11 +3,10 @@ its source. free_high draining on runs of high-order frees is pinned at unit lev
 test_pcp_upstream.py (test_free_high_drains_a_run_of_high_order_frees)."""
 
 import numpy as np
-import pyarrow as pa
-import pyarrow.parquet as pq
 import pytest
 
 from allocator import Spec, derive_machine, simulate
+from sweep.trace.pattern import write_pattern
 
 GIB = 1 << 30
 
@@ -20,13 +19,9 @@ def test_pcp_high_rises_under_steady_frees_and_decays_when_idle(tmp_path):
     rows = [(i * 2000, c, 12_000_000 + i * 2000, c) for c in range(4) for i in range(5000)]
     rows.append((3_400_000_000, 0, 3_400_000_100, 0))  # the trace's last event: 3.4 s
     t_alloc, cpu, t_free, cpu_free = (list(x) for x in zip(*rows, strict=True))
-    pq.write_table(pa.table({
-        "t_alloc_ns": pa.array(t_alloc, pa.int64()), "cpu": pa.array(cpu, pa.int32()),
-        "order": pa.array([0] * len(rows), pa.int8()),
-        "migratetype": pa.array([1] * len(rows), pa.int8()),
-        "gfp_flags": ["GFP_HIGHUSER_MOVABLE"] * len(rows),
-        "t_free_ns": pa.array(t_free, pa.int64()), "cpu_free": pa.array(cpu_free, pa.int32()),
-        "prologue": [False] * len(rows)}), tmp_path / "p.parquet")
+    write_pattern(tmp_path / "p.parquet", {
+        "t_alloc_ns": t_alloc, "cpu": cpu, "order": [0] * len(rows),
+        "migratetype": [1] * len(rows), "t_free_ns": t_free, "cpu_free": cpu_free})
     r = simulate(Spec(cpus=4, mem_bytes=GIB, mix="trace", seed=1, duration_ns=3_500_000_000,
                       sample_ns=100_000_000,
                       mix_params={"pattern": str(tmp_path / "p.parquet"), "repeat": 1}))

@@ -13,6 +13,7 @@ import pytest
 from allocator import Spec, simulate
 from allocator.errors import SpecError
 from allocator.layout import T_CPU, T_EVENT, T_ORDER, T_PFN, T_TIME, TR_ALLOC, TR_FREE
+from sweep.trace.pattern import write_pattern
 
 US = 1000
 
@@ -30,14 +31,9 @@ def pattern(tmp_path_factory):
     for i in range(10):
         rows.append((5 * US + i * 150 * US, 1, 0, 0, "GFP_KERNEL", -1, -1))
     cols = list(zip(*rows, strict=True))
-    table = pa.table({
-        "t_alloc_ns": pa.array(cols[0], pa.int64()), "cpu": pa.array(cols[1], pa.int32()),
-        "order": pa.array(cols[2], pa.int8()), "migratetype": pa.array(cols[3], pa.int8()),
-        "gfp_flags": pa.array(cols[4], pa.string()), "t_free_ns": pa.array(cols[5], pa.int64()),
-        "cpu_free": pa.array(cols[6], pa.int32()), "prologue": pa.array([False] * len(rows)),
-    })
     path = tmp_path_factory.mktemp("pattern") / "p.parquet"
-    pq.write_table(table, path)
+    write_pattern(path, dict(zip(("t_alloc_ns", "cpu", "order", "migratetype", "gfp_flags",
+                                  "t_free_ns", "cpu_free"), map(list, cols), strict=True)))
     return str(path)
 
 
