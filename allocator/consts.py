@@ -73,6 +73,9 @@ OP_NONE = 0  # only user time passes
 OP_ALLOC = 1  # allocate (order, migratetype, gfp) and link the entry on a mix list (or the LRU)
 OP_FREE_OLDEST = 2  # free the entry at the head of a mix list (first allocated)
 OP_FREE_NEWEST = 3  # free the entry at the tail of a mix list (last allocated)
+# For the two free ops the second field of next_op's tuple (the order, for OP_ALLOC) is how many
+# entries to free as one folio batch (free_unref_folios(); mixes.base.free_batch_len()); 0 or 1
+# frees one.
 LIST_LRU = -1  # list argument of OP_ALLOC: the zone's file LRU
 
 NS_PER_SEC = 1_000_000_000

@@ -1,7 +1,8 @@
 """The discrete-event engine: the agent with the earliest clock runs its next step.
 
 Agents are the workload CPUs (0 .. nr_cpus-1) and kswapd (nr_cpus). A CPU's step is one
-operation of its mix (an allocation or a free through the allocator, then user time), or its
+operation of its mix (an allocation, or a free or a batch of frees, through the allocator, then
+user time), or its
 vmstat_update() when that is due. Lock requests are therefore made in clock order and served
 FIFO (locks.py). Samples of the time series are taken as the earliest clock passes each sample
 time; the warm-up, if any, ends the same way and resets every accumulated counter.
@@ -26,6 +27,7 @@ from .consts import (
 )
 from .knobs import K_VMSTAT_INTERVAL_MS
 from .layout import (
+    AG_IN_BATCH,
     AG_LAST_OK,
     AG_NEXT_DECAY,
     AG_OPS,
@@ -92,6 +94,7 @@ from .layout import (
     ZC_WATERMARK_BOOST,
 )
 from .lists import list_add_tail, list_del, list_first, list_last
+from .locks import batch_lock_release
 from .page_alloc import alloc_pages, free_pages, tree_update
 from .tracepoints import trace_event
 from .vmscan import kswapd_step
@@ -244,6 +247,26 @@ def do_free(z, ps, cpu, lst, newest, pol):
 
 
 @njit_hooked
+def free_batch(z, ps, cpu, lst, newest, nr, pol):
+    """Free `nr` entries of a mix list (nr <= 1: one), as release_pages() /
+    folios_put_refs() hand a folio batch to free_unref_folios(), which keeps one pcp->lock
+    across the batch (locks.batch_lock_*). Each page is a completed operation with its own
+    latency; the batch's lock is released after its last page."""
+    batched = nr > 1
+    if batched:
+        z.ag[cpu, AG_IN_BATCH] = 1
+    for _ in range(max(nr, 1)):
+        t = z.eng[E_NOW]
+        if not do_free(z, ps, cpu, lst, newest, pol):
+            break
+        hist_record(z, H_FREE, z.eng[E_NOW] - t)
+        z.ag[cpu, AG_OPS] += 1
+    if batched:
+        batch_lock_release(z, cpu)
+        z.ag[cpu, AG_IN_BATCH] = 0
+
+
+@njit_hooked
 def run(z, ps, ms, pol, next_op):
     """Run until the earliest agent's clock reaches the end time."""
     end = z.eng[E_END_NS]
@@ -279,9 +302,7 @@ def run(z, ps, ms, pol, next_op):
                 hist_record(z, H_ALLOC, z.eng[E_NOW] - t)
                 z.ag[a, AG_OPS] += 1
             elif op == OP_FREE_OLDEST or op == OP_FREE_NEWEST:
-                if do_free(z, ps, a, lst, op == OP_FREE_NEWEST, pol):
-                    hist_record(z, H_FREE, z.eng[E_NOW] - t)
-                    z.ag[a, AG_OPS] += 1
+                free_batch(z, ps, a, lst, op == OP_FREE_NEWEST, order, pol)
             z.ag[a, AG_SYS_NS] += z.eng[E_NOW] - t
             z.clock[a] = z.eng[E_NOW] + user_ns
         tree_update(z, a)

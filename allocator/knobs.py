@@ -90,9 +90,11 @@ ENGINE_KNOBS: tuple[Knob, ...] = (
         1,
         0,
         1,
-        "1 = v6.19 (Joshua Hahn): free_frozen_page_commit, decay_pcp_high and drain_pages_zone "
-        "release pages in chunks of `batch`, retaking zone->lock per chunk; 0 = one "
-        "free_pcppages_bulk call for the whole amount (v6.10).",
+        "1 = v6.19 (Joshua Hahn's series, v5 as merged): free_frozen_page_commit frees "
+        "nr_pcp_free() pages in chunks of `batch`, one zone->lock hold each, dropping and "
+        "retaking (trylock) pcp->lock between chunks; decay_pcp_high likewise, pcp->lock taken "
+        "per chunk; 0 = one free_pcppages_bulk call for the whole amount (v6.10 .. v6.18). "
+        "drain_pages_zone frees batch << pcp_batch_scale_max per pcp->lock hold either way.",
     ),
     Knob(
         "cpus_per_socket",
@@ -132,6 +134,16 @@ ENGINE_KNOBS: tuple[Knob, ...] = (
         "pcp->high pinned to this many pages (high_min = high_max, no 4 * batch floor), as in "
         "Huang Ying's measurements (2 * batch); 0: zone_highsize() and auto-tuning.",
     ),
+    Knob(
+        "folio_batch",
+        31,
+        1,
+        255,
+        "Pages an unmap, exit or MADV_DONTNEED hands to free_unref_folios() at once (mmu_gather "
+        "-> folios_put_refs() fills a folio_batch of FOLIO_BATCH_SIZE = 31, "
+        "include/linux/folio_batch.h, v6.10 .. v7.0-rc), which keeps one pcp->lock across them; "
+        "reclaim frees its SWAP_CLUSTER_MAX batch the same way. 1 frees page by page.",
+    ),
 )
 
 # Indices into the knob array: engine knobs first, in ENGINE_KNOBS order.
@@ -149,8 +161,9 @@ K_KSWAPD = 10
 K_VMSTAT_INTERVAL_MS = 11
 K_PCP_BATCH = 12
 K_PCP_HIGH = 13
+K_FOLIO_BATCH = 14
 NR_ENGINE_KNOBS = len(ENGINE_KNOBS)
-assert ENGINE_KNOBS[K_PCP_HIGH].name == "pcp_high"
+assert ENGINE_KNOBS[K_FOLIO_BATCH].name == "folio_batch"
 
 
 def resolve_knobs(

@@ -59,7 +59,9 @@ AG_OPS = 1  # completed workload operations (alloc or free)
 AG_LAST_OK = 2  # 1 if the agent's last allocation succeeded
 AG_NEXT_DECAY = 3  # simulated time of the next vmstat_update (decay_pcp_high)
 AG_RECLAIM_NS = 4  # time spent reclaiming (direct reclaim stalls; kswapd's work)
-NR_AG_FIELDS = 5
+AG_IN_BATCH = 5  # 1 while the agent frees a folio batch (free_unref_folios())
+AG_BATCH_LOCK = 6  # the pcp->lock the batch holds across its pages (0: none)
+NR_AG_FIELDS = 7
 
 # --- lock fields: Z.lk[lock, ...]; lock 0 is zone->lock, lock 1 + a is agent a's pcp->lock ----
 LK_NRES = 0  # sections on the lock's timeline (Z.lkres[lock]: start, end pairs)

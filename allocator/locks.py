@@ -23,6 +23,8 @@ from ._jit import njit
 from .costs import C_CACHELINE_FAR, C_CACHELINE_NEAR
 from .knobs import K_CPUS_PER_SOCKET
 from .layout import (
+    AG_BATCH_LOCK,
+    AG_IN_BATCH,
     E_GMIN,
     E_NOW,
     EV_PCP_LOCK_REMOTE,
@@ -163,3 +165,52 @@ def pcp_spin_lock(z, owner, cpu, acquire_ns):
     if owner != cpu:
         z.ev[EV_PCP_LOCK_REMOTE] += 1
         z.lk[lock, LK_REMOTE] = 1
+
+
+@njit
+def pcp_spin_relock(z, owner, cpu, acquire_ns):
+    """Drop `owner`'s pcp->lock and retake it with a trylock, as v6.19's chunked drain does
+    between chunks (free_frozen_page_commit(): pcp_spin_unlock(), pcp_spin_trylock()) so that
+    others get a turn. Returns False, the lock no longer held, if someone took it meanwhile."""
+    lock = pcp_lock_id(owner)
+    remote = z.lk[lock, LK_REMOTE]
+    spin_unlock(z, lock)
+    if _busy_at(z, lock, z.eng[E_NOW]):
+        return False
+    spin_lock(z, lock, cpu, acquire_ns)
+    z.lk[lock, LK_REMOTE] = remote
+    return True
+
+
+# --- free batches: free_unref_folios() keeps one pcp->lock across a folio batch -------------
+# release_pages() / folios_put_refs() hand free_unref_folios() up to FOLIO_BATCH_SIZE (31)
+# folios; it takes the pcp->lock once and keeps it while the folios' zone stays the same
+# (mm/page_alloc.c, v6.10 .. v7.0-rc). The engine marks an agent as freeing a batch
+# (AG_IN_BATCH); a policy's free hook then leaves the lock it took in AG_BATCH_LOCK for the next
+# page, and the engine releases it when the batch ends.
+
+
+@njit
+def batch_lock_held(z, cpu, owner):
+    """Does `cpu` hold `owner`'s pcp->lock from an earlier page of its free batch?"""
+    return z.ag[cpu, AG_BATCH_LOCK] == pcp_lock_id(owner)
+
+
+@njit
+def batch_lock_release(z, cpu):
+    """Release the pcp->lock a free batch holds, if any (the batch ended, or its next page
+    needs another PCP: free_unref_folios() unlocks before it locks the next zone's)."""
+    lock = z.ag[cpu, AG_BATCH_LOCK]
+    if lock > 0:
+        z.ag[cpu, AG_BATCH_LOCK] = 0
+        spin_unlock(z, lock)
+
+
+@njit
+def batch_lock_done(z, cpu, owner):
+    """After a free under `owner`'s pcp->lock: keep it for the batch's next page, or release it
+    when the agent is not freeing a batch."""
+    if z.ag[cpu, AG_IN_BATCH]:
+        z.ag[cpu, AG_BATCH_LOCK] = pcp_lock_id(owner)
+    else:
+        spin_unlock(z, pcp_lock_id(owner))

@@ -23,6 +23,7 @@ from .consts import (
 from .costs import C_RECLAIM_PAGE, C_ZONE_LOCK
 from .knobs import K_KSWAPD
 from .layout import (
+    AG_IN_BATCH,
     AG_RECLAIM_NS,
     E_NOW,
     EV_ALLOCSTALL,
@@ -43,7 +44,7 @@ from .layout import (
     ZC_NR_LRU,
 )
 from .lists import list_del, list_first
-from .locks import spin_lock, spin_unlock
+from .locks import batch_lock_release, spin_lock, spin_unlock
 from .pcp import free_one_page, pcp_allowed_order
 from .watermark import wmark_pages, zone_watermark_ok
 
@@ -196,8 +197,11 @@ def drain_all_pages(z, ps, cpu, pol):
 def shrink_lru(z, ps, cpu, nr_to_reclaim, pol):
     """shrink_inactive_list() on the one file LRU: reclaim the oldest page-cache pages and free
     them through the normal free path (free_unref_folios). Anonymous memory is not reclaimed
-    (no swap). Returns pages reclaimed."""
+    (no swap), as one folio batch: shrink_folio_list() frees its folios with
+    free_unref_folios(), one pcp->lock hold for them (locks.batch_lock_*). Returns pages
+    reclaimed."""
     got = 0
+    z.ag[cpu, AG_IN_BATCH] = 1
     while got < nr_to_reclaim:
         node = list_first(z, L_LRU)
         if node < 0:
@@ -208,6 +212,8 @@ def shrink_lru(z, ps, cpu, nr_to_reclaim, pol):
         z.eng[E_NOW] += pages * z.cost[C_RECLAIM_PAGE]
         free_pages(z, ps, cpu, node, pol)
         got += pages
+    batch_lock_release(z, cpu)
+    z.ag[cpu, AG_IN_BATCH] = 0
     if got:
         z.zc[ZC_KSWAPD_FAILURES] = 0  # shrink_node() made progress
     return got

@@ -23,7 +23,7 @@ from .consts import (
     ZONE_BELOW_HIGH,
     ZONE_RECLAIM_ACTIVE,
 )
-from .costs import C_ZONE_LOCK
+from .costs import C_PCP_LOCK, C_ZONE_LOCK
 from .knobs import K_DRAIN_IN_BATCHES, K_FREE_HIGH_V615, K_PCP_BATCH_SCALE_MAX, K_THP
 from .layout import (
     EV_DECAY,
@@ -50,7 +50,7 @@ from .layout import (
     ZC_PCP_PAGES_PEAK,
 )
 from .lists import list_add_tail, list_del, list_empty, list_last
-from .locks import spin_lock, spin_unlock
+from .locks import pcp_spin_relock, spin_lock, spin_unlock
 from .tracepoints import trace_event
 from .watermark import wmark_pages, zone_watermark_ok
 
@@ -108,10 +108,18 @@ def pcp_high_clamp(z, agent):
 
 
 @njit
+def pcp_high_may_grow(z, agent):
+    """nr_pcp_alloc() raises pcp->high only when auto-tuning is on (high_min != high_max)
+    and the zone is not below its high watermark (ZONE_BELOW_HIGH)."""
+    return z.pcp[agent, PCP_HIGH_MIN] != z.pcp[agent, PCP_HIGH_MAX] and not (
+        z.zc[ZC_FLAGS] & ZONE_BELOW_HIGH
+    )
+
+
+@njit
 def nr_pcp_alloc(z, agent, order):
     """nr_pcp_alloc(): how many entries a refill takes; grows pcp->high and alloc_factor."""
     base_batch = z.pcp[agent, PCP_BATCH]
-    high_min = z.pcp[agent, PCP_HIGH_MIN]
     high_max = z.pcp[agent, PCP_HIGH_MAX]
     high = pcp_high_clamp(z, agent)
     if high < base_batch:
@@ -120,7 +128,7 @@ def nr_pcp_alloc(z, agent, order):
         batch = base_batch
     else:
         batch = base_batch << z.pcp[agent, PCP_ALLOC_FACTOR]
-    if high_min != high_max and not (z.zc[ZC_FLAGS] & ZONE_BELOW_HIGH):
+    if pcp_high_may_grow(z, agent):
         high = min(high + batch, high_max)
         z.pcp[agent, PCP_HIGH] = high
     if order == 0:
@@ -295,19 +303,38 @@ def free_pcppages_bulk(z, agent, cpu, count, pindex):
 
 
 @njit
-def free_pcp_chunked(z, agent, cpu, to_free, pindex, stop_below):
-    """Free `to_free` pages in free_pcppages_bulk calls of `batch` pages each (v6.19), or in
-    one call (knob drain_in_batches=0). With v6.19 chunks, stop once count < stop_below."""
+def free_pcp_chunked(z, agent, cpu, to_free, pindex):
+    """The drain of free_frozen_page_commit() (v6.19: Joshua Hahn, "mm/page_alloc: Batch page
+    freeing in free_frozen_page_commit", v5 as merged): while to_free > 0 and pcp->count > 0,
+    free min(to_free, batch) pages under one zone->lock hold, then drop the pcp->lock and
+    trylock it again, giving up when that fails. The drain frees all of nr_pcp_free(), not
+    just down to high. With drain_in_batches=0, one free_pcppages_bulk() call (v6.10 .. v6.18).
+    Returns whether `agent`'s pcp->lock is still held by `cpu`."""
     if not z.knob[K_DRAIN_IN_BATCHES]:
         free_pcppages_bulk(z, agent, cpu, to_free, pindex)
-        return
+        return True
     batch = z.pcp[agent, PCP_BATCH]
     while to_free > 0 and z.pcp[agent, PCP_COUNT] > 0:
         chunk = min(to_free, batch)
         free_pcppages_bulk(z, agent, cpu, chunk, pindex)
         to_free -= chunk
-        if z.pcp[agent, PCP_COUNT] < stop_below:
+        if to_free <= 0 or z.pcp[agent, PCP_COUNT] <= 0:
             break
+        if not pcp_spin_relock(z, agent, cpu, z.cost[C_PCP_LOCK]):
+            return False
+    return True
+
+
+@njit
+def decay_chunks(z, agent, to_drain):
+    """decay_pcp_high()'s drain is `to_drain` pages in chunks of batch, each under its own
+    pcp->lock hold (v6.19, "mm/page_alloc: Batch page freeing in decay_pcp_high"), or one
+    chunk (drain_in_batches=0). Returns the size of the next chunk (0: done)."""
+    if to_drain <= 0:
+        return 0
+    if not z.knob[K_DRAIN_IN_BATCHES]:
+        return to_drain
+    return min(to_drain, z.pcp[agent, PCP_BATCH])
 
 
 @njit

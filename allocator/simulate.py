@@ -172,7 +172,13 @@ def simulate(spec: Spec, *, check_every_ns: int = 0, trace_events: int = 0) -> S
             break
         stop = min(stop + check_every_ns, end)
     return SimResult(
-        metrics=collect_metrics(z, machine, policy.event_names, policy.gauge_names),
+        metrics=collect_metrics(
+            z,
+            machine,
+            policy.event_names,
+            policy.gauge_names,
+            kernel_frac=mix.resolve_params(dict(spec.mix_params)).get("kernel_frac", 0) / 1e6,
+        ),
         samples=collect_samples(z, policy.gauge_names),
         trace=z.trace[: int(z.eng[E_TRACE_N])].copy() if trace_events else None,
         trace_lost=int(z.eng[E_TRACE_LOST]),

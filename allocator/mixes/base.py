@@ -22,6 +22,7 @@ from typing import Any, ClassVar
 
 from .._jit import njit
 from ..errors import SpecError
+from ..knobs import K_FOLIO_BATCH
 from ..layout import ZC_L_MIX0
 from ..machine import Machine
 from ..registry import Registry
@@ -78,6 +79,19 @@ class Param:
         return v
 
 
+def kernel_frac_param(default: float, basis: str) -> Param:
+    """Every mix's `kernel_frac`: the share of its time outside the page allocator that is
+    kernel time all the same (faults, syscalls, zeroing, page tables, exit_mmap), so that
+    kernel_sys_frac = sys_frac + kernel_frac * (1 - sys_frac) is %sys as mpstat or `time`
+    report it for the whole kernel, the RFC's unit. `basis` says where the default comes from."""
+    return Param(
+        "kernel_frac",
+        default,
+        "frac",
+        f"non-allocator kernel share of the time outside the allocator ({basis})",
+    )
+
+
 class Mix:
     """Base class. Subclasses set `name`, `params`, `hooks` and implement `lists`/`build`."""
 
@@ -99,9 +113,7 @@ class Mix:
             if key not in table:
                 known = ", ".join(table) or "none"
                 raise SpecError(f"unknown parameter 'mix.{cls.name}.{key}'; known: {known}")
-        return {
-            p.name: p.resolve(overrides.get(p.name, p.default), cls.name) for p in cls.params
-        }
+        return {p.name: p.resolve(overrides.get(p.name, p.default), cls.name) for p in cls.params}
 
     @classmethod
     def describe(cls) -> str:
@@ -133,3 +145,10 @@ def get_mix(name: str) -> type[Mix]:
 def mix_list_len(z, k):
     """Number of entries on mix list k."""
     return z.llen[z.zc[ZC_L_MIX0] + k]
+
+
+@njit
+def free_batch_len(z, k):
+    """How many entries of mix list k one free batch takes: a folio batch (knob folio_batch,
+    FOLIO_BATCH_SIZE in the kernel), or what is left on the list."""
+    return min(z.knob[K_FOLIO_BATCH], mix_list_len(z, k))

@@ -2,12 +2,14 @@
 freeing its memory on the CPU that tears it down: the second source of zone->lock contention
 the RFC names ("an avalanche of free pages on a CPU busy walking page tables").
 
-Each CPU runs one process at a time: it faults in `rss_bytes` (capped so all CPUs together map
-at most `max_mem_frac` of memory) at one fault per `fault_ns`, one PTE page per 512 faults and
-an order-1 PGD (page-table isolation) at the start, lives `life_ns` more without allocating,
-then exit_mmap() frees the data pages and the page tables at `exit_ns` each, and the next
-process starts. `sync` is the share of CPUs whose processes run in lock step (started together,
-so they exit together, the "concurrent exits" of RFC 2/2); the others start at random points.
+Each CPU runs one process at a time: it faults in a size drawn around `rss_bytes` (all CPUs
+together map at most `max_mem_frac` of memory) at one fault per `fault_ns`, one PTE page per
+512 faults and an order-1 PGD (page-table isolation) at the start, lives a while without
+allocating, then exit_mmap() frees the data pages (in folio batches) and the page tables at
+`exit_ns` each, and the next process starts. Sizes and lifetimes are drawn from the seed. `sync`
+is the share of CPUs whose processes exit together on a common schedule (the "concurrent exits"
+of RFC 2/2: a job manager killing a batch, a container stopping); the others start at random
+points and live around `life_ns`.
 """
 
 from __future__ import annotations
@@ -28,17 +30,55 @@ from ..consts import (
     PAGE_SIZE,
     PAGEBLOCK_NR_PAGES,
 )
+from ..layout import E_NOW
 from ..machine import Machine
-from .base import Mix, MixHooks, Param, mix_list_len, register_mix
+from ..rng import rand_around, rand_below
+from .base import (
+    Mix,
+    MixHooks,
+    Param,
+    free_batch_len,
+    kernel_frac_param,
+    mix_list_len,
+    register_mix,
+)
 
-ExitState = namedtuple("ExitState", ["pages", "fault_ns", "life_ns", "exit_ns", "st"])
+ExitState = namedtuple(
+    "ExitState",
+    ["pages", "cap", "size_pm", "fault_ns", "life_ns", "life_pm", "exit_ns", "period_ns", "st"],
+)
 _PHASE = 0  # 0 start (PGD), 1 faulting, 2 living, 3 exiting
 _LEFT = 1  # faults left
 _TO_PTE = 2
-_NF = 3
+_SYNC = 3  # 1: this CPU's processes exit on the common schedule
+_STARTED = 4  # 0 until the CPU's first process has started
+_NF = 5
 _DATA = 0
 _PGTABLE = 1
 _NLISTS = 2
+
+
+@njit
+def _start_process(z, ms, cpu):
+    """fork + exec: draw the process's size; a CPU not in lock step starts its first process
+    part-way through (a random share of it already faulted)."""
+    st = ms.st
+    pages = min(max(1, rand_around(z.rng, cpu, ms.pages, ms.size_pm)), ms.cap)
+    if not st[cpu, _STARTED] and not st[cpu, _SYNC]:
+        pages = 1 + rand_below(z.rng, cpu, pages)
+    st[cpu, _STARTED] = 1
+    st[cpu, _LEFT] = pages
+    st[cpu, _PHASE] = 1
+    st[cpu, _TO_PTE] = PAGEBLOCK_NR_PAGES
+
+
+@njit
+def _life_ns(z, ms, cpu):
+    """How long the process lives once faulted in: until the next exit of the common schedule
+    (every period_ns) for CPUs in lock step, a draw around life_ns for the others."""
+    if ms.st[cpu, _SYNC]:
+        return ms.period_ns - z.eng[E_NOW] % ms.period_ns
+    return rand_around(z.rng, cpu, ms.life_ns, ms.life_pm)
 
 
 @njit
@@ -48,8 +88,7 @@ def next_op(z, ms, cpu):
     pgtable = cpu * _NLISTS + _PGTABLE
     phase = st[cpu, _PHASE]
     if phase == 0:  # fork + exec: the PGD, order 1 with page-table isolation
-        st[cpu, _PHASE] = 1
-        st[cpu, _TO_PTE] = PAGEBLOCK_NR_PAGES
+        _start_process(z, ms, cpu)
         return OP_ALLOC, 1, MIGRATE_UNMOVABLE, GFP_DIRECT_RECLAIM, pgtable, 0
     if phase == 1:
         if st[cpu, _LEFT] > 0:
@@ -61,15 +100,15 @@ def next_op(z, ms, cpu):
             gfp = GFP_DIRECT_RECLAIM | GFP_MOVABLE_PAGE
             return OP_ALLOC, 0, MIGRATE_MOVABLE, gfp, data, ms.fault_ns
         st[cpu, _PHASE] = 2
-        return OP_NONE, 0, 0, 0, 0, ms.life_ns
+        return OP_NONE, 0, 0, 0, 0, _life_ns(z, ms, cpu)
     if phase == 2:
         st[cpu, _PHASE] = 3
-    if mix_list_len(z, data) > 0:
-        return OP_FREE_OLDEST, 0, 0, 0, data, ms.exit_ns
+    if mix_list_len(z, data) > 0:  # exit_mmap(): the data pages in folio batches
+        nr = free_batch_len(z, data)
+        return OP_FREE_OLDEST, nr, 0, 0, data, ms.exit_ns * nr
     if mix_list_len(z, pgtable) > 0:
         return OP_FREE_OLDEST, 0, 0, 0, pgtable, ms.exit_ns
     st[cpu, _PHASE] = 0
-    st[cpu, _LEFT] = ms.pages
     return OP_NONE, 0, 0, 0, 0, 0
 
 
@@ -79,12 +118,30 @@ class Exit(Mix):
 
     name = "exit"
     params = (
-        Param("rss_bytes", "256MiB", "bytes", "memory each process faults in", lo=4096),
+        kernel_frac_param(
+            0.85,
+            "an estimate from the mix's own phases: faulting (fault_ns) and exit_mmap (exit_ns) "
+            "are kernel work, the process's life (life_ns) is user time; no profile",
+        ),
+        Param("rss_bytes", "256MiB", "bytes", "mean memory a process faults in", lo=4096),
+        Param(
+            "size_spread",
+            0.5,
+            "frac",
+            "process sizes drawn uniformly in rss_bytes * [1 - s, 1 + s]",
+        ),
         Param("max_mem_frac", 0.5, "frac", "cap on all processes together, share of memory"),
         Param("fault_ns", "600ns", "ns", "fault work besides the allocation"),
-        Param("life_ns", "5ms", "ns", "time a process lives once its memory is in"),
+        Param("life_ns", "5ms", "ns", "mean time a process lives once its memory is in"),
+        Param("life_spread", 0.5, "frac", "lifetimes drawn in life_ns * [1 - s, 1 + s]"),
         Param("exit_ns", "40ns", "ns", "exit_mmap work per page besides the free"),
-        Param("sync", 1.0, "frac", "share of CPUs whose processes start and exit together"),
+        Param(
+            "sync",
+            1.0,
+            "frac",
+            "share of CPUs whose processes exit together, on a common schedule every "
+            "2 * (mean faulting time) + life_ns",
+        ),
     )
     hooks = MixHooks(next_op=next_op)
 
@@ -93,18 +150,20 @@ class Exit(Mix):
 
     def build(self, machine: Machine, values: dict[str, int]) -> ExitState:
         cpus = machine.cpus
-        cap = machine.mem_bytes * values["max_mem_frac"] // 1_000_000 // cpus
-        pages = max(1, min(values["rss_bytes"], cap) // PAGE_SIZE)
+        cap = max(1, machine.mem_bytes * values["max_mem_frac"] // 1_000_000 // cpus // PAGE_SIZE)
+        size_pm = values["size_spread"] // 1000
+        # the mean, so that the largest draw stays under the cap
+        pages = max(1, min(values["rss_bytes"] // PAGE_SIZE, cap * 1000 // (1000 + size_pm)))
         st = np.zeros((cpus, _NF), dtype=np.int64)
-        st[:, _LEFT] = pages
-        in_step = cpus * values["sync"] // 1_000_000
-        # the rest start part-way into their first process (a deterministic spread)
-        rest = np.arange(in_step, cpus, dtype=np.int64)
-        st[in_step:, _LEFT] = 1 + (rest * 7919) % pages
+        st[: cpus * values["sync"] // 1_000_000, _SYNC] = 1
         return ExitState(
             pages=pages,
+            cap=cap,
+            size_pm=size_pm,
             fault_ns=values["fault_ns"],
             life_ns=values["life_ns"],
+            life_pm=values["life_spread"] // 1000,
             exit_ns=values["exit_ns"],
+            period_ns=max(1, 2 * pages * values["fault_ns"] + values["life_ns"]),
             st=st,
         )

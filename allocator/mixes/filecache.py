@@ -36,7 +36,7 @@ from ..consts import (
 from ..layout import ZC_KSWAPD_AWAKE, ZC_MANAGED, ZC_NR_LRU
 from ..machine import Machine
 from ..rng import rand_around, rand_below
-from .base import Mix, MixHooks, Param, mix_list_len, register_mix
+from .base import Mix, MixHooks, Param, kernel_frac_param, mix_list_len, register_mix
 
 FileCacheState = namedtuple(
     "FileCacheState",
@@ -63,8 +63,10 @@ def next_op(z, ms, cpu):
     if ms.fill_ppm and not ms.filled[0]:
         # Fill until the page cache reaches its share or kswapd wakes (the watermarks may not
         # leave room for the whole share: then the cache ends where reclaim begins).
-        if z.zc[ZC_NR_LRU] < z.zc[ZC_MANAGED] * ms.fill_ppm // 1_000_000 and not z.zc[
-                ZC_KSWAPD_AWAKE]:
+        if (
+            z.zc[ZC_NR_LRU] < z.zc[ZC_MANAGED] * ms.fill_ppm // 1_000_000
+            and not z.zc[ZC_KSWAPD_AWAKE]
+        ):
             return OP_ALLOC, 0, MIGRATE_MOVABLE, gfp_file, LIST_LRU, ms.fill_ns
         ms.filled[0] = 1
     anon = cpu * _NLISTS + _ANON
@@ -88,6 +90,10 @@ def next_op(z, ms, cpu):
 
 
 _PARAMS = (
+    kernel_frac_param(
+        0.1,
+        "an estimate of the order of kbuild's 10.5% (no published profile)",
+    ),
     Param("anon_pages", 2048, "int", "anonymous working set per CPU, in pages", lo=1),
     Param("file_frac", 0.3, "frac", "share of steps that read a page into the page cache"),
     Param("unmovable_frac", 0.01, "frac", "share of steps that allocate unmovable pages"),

@@ -11,7 +11,8 @@ Modelled on ../shared/reference/calibration.md s7.3 (jemalloc decay and backgrou
 - `purger_cpus` CPUs (or `purger_frac` of them) run the background purge threads; each serves
   the arenas of the workers w with w % purgers == its index, and when an arena holds more than
   `arena_dirty_bytes` (per worker, so the mix means the same at any memory size), frees its
-  oldest pages one by one (`madvise_ns` each),
+  oldest pages (`madvise_ns` each) in folio batches (knob `folio_batch`: MADV_DONTNEED's
+  mmu_gather hands them to free_unref_folios() 31 at a time),
   up to `purge_batch` pages per wake (jemalloc wakes a background thread early once about 1024
   pages are due), then sleeps `sleep_ns`. jemalloc's 10 s smootherstep decay is collapsed into
   this cap on dirty memory, so short runs reach the steady state where purgers free what
@@ -38,7 +39,15 @@ from ..consts import (
 )
 from ..machine import Machine
 from ..rng import rand_around
-from .base import Mix, MixHooks, Param, mix_list_len, register_mix
+from .base import (
+    Mix,
+    MixHooks,
+    Param,
+    free_batch_len,
+    kernel_frac_param,
+    mix_list_len,
+    register_mix,
+)
 
 PurgeState = namedtuple(
     "PurgeState",
@@ -71,10 +80,12 @@ def next_op(z, ms, cpu):
     arenas = (ncpu - first + ms.purgers - 1) // ms.purgers
     while st[cpu, _SCANNED] < arenas and st[cpu, _BURST] > 0:
         arena = st[cpu, _CURSOR]
-        if mix_list_len(z, arena) > ms.target:
-            st[cpu, _BURST] -= 1
+        over = mix_list_len(z, arena) - ms.target
+        if over > 0:
+            nr = min(free_batch_len(z, arena), over, st[cpu, _BURST])
+            st[cpu, _BURST] -= nr
             st[cpu, _SCANNED] = 0
-            return OP_FREE_OLDEST, 0, 0, 0, arena, ms.madvise_ns
+            return OP_FREE_OLDEST, nr, 0, 0, arena, ms.madvise_ns * nr
         arena += ms.purgers
         if arena >= ncpu:
             arena = first
@@ -91,13 +102,22 @@ class Purge(Mix):
 
     name = "purge"
     params = (
+        kernel_frac_param(
+            0.1,
+            "no published profile of a jemalloc purging service: an estimate of the order of "
+            "kbuild's 10.5%; the workers' time between faults is mostly user space",
+        ),
         Param("purger_cpus", 0, "int", "purger CPUs; 0: purger_frac of the CPUs", lo=0),
         Param("purger_frac", 1 / 16, "frac", "share of CPUs that purge when purger_cpus is 0"),
         Param("arena_dirty_bytes", "8MiB", "bytes", "dirty memory an arena keeps before purging"),
-        Param("refault_bytes", "4MiB", "bytes",
-              "what an arena faults back beyond its dirty cap after a purge (about one "
-              "purge wake: jemalloc wakes a background thread once ~1024 pages are due)",
-              lo=4096),
+        Param(
+            "refault_bytes",
+            "4MiB",
+            "bytes",
+            "what an arena faults back beyond its dirty cap after a purge (about one "
+            "purge wake: jemalloc wakes a background thread once ~1024 pages are due)",
+            lo=4096,
+        ),
         Param("fault_ns", "2us", "ns", "time between a worker's page faults"),
         Param("madvise_ns", "150ns", "ns", "MADV_DONTNEED work per page besides the free"),
         Param("purge_batch", 1024, "int", "pages a purger frees per wake", lo=1),

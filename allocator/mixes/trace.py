@@ -42,16 +42,36 @@ from ..consts import (
 )
 from ..errors import SpecError
 from ..machine import Machine
-from .base import Mix, MixHooks, Param, mix_list_len, register_mix
+from .base import Mix, MixHooks, Param, kernel_frac_param, mix_list_len, register_mix
 
 # The pattern's columns, one row per allocation (sweep/trace/pattern.py writes them).
-PATTERN_COLUMNS = ("t_alloc_ns", "cpu", "order", "migratetype", "gfp_flags", "t_free_ns",
-                   "cpu_free", "prologue")
+PATTERN_COLUMNS = (
+    "t_alloc_ns",
+    "cpu",
+    "order",
+    "migratetype",
+    "gfp_flags",
+    "t_free_ns",
+    "cpu_free",
+    "prologue",
+)
 
 TraceState = namedtuple(
     "TraceState",
-    ["ev_t", "ev_free", "ev_list", "ev_order", "ev_mt", "ev_gfp", "start", "end", "period",
-     "repeat", "wait_ns", "st"],
+    [
+        "ev_t",
+        "ev_free",
+        "ev_list",
+        "ev_order",
+        "ev_mt",
+        "ev_gfp",
+        "start",
+        "end",
+        "period",
+        "repeat",
+        "wait_ns",
+        "st",
+    ],
 )
 # st[cpu, ...]
 CUR = 0  # next event index
@@ -102,8 +122,10 @@ def read_pattern(path: str) -> dict[str, np.ndarray]:
     try:
         table = pq.read_table(path, columns=list(PATTERN_COLUMNS))
     except (OSError, ValueError, KeyError) as exc:
-        raise SpecError(f"mix.trace.pattern: {path} is not a pattern from `sweep trace "
-                        f"import`: {str(exc).splitlines()[0]}") from None
+        raise SpecError(
+            f"mix.trace.pattern: {path} is not a pattern from `sweep trace "
+            f"import`: {str(exc).splitlines()[0]}"
+        ) from None
     if table.num_rows == 0:
         raise SpecError(f"mix.trace.pattern: {path} holds no allocation")
     out = {c: table.column(c).to_numpy(zero_copy_only=False) for c in PATTERN_COLUMNS}
@@ -111,9 +133,10 @@ def read_pattern(path: str) -> dict[str, np.ndarray]:
     # kernel's CMA or a pageblock type) replays as MOVABLE
     mt = out["migratetype"].astype(np.int64)
     out["migratetype"] = np.where((mt >= 0) & (mt <= 2), mt, MIGRATE_MOVABLE)
-    out["gfp_bits"] = np.array([_gfp_bits(g, int(m)) for g, m in
-                                zip(out["gfp_flags"], out["migratetype"], strict=True)],
-                               dtype=np.int64)
+    out["gfp_bits"] = np.array(
+        [_gfp_bits(g, int(m)) for g, m in zip(out["gfp_flags"], out["migratetype"], strict=True)],
+        dtype=np.int64,
+    )
     return out
 
 
@@ -141,12 +164,22 @@ class Trace(Mix):
 
     name = "trace"
     params = (
+        kernel_frac_param(
+            0.1,
+            "an estimate; set it from the traced machine's own %sys",
+        ),
         Param("pattern", "", "path", "pattern file written by `sweep trace import`"),
-        Param("spread", 1, "int", "1: tile the trace's CPUs over the machine; 0: first T only",
-              hi=1),
+        Param(
+            "spread", 1, "int", "1: tile the trace's CPUs over the machine; 0: first T only", hi=1
+        ),
         Param("repeat", 0, "int", "passes over the trace (0: until the run ends)"),
-        Param("unfreed", 1, "int", "1: free what the trace never frees at each pass's end; "
-              "0: keep it", hi=1),
+        Param(
+            "unfreed",
+            1,
+            "int",
+            "1: free what the trace never frees at each pass's end; 0: keep it",
+            hi=1,
+        ),
         Param("free_wait_ns", "1ms", "ns", "how long a free waits for its allocation"),
     )
     hooks = MixHooks(next_op=next_op)
@@ -198,8 +231,16 @@ class Trace(Mix):
         st = np.zeros((ncpu, _NF), dtype=np.int64)
         st[:, CUR] = start
         return TraceState(
-            ev_t=t, ev_free=is_free.astype(np.int8), ev_list=lists,
-            ev_order=p["order"][idx].astype(np.int64), ev_mt=p["migratetype"][idx].astype(
-                np.int64), ev_gfp=p["gfp_bits"][idx], start=start, end=end, period=period,
-            repeat=values["repeat"], wait_ns=values["free_wait_ns"], st=st,
+            ev_t=t,
+            ev_free=is_free.astype(np.int8),
+            ev_list=lists,
+            ev_order=p["order"][idx].astype(np.int64),
+            ev_mt=p["migratetype"][idx].astype(np.int64),
+            ev_gfp=p["gfp_bits"][idx],
+            start=start,
+            end=end,
+            period=period,
+            repeat=values["repeat"],
+            wait_ns=values["free_wait_ns"],
+            st=st,
         )

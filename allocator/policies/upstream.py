@@ -18,6 +18,7 @@ from ..consts import (
 from ..costs import C_PCP_LIST, C_PCP_LOCK
 from ..knobs import K_PCP_BATCH_SCALE_MAX
 from ..layout import (
+    AG_BATCH_LOCK,
     E_NOW,
     EV_PCP_ALLOC_HIT,
     EV_PCP_ALLOC_MISS,
@@ -27,12 +28,22 @@ from ..layout import (
     PCP_FREE_COUNT,
 )
 from ..lists import list_add, list_first
-from ..locks import pcp_lock_id, pcp_spin_lock, spin_trylock, spin_unlock
+from ..locks import (
+    batch_lock_done,
+    batch_lock_held,
+    batch_lock_release,
+    pcp_lock_id,
+    pcp_spin_lock,
+    spin_trylock,
+    spin_unlock,
+)
 from ..pcp import (
     clear_below_high,
+    decay_chunks,
     decay_high,
     free_one_page,
     free_pcp_chunked,
+    free_pcppages_bulk,
     nr_pcp_alloc,
     nr_pcp_to_free,
     order_to_pindex,
@@ -73,55 +84,68 @@ def rmqueue_pcplist(z, ps, cpu, order, mt):
 @njit
 def free_frozen_page_commit(z, agent, cpu, node, order, mt):
     """free_frozen_page_commit() (v6.19): list the page at the head, update free_count and
-    the free_high heuristic, and drain down when count reaches nr_pcp_high()."""
+    the free_high heuristic, and when count reaches nr_pcp_high() free nr_pcp_free() pages in
+    batch-sized chunks. Returns whether the pcp->lock is still held (a chunk's relock can
+    fail)."""
     pindex = order_to_pindex(mt, order)
     z.nstate[node] = NODE_PCP
     z.norder[node] = order
     list_add(z, pcp_list(z, agent, pindex), node)
     pcp_count_add(z, agent, 1 << order)
     z.eng[E_NOW] += z.cost[C_PCP_LIST]
-    to_free, high = nr_pcp_to_free(z, agent, order)
+    to_free, _ = nr_pcp_to_free(z, agent, order)
     if to_free < 0:
-        return
+        return True
+    locked = True
     if to_free > 0:
-        free_pcp_chunked(z, agent, cpu, to_free, pindex, high)
+        locked = free_pcp_chunked(z, agent, cpu, to_free, pindex)
     clear_below_high(z)
+    return locked
 
 
 @njit
 def free_pcp(z, ps, cpu, pfn, order):
     """free_unref_page() / __free_frozen_pages() for a pcp_allowed_order() entry: to the
-    freeing CPU's own PCP, or straight to the zone if its pcp->lock is busy."""
+    freeing CPU's own PCP, or straight to the zone if its pcp->lock is busy. Inside a free
+    batch (free_unref_folios()) the lock taken for the first page is kept for the rest."""
     mt = int(z.pb_mt[pfn >> PAGEBLOCK_ORDER])
-    lock = pcp_lock_id(cpu)
-    if not spin_trylock(z, lock, cpu, z.cost[C_PCP_LOCK]):
-        z.ev[EV_PCP_TRYLOCK_FAIL] += 1
-        free_one_page(z, cpu, pfn, order)
-        return
-    free_frozen_page_commit(z, cpu, cpu, pfn_node(z, pfn, order), order, mt)
-    spin_unlock(z, lock)
+    if not batch_lock_held(z, cpu, cpu):
+        batch_lock_release(z, cpu)
+        if not spin_trylock(z, pcp_lock_id(cpu), cpu, z.cost[C_PCP_LOCK]):
+            z.ev[EV_PCP_TRYLOCK_FAIL] += 1
+            free_one_page(z, cpu, pfn, order)
+            return
+    if free_frozen_page_commit(z, cpu, cpu, pfn_node(z, pfn, order), order, mt):
+        batch_lock_done(z, cpu, cpu)
+    else:
+        z.ag[cpu, AG_BATCH_LOCK] = 0
 
 
 @njit
 def decay_pcp_high(z, ps, cpu):
     """decay_pcp_high(): lower high towards high_min by 1/8 (at most count - batch << 5) and
-    free what is above it, from the CPU's own vmstat_update()."""
+    free what is above it, from the CPU's own vmstat_update(), taking the pcp->lock per
+    chunk."""
     to_drain = decay_high(z, cpu)
-    if to_drain > 0:
+    chunk = decay_chunks(z, cpu, to_drain)
+    while chunk > 0:
         pcp_spin_lock(z, cpu, cpu, z.cost[C_PCP_LOCK])
-        free_pcp_chunked(z, cpu, cpu, to_drain, 0, 0)
+        free_pcppages_bulk(z, cpu, cpu, chunk, 0)
         spin_unlock(z, pcp_lock_id(cpu))
+        to_drain -= chunk
+        chunk = decay_chunks(z, cpu, to_drain)
 
 
 @njit
 def drain_pages(z, ps, cpu, target):
-    """drain_pages_zone(): free all of `target`'s PCP, taking its pcp->lock from `cpu`, in
-    chunks of batch << 5 (v6.10) or batch (v6.19), relocking per chunk."""
+    """drain_pages_zone(): free all of `target`'s PCP, taking its pcp->lock from `cpu`, one
+    free_pcppages_bulk() of up to batch << CONFIG_PCP_BATCH_SCALE_MAX pages per lock hold
+    (v6.10 .. v7.0-rc; the v6.19 series' batch-sized version of it was not merged)."""
     batch = z.pcp[target, PCP_BATCH]
     chunk = batch << z.knob[K_PCP_BATCH_SCALE_MAX]
     while z.pcp[target, PCP_COUNT] > 0:
         pcp_spin_lock(z, target, cpu, z.cost[C_PCP_LOCK])
-        free_pcp_chunked(z, target, cpu, min(z.pcp[target, PCP_COUNT], chunk), 0, 0)
+        free_pcppages_bulk(z, target, cpu, min(z.pcp[target, PCP_COUNT], chunk), 0)
         spin_unlock(z, pcp_lock_id(target))
 
 

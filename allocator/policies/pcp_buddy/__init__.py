@@ -75,6 +75,7 @@ class PcpBuddy(Policy):
             olen=np.zeros(heads, dtype=np.int64),
             nl=nl,
             owned=np.zeros(agents + 1, dtype=np.int64),
+            pfree=np.zeros(nr_pb, dtype=np.int32),
         )
 
     def check_invariants(self, z: Any, ps: PcpBuddyState) -> list[str]:

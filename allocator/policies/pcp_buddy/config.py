@@ -73,6 +73,31 @@ KNOBS = (
         "Phase 2 of the refill (sub-pageblock chunks of the wanted type, split on the PCP); "
         "0 skips it, for comparison.",
     ),
+    Knob(
+        "high_growth",
+        0,
+        0,
+        1,
+        "How pcp->high auto-tunes up under pcp-buddy (the RFC does not touch nr_pcp_alloc()). "
+        "0: as the unmodified nr_pcp_alloc() does, one raise of batch << alloc_factor per "
+        "refill; a refill of a whole block brings 512+ pages, so refills are rare and high "
+        "grows slowly (upstream raises it by about what each refill brings). 1: raise high by "
+        "the pages the refill obtained, so it grows with the volume taken from the zone as "
+        "upstream's does. Default 0: the patch leaves nr_pcp_alloc() as it is. (Pinning high "
+        "for both policies is the sysctl knob percpu_pagelist_high_fraction.)",
+    ),
+    Knob(
+        "merge_scope",
+        0,
+        0,
+        2,
+        "How far the merge pass before a drain goes. 0: every owned page freed since the last "
+        "pass (RFC 2/2: 'a bottom-up merge pass runs first'); what the drain does not free is "
+        "split again on the next allocations. 1: bottom-up until the pass has visited as many "
+        "fresh pages as the drain will free. 2: only pages whose whole pageblock is free on "
+        "the PCP (the merges that can give a block back); the others wait for a later pass. "
+        "Default 0, the RFC's wording.",
+    ),
 )
 K_BLOCK_FIT = NR_ENGINE_KNOBS + 0
 K_REMOTE_FREE_TRYLOCK = NR_ENGINE_KNOBS + 1
@@ -81,6 +106,12 @@ K_MERGE_MODE = NR_ENGINE_KNOBS + 3
 K_OWNED_LIST_PER_MT = NR_ENGINE_KNOBS + 4
 K_DRAIN_ALL_DISOWNS = NR_ENGINE_KNOBS + 5
 K_PHASE2 = NR_ENGINE_KNOBS + 6
+K_HIGH_GROWTH = NR_ENGINE_KNOBS + 7
+K_MERGE_SCOPE = NR_ENGINE_KNOBS + 8
+assert KNOBS[K_MERGE_SCOPE - NR_ENGINE_KNOBS].name == "merge_scope"
+HIGH_GROWTH_PAGES = 1
+MERGE_SCOPE_TARGET = 1
+MERGE_SCOPE_WHOLE = 2
 
 # --- counters (EV_POLICY0 + i) and gauges (S_POLICY0 + i) -----------------------------------
 EVENT_NAMES = (
@@ -127,5 +158,6 @@ PcpBuddyState = namedtuple(
         "olen",  # int64[H]
         "nl",  # owned_blocks lists per agent: 1, or 3 (one per migratetype)
         "owned",  # int64[agents + 1]  blocks owned per agent; [agents] is the total
+        "pfree",  # int32[nr_pageblocks]  pages of the block free on its owner's PCP
     ],
 )

@@ -27,7 +27,15 @@ from ...pcp import (
     pcp_count_add,
     pcp_list,
 )
-from .config import EV_MERGES, EV_SPLITS, K_MERGE_MODE, NR_BUDDY_ORDERS
+from .config import (
+    EV_MERGES,
+    EV_SPLITS,
+    K_MERGE_MODE,
+    K_MERGE_SCOPE,
+    MERGE_SCOPE_TARGET,
+    MERGE_SCOPE_WHOLE,
+    NR_BUDDY_ORDERS,
+)
 from .owner import disown
 
 # --- the PCP's own buddy lists -----------------------------------------------------------------
@@ -52,21 +60,26 @@ def bpindex(order, mt, owned):
 
 
 @njit
-def bpcp_add(z, agent, node, order, mt, state, tail):
+def bpcp_add(z, ps, agent, node, order, mt, state, tail):
     z.nstate[node] = state
     z.norder[node] = order
-    lst = pcp_list(z, agent, bpindex(order, mt, is_owned_state(state)))
+    owned = is_owned_state(state)
+    lst = pcp_list(z, agent, bpindex(order, mt, owned))
     if tail:
         list_add_tail(z, lst, node)
     else:
         list_add(z, lst, node)
     pcp_count_add(z, agent, 1 << order)
+    if owned:
+        ps.pfree[node_pfn(z, node) >> PAGEBLOCK_ORDER] += 1 << order
 
 
 @njit
-def bpcp_unlink(z, agent, node, order):
+def bpcp_unlink(z, ps, agent, node, order):
     list_del(z, node)
     pcp_count_add(z, agent, -(1 << order))
+    if is_owned_state(z.nstate[node]):
+        ps.pfree[node_pfn(z, node) >> PAGEBLOCK_ORDER] -= 1 << order
 
 
 @njit
@@ -87,7 +100,7 @@ def bpcp_take_entry(z, ps, agent, node, o, order, mt):
     state = NODE_PCP_OWNED if is_owned_state(z.nstate[node]) else NODE_PCP
     pfn = node_pfn(z, node)
     pb = pfn >> PAGEBLOCK_ORDER
-    bpcp_unlink(z, agent, node, o)
+    bpcp_unlink(z, ps, agent, node, o)
     z.nstate[node] = NODE_NONE
     if o == PAGEBLOCK_ORDER:
         if order == PAGEBLOCK_ORDER:
@@ -98,7 +111,7 @@ def bpcp_take_entry(z, ps, agent, node, o, order, mt):
     steps = o - order
     while o > order:
         o -= 1
-        bpcp_add(z, agent, pfn_node(z, pfn + (1 << o), o), o, mt, state, True)
+        bpcp_add(z, ps, agent, pfn_node(z, pfn + (1 << o), o), o, mt, state, True)
     if steps:
         z.ev[EV_SPLITS] += steps
         z.eng[E_NOW] += steps * z.cost[C_SPLIT_STEP]
@@ -118,14 +131,14 @@ def owned_buddy(z, pfn, order):
 
 
 @njit
-def merge_owned(z, agent, node, order):
+def merge_owned(z, ps, agent, node, order):
     """Merge an owned entry (not listed) with its free owned buddies on this PCP, as far up as
     they go. Returns (node, order) of the result; the caller lists it."""
     pfn = node_pfn(z, node)
     steps = 0
     bnode = owned_buddy(z, pfn, order)
     while bnode >= 0:
-        bpcp_unlink(z, agent, bnode, order)
+        bpcp_unlink(z, ps, agent, bnode, order)
         z.nstate[bnode] = NODE_NONE
         z.nstate[node] = NODE_NONE
         pfn &= pfn ^ (1 << order)
@@ -141,41 +154,50 @@ def merge_owned(z, agent, node, order):
 
 
 @njit
-def merge_fresh(z, agent):
-    """The bottom-up merge pass before a drain, under pcp->lock: orders 0 to 8, each page
-    freed since the last pass checks its buddy (one struct page read: a merge step) and
-    merges as far up as the buddies allow. Entries that were on the PCP at the last pass were
-    merged then, so only the fresh ones can have found a buddy since."""
-    checks = 0
+def merge_fresh(z, ps, agent, count):
+    """The bottom-up merge pass before a drain of `count` pages, under pcp->lock: orders 0 to
+    8, each page freed since the last pass checks its buddy and merges as far up as the buddies
+    allow. Entries that were on the PCP at the last pass were merged then, so only the fresh
+    ones can have found a buddy since. Only a merge is charged (merge_step_ns): the buddy probe
+    that finds nothing is part of the free's own list operation, as a failed probe in
+    __free_one_page() is part of zone_page_ns. How far the pass goes is knob merge_scope."""
+    scope = z.knob[K_MERGE_SCOPE]
+    visited = 0
     for order in range(PAGEBLOCK_ORDER):
         for mt in range(MIGRATE_PCPTYPES):
             lst = pcp_list(z, agent, bpindex(order, mt, 1))
             node = z.nxt[lst]
             while node != lst and z.nstate[node] == NODE_PCP_FRESH:
+                if scope == MERGE_SCOPE_TARGET and visited >= count:
+                    return
                 following = z.nxt[node]
-                z.nstate[node] = NODE_PCP_OWNED
-                checks += 1
                 pfn = node_pfn(z, node)
+                if scope == MERGE_SCOPE_WHOLE and ps.pfree[pfn >> PAGEBLOCK_ORDER] < (
+                    1 << PAGEBLOCK_ORDER
+                ):
+                    node = following  # stays fresh until its whole block is on the PCP
+                    continue
+                z.nstate[node] = NODE_PCP_OWNED
+                visited += 1 << order
                 bnode = owned_buddy(z, pfn, order)
                 if bnode >= 0:
                     if following == bnode:
                         following = z.nxt[bnode]
-                    bpcp_unlink(z, agent, node, order)
-                    merged, new_order = merge_owned(z, agent, node, order)
+                    bpcp_unlink(z, ps, agent, node, order)
+                    merged, new_order = merge_owned(z, ps, agent, node, order)
                     mt_now = int(z.pb_mt[pfn >> PAGEBLOCK_ORDER])
-                    bpcp_add(z, agent, merged, new_order, mt_now, NODE_PCP_OWNED, True)
+                    bpcp_add(z, ps, agent, merged, new_order, mt_now, NODE_PCP_OWNED, True)
                 node = following
-    z.eng[E_NOW] += checks * z.cost[C_MERGE_STEP]
 
 
 @njit
-def add_freed_owned(z, agent, node, order, mt):
+def add_freed_owned(z, ps, agent, node, order, mt):
     """An owned page arrives on its owner's PCP (a free, or phase 0 taking a fragment back):
     at the head, fresh for the next merge pass (merge_mode 0), or merged at once (merge_mode
     1). Returns the order listed."""
     if z.knob[K_MERGE_MODE] == 1:
-        node, order = merge_owned(z, agent, node, order)
-        bpcp_add(z, agent, node, order, mt, NODE_PCP_OWNED, False)
+        node, order = merge_owned(z, ps, agent, node, order)
+        bpcp_add(z, ps, agent, node, order, mt, NODE_PCP_OWNED, False)
     else:
-        bpcp_add(z, agent, node, order, mt, NODE_PCP_FRESH, False)
+        bpcp_add(z, ps, agent, node, order, mt, NODE_PCP_FRESH, False)
     return order

@@ -73,7 +73,7 @@ def recover_block(z, ps, agent, pb):
             z.pb_mt[other] = mt
             add_to_free_list(z, pb0 + other, PAGEBLOCK_ORDER, mt, False)
         trace_zone_locked(z, pb * PAGEBLOCK_NR_PAGES, PAGEBLOCK_ORDER, mt, 1)
-        bpcp_add(z, agent, node, PAGEBLOCK_ORDER, mt, NODE_PCP_OWNED, True)
+        bpcp_add(z, ps, agent, node, PAGEBLOCK_ORDER, mt, NODE_PCP_OWNED, True)
         z.eng[E_NOW] += z.cost[C_ZONE_PAGE]
         return PAGEBLOCK_NR_PAGES
     base = z.zc[ZC_PG0] + int(z.pb_slot[pb]) * PAGEBLOCK_NR_PAGES
@@ -90,7 +90,7 @@ def recover_block(z, ps, agent, pb):
             del_from_free_list(z, node, order)
             trace_zone_locked(z, pb * PAGEBLOCK_NR_PAGES + i, order, mt, 1)
             # like a free: its buddy may be an owned page freed on the PCP meanwhile
-            add_freed_owned(z, agent, node, order, mt)
+            add_freed_owned(z, ps, agent, node, order, mt)
             pages += 1 << order
             z.eng[E_NOW] += z.cost[C_ZONE_PAGE]
         i += 1 << order
@@ -129,14 +129,14 @@ def refill_phase1(z, ps, agent, mt, want):
         pb = pfn >> PAGEBLOCK_ORDER
         take_ownership(z, ps, pb, agent)
         node = pfn_node(z, pfn, PAGEBLOCK_ORDER)
-        bpcp_add(z, agent, node, PAGEBLOCK_ORDER, mt, NODE_PCP_OWNED, True)
+        bpcp_add(z, ps, agent, node, PAGEBLOCK_ORDER, mt, NODE_PCP_OWNED, True)
         z.ev[EV_CLAIMED] += 1
         got += PAGEBLOCK_NR_PAGES
     return got
 
 
 @njit
-def refill_phase2(z, agent, order, mt, want):
+def refill_phase2(z, ps, agent, order, mt, want):
     """Chunks above the request and below a pageblock, from `mt`'s own lists: the largest
     that does not overshoot what is still wanted, else the smallest larger one."""
     got = 0
@@ -162,7 +162,7 @@ def refill_phase2(z, agent, order, mt, want):
         node = list_first(z, L_ZONE0 + pick * MIGRATE_PCPTYPES + mt)
         del_from_free_list(z, node, pick)
         trace_zone_locked(z, node_pfn(z, node), pick, mt, 1)
-        bpcp_add(z, agent, node, pick, mt, NODE_PCP, True)
+        bpcp_add(z, ps, agent, node, pick, mt, NODE_PCP, True)
         z.ev[EV_ZONE_LOCK_PAGES] += 1 << pick
         z.eng[E_NOW] += z.cost[C_ZONE_PAGE]
         got += 1 << pick
@@ -170,14 +170,14 @@ def refill_phase2(z, agent, order, mt, want):
 
 
 @njit
-def refill_phase3(z, agent, order, mt, want):
+def refill_phase3(z, ps, agent, order, mt, want):
     got = 0
     mode = 0
     while got < want:
         pfn, mode = __rmqueue(z, order, mt, mode)
         if pfn < 0:
             break
-        bpcp_add(z, agent, pfn_node(z, pfn, order), order, mt, NODE_PCP, True)
+        bpcp_add(z, ps, agent, pfn_node(z, pfn, order), order, mt, NODE_PCP, True)
         got += 1 << order
     return got
 
@@ -196,12 +196,12 @@ def bpcp_refill(z, ps, agent, order, mt, want):
             z.ev[EV_P1] += 1
         got += n
     if got < want and z.knob[K_PHASE2]:
-        n = refill_phase2(z, agent, order, mt, want - got)
+        n = refill_phase2(z, ps, agent, order, mt, want - got)
         if n:
             z.ev[EV_P2] += 1
         got += n
     if got < want:
-        n = refill_phase3(z, agent, order, mt, want - got)
+        n = refill_phase3(z, ps, agent, order, mt, want - got)
         if n:
             z.ev[EV_P3] += 1
         got += n
