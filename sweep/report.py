@@ -27,6 +27,7 @@ from allocator import SIM_VERSION  # noqa: E402
 from allocator.errors import SpecError  # noqa: E402
 from allocator.units import format_size  # noqa: E402
 
+from . import choices  # noqa: E402
 from .analysis import Trend, trends  # noqa: E402
 from .db import connect  # noqa: E402
 from .store import write_atomic  # noqa: E402
@@ -60,10 +61,13 @@ def _fetch(con: Any, sql: str, params: list[Any]) -> dict[str, np.ndarray]:
     return {c: np.array([r[i] for r in rows]) for i, c in enumerate(cols)}
 
 
-def analyse(con: Any, sweep: str, version: str, min_slope: float) -> list[MixResult]:
+def analyse(con: Any, sweep: str, version: str, min_slope: float,
+            where: str = "TRUE") -> list[MixResult]:
+    """The verdicts, from the pairs that satisfy `where` (choices.default_sql: the defaults of
+    the design choices a sweep varies)."""
     metrics = ", ".join(m for m, _, _ in HEADLINE)
     g = _fetch(con, f"SELECT mix, cpus, mem_bytes, {metrics} FROM gains "
-               "WHERE sweep = ? AND sim_version = ?", [sweep, version])
+               f"WHERE sweep = ? AND sim_version = ? AND {where}", [sweep, version])
     if not len(g.get("mix", [])):
         raise SpecError(f"sweep {sweep!r} has no pairs of upstream and pcp-buddy points")
     cost_cols = ", ".join(f"avg(upstream_{c}), avg(rfc_{c})" for c, _ in COSTS)
@@ -78,7 +82,7 @@ def analyse(con: Any, sweep: str, version: str, min_slope: float) -> list[MixRes
                                  g["sys_gain"][sel][mems == m].astype(float), min_slope)[0]
                   for m in np.unique(mems)}
         row = con.execute(f"SELECT {cost_cols} FROM gains WHERE sweep = ? AND sim_version = ? "
-                          "AND mix = ?", [sweep, version, mix]).fetchone()
+                          f"AND mix = ? AND {where}", [sweep, version, mix]).fetchone()
         costs = {c: (row[2 * i], row[2 * i + 1]) for i, (c, _) in enumerate(COSTS)}
         out.append(MixResult(mix=mix, trends=tr, costs=costs, n_pairs=int(sel.sum()),
                              by_mem=by_mem))
@@ -230,17 +234,19 @@ def write_report(results: str, sweep: str | None, out: Path, min_slope: float = 
         raise SpecError(f"sweep {sweep!r} has no points of simulator version {version!r}; "
                         f"choose one with --sim-version: {', '.join(versions)}")
     out.mkdir(parents=True, exist_ok=True)
-    mixes = analyse(con, sweep, version, min_slope)
+    swept = choices.swept_knobs(con, sweep, version)
+    mixes = analyse(con, sweep, version, min_slope, choices.default_sql(swept))
     figures = {r.mix: plot_gains(con, sweep, version, r.mix, out)
                + plot_absolute(con, sweep, version, r.mix, out) for r in mixes}
-    md = _markdown(sweep, version, results, mixes, figures, min_slope)
+    md = _markdown(sweep, version, results, mixes, figures, min_slope,
+                   choices.section(choices.settings(con, sweep, version, min_slope)))
     write_atomic(out / "report.md", md)
     write_atomic(out / "index.html", _html(md))
     return out / "report.md"
 
 
 def _markdown(sweep: str, version: str, results: str, mixes: list[MixResult], figures: dict,
-              min_slope: float) -> str:
+              min_slope: float, choice_lines: list[str]) -> str:
     lines = [f"# Does pcp-buddy's gain grow with CPUs and memory? ({sweep})", ""]
     lines += [f"- {line}" for line in verdict_lines(mixes)]
     lines += ["", "## What it costs", ""]
@@ -268,6 +274,7 @@ def _markdown(sweep: str, version: str, results: str, mixes: list[MixResult], fi
             cpu, mem = r.trends[metric]
             lines.append(f"| {r.mix} | {label} | {cpu.verdict} | {_ci(cpu)} | {mem.verdict} | "
                          f"{_ci(mem)} |")
+    lines += ["", "## Open design choices", "", *choice_lines]
     lines += ["", "## Figures", ""]
     for mix, paths in figures.items():
         for p in paths:
