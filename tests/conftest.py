@@ -8,6 +8,8 @@ from typing import Any
 import pytest
 
 from allocator import Spec
+from allocator.buddy import node_pfn
+from allocator.consts import MIGRATE_MOVABLE, NODE_ALLOC
 from allocator.layout import E_GMIN, E_NOW
 from allocator.simulate import setup
 
@@ -33,6 +35,21 @@ class Box:
 def make_box(cpus: int = 2, mem: int = 64 << 20, mix: str = "page_fault1", **kw: Any) -> Box:
     z, ps, ms, policy, _mix, machine = setup(Spec(cpus=cpus, mem_bytes=mem, mix=mix, **kw))
     return Box(z=z, ps=ps, pol=policy.hooks, ms=ms, machine=machine, policy=policy)
+
+
+def alloc_page(b: Box, cpu: int, order: int = 0) -> int:
+    """A MOVABLE allocation through the policy's PCP on `cpu`, a moment later; its pfn."""
+    b.tick()
+    node = b.pol.rmqueue_pcplist(b.z, b.ps, cpu, order, MIGRATE_MOVABLE)
+    assert node >= 0
+    b.z.nstate[node] = NODE_ALLOC
+    return node_pfn(b.z, node)
+
+
+def free_page(b: Box, cpu: int, pfn: int, order: int = 0) -> None:
+    """Free `pfn` through the policy's free path on `cpu`, a moment later."""
+    b.tick()
+    b.pol.free_pcp(b.z, b.ps, cpu, pfn, order)
 
 
 @pytest.fixture

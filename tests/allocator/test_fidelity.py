@@ -3,8 +3,7 @@ deviated, and the RFC's open choices as knobs. Each test fails on the deviation 
 A 1 GiB, 4-CPU machine: batch 63, high_min 1760, high_max 8192 (test_machine.py)."""
 
 from allocator import Spec, simulate
-from allocator.buddy import node_pfn
-from allocator.consts import MIGRATE_MOVABLE, NODE_ALLOC
+from allocator.consts import MIGRATE_MOVABLE
 from allocator.layout import (
     AG_IN_BATCH,
     E_NOW,
@@ -21,7 +20,7 @@ from allocator.locks import batch_lock_release, pcp_lock_id, pcp_spin_lock, spin
 from allocator.policies.pcp_buddy.config import EV_MERGES
 from allocator.policies.pcp_buddy.drain import bpcp_drain, bpcp_drain_chunked
 from allocator.policies.pcp_buddy.lists import merge_fresh
-from tests.conftest import make_box
+from tests.conftest import alloc_page, free_page, make_box
 
 MOVABLE = MIGRATE_MOVABLE
 
@@ -30,17 +29,8 @@ def box(policy="upstream", **knobs):
     return make_box(cpus=4, mem=1 << 30, policy=policy, knobs=knobs)
 
 
-def alloc(b, cpu, order=0):
-    b.tick()
-    node = b.pol.rmqueue_pcplist(b.z, b.ps, cpu, order, MOVABLE)
-    assert node >= 0
-    b.z.nstate[node] = NODE_ALLOC
-    return node_pfn(b.z, node)
-
-
-def free(b, cpu, pfn, order=0):
-    b.tick()
-    b.pol.free_pcp(b.z, b.ps, cpu, pfn, order)
+alloc = alloc_page
+free = free_page
 
 
 # --- 1. upstream: a drain frees nr_pcp_free(), not just down to high ------------------------

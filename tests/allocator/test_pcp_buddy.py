@@ -3,7 +3,7 @@ blocks recovered first, degradation when a block does not fit pcp->high. A 1 GiB
 batch 63, high_min 1760 (test_machine.py), so a block fits once nr_pcp_alloc() runs."""
 
 from allocator.buddy import node_pfn
-from allocator.consts import MIGRATE_MOVABLE, NODE_ALLOC, NODE_BUDDY, PAGEBLOCK_NR_PAGES
+from allocator.consts import MIGRATE_MOVABLE, NODE_BUDDY, PAGEBLOCK_NR_PAGES
 from allocator.layout import (
     EV_PCP_LOCK_REMOTE,
     EV_REMOTE_FREE,
@@ -22,7 +22,7 @@ from allocator.policies.pcp_buddy.config import (
     EV_WHOLE_RETURNED,
 )
 from allocator.policies.pcp_buddy.drain import bpcp_drain
-from tests.conftest import make_box
+from tests.conftest import alloc_page, free_page, make_box
 
 MOVABLE = MIGRATE_MOVABLE
 
@@ -31,17 +31,8 @@ def buddy_box(**knobs):
     return make_box(cpus=4, mem=1 << 30, policy="pcp-buddy", knobs=knobs)
 
 
-def alloc(b, cpu, order=0):
-    b.tick()
-    node = b.pol.rmqueue_pcplist(b.z, b.ps, cpu, order, MOVABLE)
-    assert node >= 0
-    b.z.nstate[node] = NODE_ALLOC
-    return node_pfn(b.z, node)
-
-
-def free(b, cpu, pfn, order=0):
-    b.tick()
-    b.pol.free_pcp(b.z, b.ps, cpu, pfn, order)
+alloc = alloc_page
+free = free_page
 
 
 def drain(b, cpu):
