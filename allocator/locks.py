@@ -168,6 +168,19 @@ def pcp_spin_lock(z, owner, cpu, acquire_ns):
 
 
 @njit
+def pcp_spin_trylock(z, owner, cpu, acquire_ns):
+    """pcp_spin_trylock() on `owner`'s pcp->lock from `cpu`, counted as pcp_spin_lock() counts
+    a remote acquisition. Returns whether it was taken."""
+    lock = pcp_lock_id(owner)
+    if not spin_trylock(z, lock, cpu, acquire_ns):
+        return False
+    if owner != cpu:
+        z.ev[EV_PCP_LOCK_REMOTE] += 1
+        z.lk[lock, LK_REMOTE] = 1
+    return True
+
+
+@njit
 def pcp_spin_relock(z, owner, cpu, acquire_ns):
     """Drop `owner`'s pcp->lock and retake it with a trylock, as v6.19's chunked drain does
     between chunks (free_frozen_page_commit(): pcp_spin_unlock(), pcp_spin_trylock()) so that

@@ -18,11 +18,9 @@ from ...layout import (
     E_NOW,
     EV_PCP_ALLOC_HIT,
     EV_PCP_ALLOC_MISS,
-    EV_PCP_LOCK_REMOTE,
     EV_PCP_TRYLOCK_FAIL,
     EV_REMOTE_FREE,
     LK_OWNER,
-    LK_REMOTE,
     PCP_BATCH,
     PCP_COUNT,
     PCP_FREE_COUNT,
@@ -37,6 +35,7 @@ from ...locks import (
     line_transfer_ns,
     pcp_lock_id,
     pcp_spin_lock,
+    pcp_spin_trylock,
     spin_trylock,
     spin_unlock,
 )
@@ -66,7 +65,7 @@ from .refill import bpcp_refill
 
 
 @njit
-def pcp_lines_ns(z, agent, cpu, last):
+def pcp_lines_ns(z, cpu, last):
     """The PCP's list heads and count (knob remote_free_lines cache lines besides the lock's)
     move to `cpu` when another CPU, `last` (the lock's previous holder), touched them last:
     a remote free after the owner, or the owner after remote frees."""
@@ -80,7 +79,7 @@ def rmqueue_pcplist(z, ps, cpu, order, mt):
     if not spin_trylock(z, lock, cpu, z.cost[C_PCP_LOCK]):
         z.ev[EV_PCP_TRYLOCK_FAIL] += 1
         return -1
-    z.eng[E_NOW] += pcp_lines_ns(z, cpu, cpu, last)
+    z.eng[E_NOW] += pcp_lines_ns(z, cpu, last)
     z.pcp[cpu, PCP_FREE_COUNT] >>= 1  # every allocation halves it
     node = bpcp_take(z, ps, cpu, order, mt)
     if node < 0:
@@ -145,19 +144,16 @@ def free_pcp(z, ps, cpu, pfn, order):
         lock = pcp_lock_id(target)
         last = z.lk[lock, LK_OWNER]
         if target == cpu or z.knob[K_REMOTE_FREE_TRYLOCK]:
-            if not spin_trylock(z, lock, cpu, z.cost[C_PCP_LOCK]):
+            if not pcp_spin_trylock(z, target, cpu, z.cost[C_PCP_LOCK]):
                 if target != cpu:
                     z.ev[EV_REMOTE_FALLBACK] += 1
                 else:
                     z.ev[EV_PCP_TRYLOCK_FAIL] += 1
                 free_to_zone(z, ps, cpu, pfn, order)
                 return
-            if target != cpu:
-                z.ev[EV_PCP_LOCK_REMOTE] += 1
-                z.lk[lock, LK_REMOTE] = 1
         else:
             pcp_spin_lock(z, target, cpu, z.cost[C_PCP_LOCK])
-        z.eng[E_NOW] += pcp_lines_ns(z, target, cpu, last)
+        z.eng[E_NOW] += pcp_lines_ns(z, cpu, last)
     if bpcp_commit(z, ps, target, cpu, node, order, mt, owner >= 0):
         batch_lock_done(z, cpu, target)
     else:
