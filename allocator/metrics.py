@@ -9,6 +9,7 @@ kernel time (its `kernel_frac` of the rest), so it is %sys as the RFC, mpstat an
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -70,9 +71,12 @@ from .layout import (
     ZC_KSWAPD,
     ZC_NR_CPUS,
     ZC_NR_FREE_PAGES,
+    ZC_NR_LRU,
     ZC_NR_LRU_PEAK,
     ZC_PCP_PAGES,
     ZC_PCP_PAGES_PEAK,
+    ZC_SLOTS_CAP,
+    ZC_SLOTS_FREE,
     ZC_SLOTS_PEAK,
 )
 from .machine import Machine
@@ -102,25 +106,112 @@ def _frac(num: float, den: float) -> float:
     return float(num) / float(den) if den else 0.0
 
 
+PEAK_SUFFIX = "_peak"  # a policy event so named is a maximum, not a count
+
+
+@dataclass(frozen=True)
+class Counters:
+    """What accumulates over a run, at one instant: a window's counts are the difference of
+    two of these (the engine's end_warmup() zeroes the same things)."""
+
+    ev: np.ndarray
+    hist: np.ndarray
+    zone_lock: np.ndarray  # z.lk[LOCK_ZONE]
+    pcp_lock_wait_ns: int
+    ops: int
+    sys_ns: int
+    reclaim_ns: int  # direct reclaim, all CPUs
+    kswapd_ns: int
+    steps: int
+
+
+def counters(z: Any) -> Counters:
+    ncpu = int(z.zc[ZC_NR_CPUS])
+    return Counters(
+        ev=z.ev.copy(),
+        hist=z.hist.copy(),
+        zone_lock=z.lk[LOCK_ZONE].copy(),
+        pcp_lock_wait_ns=int(z.lk[1:, LK_WAIT_NS].sum()),
+        ops=int(z.ag[:ncpu, AG_OPS].sum()),
+        sys_ns=int(z.ag[:ncpu, AG_SYS_NS].sum()),
+        reclaim_ns=int(z.ag[:ncpu, AG_RECLAIM_NS].sum()),
+        kswapd_ns=int(z.ag[int(z.zc[ZC_KSWAPD]), AG_RECLAIM_NS]),
+        steps=int(z.eng[E_STEPS]),
+    )
+
+
+def peak_events(event_names: tuple[str, ...]) -> list[int]:
+    """Indexes in z.ev of a policy's maxima (names ending in _peak)."""
+    return [EV_POLICY0 + i for i, n in enumerate(event_names) if n.endswith(PEAK_SUFFIX)]
+
+
+def take_peaks(z: Any, peak_ev: list[int]) -> np.ndarray:
+    """The maxima reached since the last call, then restart them from the present (as
+    end_warmup() does): latency maxima, pages in PCPs, LRU pages, slots, a policy's _peak
+    events. A window's maxima are the largest of its segments'."""
+    out = np.array([*z.hmax, z.zc[ZC_PCP_PAGES_PEAK], z.zc[ZC_NR_LRU_PEAK],
+                    z.zc[ZC_SLOTS_PEAK], *z.ev[peak_ev]], dtype=np.int64)
+    z.hmax[:] = 0
+    z.zc[ZC_PCP_PAGES_PEAK] = z.zc[ZC_PCP_PAGES]
+    z.zc[ZC_NR_LRU_PEAK] = z.zc[ZC_NR_LRU]
+    z.zc[ZC_SLOTS_PEAK] = z.zc[ZC_SLOTS_CAP] - z.zc[ZC_SLOTS_FREE]
+    z.ev[peak_ev] = 0
+    return out
+
+
+@dataclass(frozen=True)
+class Window:
+    """The measured part of a run chosen after it ran (steady.py): from `start_ns` to the end,
+    counts relative to `base`, maxima `peaks` (take_peaks order) over its segments, and the
+    sample rows from `row0`."""
+
+    start_ns: int
+    row0: int
+    base: Counters
+    peaks: np.ndarray
+
+
 def collect_metrics(
     z: Any,
     machine: Machine,
     event_names: tuple[str, ...],
     gauge_names: tuple[str, ...] = (),
     kernel_frac: float = 0.0,
+    window: Window | None = None,
 ) -> dict[str, Any]:
-    """The record. `kernel_frac` is the mix's share of non-allocator kernel time in the time
-    outside the allocator (mixes.base.kernel_frac_param), for kernel_sys_frac."""
+    """The record over [warmup, end), or over `window`. `kernel_frac` is the mix's share of
+    non-allocator kernel time in the time outside the allocator (mixes.base.kernel_frac_param),
+    for kernel_sys_frac."""
     ncpu = int(z.zc[ZC_NR_CPUS])
-    kswapd = int(z.zc[ZC_KSWAPD])
-    ev = z.ev
-    zl = z.lk[LOCK_ZONE]
-    sim_ns = int(z.eng[E_END_NS] - z.eng[E_WARMUP_NS])
-    ops = int(z.ag[:ncpu, AG_OPS].sum())
-    sys_ns = int(z.ag[:ncpu, AG_SYS_NS].sum())
+    now = counters(z)
+    start = int(z.eng[E_WARMUP_NS])
+    row0 = 0
+    hmax = z.hmax
+    zc = z.zc.copy()
+    ev = now.ev
+    if window is not None:
+        b = window.base
+        now = Counters(ev=now.ev - b.ev, hist=now.hist - b.hist,
+                       zone_lock=now.zone_lock - b.zone_lock,
+                       pcp_lock_wait_ns=now.pcp_lock_wait_ns - b.pcp_lock_wait_ns,
+                       ops=now.ops - b.ops, sys_ns=now.sys_ns - b.sys_ns,
+                       reclaim_ns=now.reclaim_ns - b.reclaim_ns,
+                       kswapd_ns=now.kswapd_ns - b.kswapd_ns, steps=now.steps - b.steps)
+        ev = now.ev
+        pk = window.peaks
+        hmax = pk[:2]
+        zc[ZC_PCP_PAGES_PEAK], zc[ZC_NR_LRU_PEAK], zc[ZC_SLOTS_PEAK] = pk[2], pk[3], pk[4]
+        ev[peak_events(event_names)] = pk[5:]
+        start, row0 = window.start_ns, window.row0
+    zl = now.zone_lock
+    sim_ns = int(z.eng[E_END_NS]) - start
+    ops = now.ops
+    sys_ns = now.sys_ns
     nsamples = int(z.eng[E_NSAMPLES])
-    pcp_series = z.samples[:nsamples, S_PCP_PAGES]  # samples cover [warmup, end)
-    high_series = z.samples[:nsamples, S_PCP_HIGH_MEAN]
+    samples = z.samples[row0:nsamples]  # samples cover [warmup, end)
+    pcp_series = samples[:, S_PCP_PAGES]
+    high_series = samples[:, S_PCP_HIGH_MEAN]
+    nsamples = len(samples)
     thp = int(ev[EV_THP_ALLOC])
     free_pages = int(z.zc[ZC_NR_FREE_PAGES])
     suitable = sum(int(z.nr_free[o].sum()) << (o - 9) for o in range(9, z.nr_free.shape[0]))
@@ -138,19 +229,20 @@ def collect_metrics(
         "alloc_failures": int(ev[EV_ALLOC_FAIL]),
         "thp_alloc_attempts": thp,
         "thp_alloc_success_frac": _frac(thp - int(ev[EV_THP_FAIL]), thp) if thp else 1.0,
-        "alloc_latency_p50_ns": percentile(z.hist[H_ALLOC], 0.50, int(z.hmax[H_ALLOC])),
-        "alloc_latency_p99_ns": percentile(z.hist[H_ALLOC], 0.99, int(z.hmax[H_ALLOC])),
-        "alloc_latency_max_ns": int(z.hmax[H_ALLOC]),
-        "free_latency_p50_ns": percentile(z.hist[H_FREE], 0.50, int(z.hmax[H_FREE])),
-        "free_latency_p99_ns": percentile(z.hist[H_FREE], 0.99, int(z.hmax[H_FREE])),
-        "free_latency_max_ns": int(z.hmax[H_FREE]),
+        "alloc_latency_p50_ns": percentile(now.hist[H_ALLOC], 0.50, int(hmax[H_ALLOC])),
+        "alloc_latency_p99_ns": percentile(now.hist[H_ALLOC], 0.99, int(hmax[H_ALLOC])),
+        "alloc_latency_max_ns": int(hmax[H_ALLOC]),
+        "free_latency_p50_ns": percentile(now.hist[H_FREE], 0.50, int(hmax[H_FREE])),
+        "free_latency_p99_ns": percentile(now.hist[H_FREE], 0.99, int(hmax[H_FREE])),
+        "free_latency_max_ns": int(hmax[H_FREE]),
         "zone_lock_acquisitions": int(zl[LK_ACQ]),
         "zone_lock_contended": int(zl[LK_CONTENDED]),
         "zone_lock_hold_ns": int(zl[LK_HOLD_NS]),
         "zone_lock_wait_ns": int(zl[LK_WAIT_NS]),
         "zone_lock_acq_per_kop": _frac(1000 * int(zl[LK_ACQ]), ops),
+        "zone_lock_wait_frac": _frac(int(zl[LK_WAIT_NS]), ncpu * sim_ns),
         "zone_lock_pages": int(ev[EV_ZONE_LOCK_PAGES]),
-        "pcp_lock_wait_ns": int(z.lk[1:, LK_WAIT_NS].sum()),
+        "pcp_lock_wait_ns": now.pcp_lock_wait_ns,
         "pcp_lock_remote_acquisitions": int(ev[EV_PCP_LOCK_REMOTE]),
         "pcp_lock_remote_wait_ns": int(ev[EV_PCP_LOCK_REMOTE_WAIT_NS]),
         "pcp_trylock_failures": int(ev[EV_PCP_TRYLOCK_FAIL]),
@@ -162,7 +254,7 @@ def collect_metrics(
         "pcp_drains": int(ev[EV_PCP_DRAIN]),
         "pcp_drain_pages": int(ev[EV_PCP_DRAIN_PAGES]),
         "pcp_high_decays": int(ev[EV_DECAY]),
-        "pcp_pages_peak": int(z.zc[ZC_PCP_PAGES_PEAK]),
+        "pcp_pages_peak": int(zc[ZC_PCP_PAGES_PEAK]),
         "pcp_pages_mean": float(pcp_series.mean()) if nsamples else float(z.zc[ZC_PCP_PAGES]),
         "pcp_pages_end": int(z.zc[ZC_PCP_PAGES]),
         "pcp_high_mean": float(high_series.mean())
@@ -183,16 +275,16 @@ def collect_metrics(
         "unusable_index_order9": (
             _frac(free_pages - (suitable << 9), free_pages) if free_pages else 1.0
         ),
-        "lru_pages_peak": int(z.zc[ZC_NR_LRU_PEAK]),
+        "lru_pages_peak": int(zc[ZC_NR_LRU_PEAK]),
         "kswapd_wakeups": int(ev[EV_KSWAPD_WAKE]),
-        "kswapd_ns": int(z.ag[kswapd, AG_RECLAIM_NS]),
+        "kswapd_ns": now.kswapd_ns,
         "pgsteal_kswapd": int(ev[EV_PGSTEAL_KSWAPD]),
         "pgsteal_direct": int(ev[EV_PGSTEAL_DIRECT]),
         "allocstall": int(ev[EV_ALLOCSTALL]),
-        "direct_reclaim_ns": int(z.ag[:ncpu, AG_RECLAIM_NS].sum()),
+        "direct_reclaim_ns": now.reclaim_ns,
         "drain_all_pages": int(ev[EV_DRAIN_ALL]),
-        "split_pageblocks_peak": int(z.zc[ZC_SLOTS_PEAK]),
-        "engine_steps": int(z.eng[E_STEPS]),
+        "split_pageblocks_peak": int(zc[ZC_SLOTS_PEAK]),
+        "engine_steps": now.steps,
         "batch": machine.batch,
         "high_min": machine.high_min,
         "high_max": machine.high_max,
@@ -201,7 +293,7 @@ def collect_metrics(
     for i, name in enumerate(event_names):
         m[name] = int(ev[EV_POLICY0 + i])
     for i, name in enumerate(gauge_names):  # a policy's gauges, averaged over the samples
-        series = z.samples[:nsamples, S_POLICY0 + i]
+        series = samples[:, S_POLICY0 + i]
         m[f"{name}_mean"] = float(series.mean()) if nsamples else 0.0
     return m
 

@@ -14,12 +14,13 @@ from .consts import PCPF_FREE_HIGH_BATCH
 from .costs import cost_array, validate_costs
 from .engine import run
 from .invariants import check_invariants
-from .knobs import knob_array, resolve_knobs
+from .knobs import K_VMSTAT_INTERVAL_MS, knob_array, resolve_knobs
 from .layout import (
     AG_LAST_OK,
     AG_NEXT_DECAY,
     E_END_NS,
     E_NEXT_SAMPLE,
+    E_NSAMPLES,
     E_SAMPLE_NS,
     E_TRACE_LOST,
     E_TRACE_N,
@@ -29,6 +30,8 @@ from .layout import (
     PCP_HIGH,
     PCP_HIGH_MAX,
     PCP_HIGH_MIN,
+    S_T_NS,
+    T_TIME,
     ZC_KSWAPD,
     ZC_MANAGED,
     ZC_NR_AGENTS,
@@ -39,11 +42,20 @@ from .layout import (
     ZC_WMARK_MIN,
 )
 from .machine import Machine, derive_machine
-from .metrics import collect_metrics, collect_samples
+from .metrics import (
+    Counters,
+    Window,
+    collect_metrics,
+    collect_samples,
+    counters,
+    peak_events,
+    take_peaks,
+)
 from .mixes.base import get_mix
 from .page_alloc import tree_update
 from .policy import all_policy_knob_names, get_policy
 from .rng import seed_streams
+from .runlength import SEGMENT_NS, Assessment, assess, class_high
 from .spec import Spec
 from .state import INF_NS, Zone, build_zone
 
@@ -154,35 +166,121 @@ class InvariantError(AssertionError):
 def simulate(spec: Spec, *, check_every_ns: int = 0, trace_events: int = 0) -> SimResult:
     """Run one point. Deterministic: the same spec (seed included) gives identical results.
 
-    `check_every_ns` > 0 stops the engine at that simulated interval to check every invariant
-    (invariants.py), raising InvariantError on the first violation; the run's numbers are the
-    same as without checks, since the engine resumes exactly where it stopped.
+    The engine stops at every segment boundary (runlength.SEGMENT_NS) to observe the run;
+    with `duration = "auto"` it ends at the first boundary where the window is stationary and
+    precise enough, and with `warmup = "auto"` the window starts where the transient ended.
+    `check_every_ns` > 0 also stops it at that simulated interval to check every invariant
+    (invariants.py), raising InvariantError on the first violation. Stopping changes nothing:
+    the engine resumes exactly where it stopped.
     `trace_events` > 0 records up to that many kmem events (after the warm-up) in `.trace`."""
     z, ps, ms, policy, mix, machine = setup(spec, trace_events)
+    ncpu = spec.cpus
+    classes = mix.cpu_classes(ms, ncpu)
+    counts = np.bincount(classes)
+    peak_ev = peak_events(policy.event_names)
+    start = spec.warmup_ns
     end = spec.duration_ns
-    stop = min(check_every_ns, end) if check_every_ns > 0 else end
+    interval = int(z.knob[K_VMSTAT_INTERVAL_MS]) * 1_000_000
+    obs_t: list[int] = []
+    obs_high: list[np.ndarray] = []
+    snaps: dict[int, Counters] = {}
+    seg_peaks: list[tuple[int, np.ndarray]] = []  # (segment start, its maxima)
+    boundary = start
+    check = check_every_ns if check_every_ns > 0 else end
+    now = 0
+    result: Assessment | None = None
     while True:
+        stop = min(boundary, check, end)
         z.eng[E_END_NS] = stop
         run(z, ps, ms, policy.hooks, mix.hooks.next_op)
-        if check_every_ns > 0:
+        now = stop
+        if check_every_ns > 0 and now == check:
             errors = check_invariants(z) + policy.check_invariants(z, ps)
             if errors:
-                raise InvariantError(f"at {stop} ns: " + "; ".join(errors[:5]))
-        if stop >= end:
-            break
-        stop = min(stop + check_every_ns, end)
+                raise InvariantError(f"at {now} ns: " + "; ".join(errors[:5]))
+            check = min(check + check_every_ns, end)
+        if now == boundary or now == end:
+            seg_peaks.append((obs_t[-1] if obs_t else 0, take_peaks(z, peak_ev)))
+            obs_t.append(now)
+            obs_high.append(class_high(z.pcp[:ncpu, PCP_HIGH].astype(float), classes, counts))
+            if spec.auto_warmup:
+                snaps[now] = counters(z)
+            if now == boundary:
+                boundary += SEGMENT_NS
+            if spec.auto_duration and now >= _min_auto(spec, interval) or now >= end:
+                result = _assess(z, spec, obs_t, obs_high, interval)
+                if now >= end or (result.stationary and result.met):
+                    break
+    return _result(z, spec, policy, mix, machine, trace_events, result, snaps, seg_peaks)
+
+
+def _min_auto(spec: Spec, interval: int) -> int:
+    """Before this, an auto run cannot be stationary: two decay intervals of pcp->high to see
+    it settle (auto warm-up), or ten batches of samples after a fixed one."""
+    if spec.auto_warmup:
+        return 2 * interval + SEGMENT_NS
+    return spec.warmup_ns + 20 * spec.sample_ns
+
+
+def _assess(z: Zone, spec: Spec, obs_t: list[int], obs_high: list[np.ndarray],
+            interval: int) -> Assessment:
+    n = int(z.eng[E_NSAMPLES])
+    return assess(z.samples[:n], spec.cpus, np.array(obs_t), np.array(obs_high),
+                  interval_ns=interval, start_ns=spec.warmup_ns,
+                  auto_warmup=spec.auto_warmup, precision=spec.precision,
+                  batch=int(z.pcp[0, PCP_BATCH]))
+
+
+def _result(z: Zone, spec: Spec, policy: Any, mix: Any, machine: Machine, trace_events: int,
+            a: Assessment, snaps: dict[int, Counters], seg_peaks: list) -> SimResult:
+    start = a.warmup_ns
+    n = int(z.eng[E_NSAMPLES])
+    row0 = int(np.searchsorted(z.samples[:n, S_T_NS], start))
+    peaks = np.max([p for t, p in seg_peaks if t >= start], axis=0)
+    base = snaps.get(start) if spec.auto_warmup else None
+    window = Window(start, row0, base if base is not None else _zero(z), peaks)
+    kf = mix.resolve_params(dict(spec.mix_params)).get("kernel_frac", 0) / 1e6
+    m = collect_metrics(z, machine, policy.event_names, policy.gauge_names, kernel_frac=kf,
+                        window=window)
+    m.update(_run_fields(spec, a, int(z.eng[E_END_NS]), kf))
+    trace = None
+    if trace_events:
+        trace = z.trace[: int(z.eng[E_TRACE_N])].copy()
+        trace = trace[trace[:, T_TIME] >= start] if spec.auto_warmup else trace
     return SimResult(
-        metrics=collect_metrics(
-            z,
-            machine,
-            policy.event_names,
-            policy.gauge_names,
-            kernel_frac=mix.resolve_params(dict(spec.mix_params)).get("kernel_frac", 0) / 1e6,
-        ),
+        metrics=m,
         samples=collect_samples(z, policy.gauge_names),
-        trace=z.trace[: int(z.eng[E_TRACE_N])].copy() if trace_events else None,
+        trace=trace,
         trace_lost=int(z.eng[E_TRACE_LOST]),
     )
+
+
+def _zero(z: Zone) -> Counters:
+    """The counters just after end_warmup() (all zero; engine steps keep counting)."""
+    c = counters(z)
+    return Counters(ev=np.zeros_like(c.ev), hist=np.zeros_like(c.hist),
+                    zone_lock=np.zeros_like(c.zone_lock), pcp_lock_wait_ns=0, ops=0, sys_ns=0,
+                    reclaim_ns=0, kswapd_ns=0, steps=0)
+
+
+def _run_fields(spec: Spec, a: Assessment, end: int, kernel_frac: float) -> dict[str, Any]:
+    """What the run-length control decided, and each key metric's 95% half-width."""
+    reason = "fixed" if not spec.auto_duration else ("precision" if a.met and a.stationary
+                                                     else "cap")
+    out: dict[str, Any] = {
+        "warmup_ns": a.warmup_ns,
+        "window_ns": end - a.warmup_ns,
+        "stationary": bool(a.stationary),
+        "stop_reason": reason,
+        "precision_met": bool(a.met),
+    }
+    for name, b in a.ci.items():
+        out[f"{name}_ci95"] = b.half_width
+    out["kernel_sys_frac_ci95"] = (1.0 - kernel_frac) * a.ci["sys_frac"].half_width
+    out["ci_batch_ns"] = a.ci["sys_frac"].batch * spec.sample_ns
+    for rule, t in a.warmup_by.items():
+        out[f"warmup_{rule}_ns"] = t
+    return out
 
 
 __all__ = ["InvariantError", "SimResult", "machine_for", "setup", "simulate"]

@@ -2,8 +2,14 @@
 
 Build one with keywords (`Spec(cpus=32, mem_bytes=32 << 30, mix="kbuild")`) or from flat
 `key=value` strings as the CLI and the sweep do (`Spec.from_flat({...})`): `cpus`, `mem`, `mix`,
-`policy`, `seed`, `duration`, `warmup`, `sample_interval`, `cost.<name>`, `knob.<name>`,
-`mix.<mix>.<param>`. Every bad value raises SpecError naming the field and what is allowed.
+`policy`, `seed`, `duration`, `warmup`, `sample_interval`, `duration_cap`, `precision`,
+`cost.<name>`, `knob.<name>`, `mix.<mix>.<param>`. Every bad value raises SpecError naming the
+field and what is allowed.
+
+`duration = "auto"` runs until every key metric's 95% half-width is within `precision` of its
+mean (default 2%), or `duration_cap` (default 10 s) of simulated time; `warmup = "auto"` finds
+where the start-up transient ends from the run's own series (runlength.py). With auto,
+`duration_ns` holds the cap.
 """
 
 from __future__ import annotations
@@ -19,6 +25,7 @@ from .errors import SpecError
 from .knobs import resolve_knobs
 from .mixes.base import get_mix
 from .policy import all_policy_knob_names, get_policy
+from .runlength import DEFAULT_CAP_NS, DEFAULT_PRECISION, SEGMENT_NS
 from .units import parse_duration, parse_size
 
 MIN_CPUS, MAX_CPUS = 1, 4096
@@ -42,6 +49,9 @@ class Spec:
     duration_ns: int = 100_000_000
     warmup_ns: int = 0
     sample_ns: int = 1_000_000
+    auto_duration: bool = False  # run to `precision`, at most duration_ns (the cap)
+    auto_warmup: bool = False  # the warm-up is found, not given (warmup_ns is then 0)
+    precision: float = DEFAULT_PRECISION
     costs: Mapping[str, Any] = field(default_factory=dict)
     knobs: Mapping[str, Any] = field(default_factory=dict)
     mix_params: Mapping[str, Any] = field(default_factory=dict)
@@ -68,9 +78,20 @@ class Spec:
         if self.duration_ns <= 0:
             raise SpecError(f"duration must be positive, got {self.duration_ns}ns")
         _check_int("warmup", self.warmup_ns)
+        length = "duration_cap" if self.auto_duration else "duration"
         if not 0 <= self.warmup_ns < self.duration_ns:
             raise SpecError(
-                f"warmup must be at least 0 and shorter than duration, got {self.warmup_ns}ns"
+                f"warmup must be at least 0 and shorter than {length} "
+                f"({self.duration_ns}ns), got {self.warmup_ns}ns"
+            )
+        if self.auto_warmup and self.warmup_ns:
+            raise SpecError("warmup is either 'auto' or a duration, not both")
+        if not isinstance(self.precision, float | int) or isinstance(self.precision, bool) or not (
+            0 < self.precision < 1
+        ):
+            raise SpecError(
+                f"precision must be a relative half-width between 0 and 1 (exclusive), "
+                f"got {self.precision!r}"
             )
         _check_int("sample_interval", self.sample_ns)
         if self.sample_ns <= 0:
@@ -83,7 +104,14 @@ class Spec:
         policy = get_policy(self.policy)
         get_mix(self.mix).resolve_params(dict(self.mix_params))
         validate_costs(dict(self.costs))
-        resolve_knobs(dict(self.knobs), policy.knobs, all_policy_knob_names())
+        knobs = resolve_knobs(dict(self.knobs), policy.knobs, all_policy_knob_names())
+        if self.auto_warmup:
+            need = 2 * knobs["vmstat_interval_ms"] * 1_000_000 + SEGMENT_NS
+            if self.duration_ns < need:
+                raise SpecError(
+                    f"warmup = 'auto' needs a {length} of at least {need}ns (two decay "
+                    f"intervals of pcp->high and a segment), got {self.duration_ns}ns"
+                )
 
     @classmethod
     def from_flat(cls, values: Mapping[str, Any]) -> Spec:
@@ -106,6 +134,10 @@ class Spec:
                 if mix_name != mix:
                     raise SpecError(f"'{key}' is a parameter of mix '{mix_name}', not of '{mix}'")
                 mix_params[param] = value
+            elif key == "duration" and _is_auto(value):
+                kw["auto_duration"] = True
+            elif key == "warmup" and _is_auto(value):
+                kw["auto_warmup"] = True
             elif key in _TOP:
                 kw[_TOP[key][0]] = _TOP[key][1](value, key)
             else:
@@ -113,6 +145,12 @@ class Spec:
                 raise SpecError(f"unknown key '{key}'; known keys: {known}")
         if "cpus" not in kw or "mem_bytes" not in kw:
             raise SpecError("cpus and mem are required")
+        if kw.get("auto_duration"):
+            kw["duration_ns"] = kw.pop("cap_ns", DEFAULT_CAP_NS)
+        else:
+            for key, field_ in (("duration_cap", "cap_ns"), ("precision", "precision")):
+                if field_ in kw:
+                    raise SpecError(f"{key} applies only with duration = 'auto'")
         return cls(**kw, costs=costs, knobs=knobs, mix_params=mix_params)
 
     def to_flat(self) -> dict[str, Any]:
@@ -123,14 +161,30 @@ class Spec:
             "mix": self.mix,
             "policy": self.policy,
             "seed": self.seed,
-            "duration": self.duration_ns,
-            "warmup": self.warmup_ns,
+            "duration": "auto" if self.auto_duration else self.duration_ns,
+            "warmup": "auto" if self.auto_warmup else self.warmup_ns,
             "sample_interval": self.sample_ns,
         }
+        if self.auto_duration:  # only then: the flat form (and identity) of fixed runs stays
+            flat["duration_cap"] = self.duration_ns
+            flat["precision"] = self.precision
         flat.update({f"cost.{k}": v for k, v in self.costs.items()})
         flat.update({f"knob.{k}": v for k, v in self.knobs.items()})
         flat.update({f"mix.{self.mix}.{k}": v for k, v in self.mix_params.items()})
         return dict(sorted(flat.items()))
+
+
+def _is_auto(value: Any) -> bool:
+    return isinstance(value, str) and value.strip().lower() == "auto"
+
+
+def _precision(value: Any, key: str) -> float:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        raise SpecError(
+            f"{key} must be a relative half-width between 0 and 1 (exclusive), got {value!r}"
+        ) from None
 
 
 def _check_int(name: str, value: Any) -> None:
@@ -171,4 +225,6 @@ _TOP = {
     "duration": ("duration_ns", lambda v, k: parse_duration(v, k)),
     "warmup": ("warmup_ns", lambda v, k: parse_duration(v, k)),
     "sample_interval": ("sample_ns", lambda v, k: parse_duration(v, k)),
+    "duration_cap": ("cap_ns", lambda v, k: parse_duration(v, k)),
+    "precision": ("precision", _precision),
 }

@@ -47,7 +47,10 @@ SetOpt = Annotated[
 
 # metric groups for the terminal view (anything not listed goes under "other")
 _GROUPS: dict[str, tuple[str, ...]] = {
-    "run": ("ops", "sim_time_ns", "throughput_ops_per_s", "sys_frac", "alloc_ops", "free_ops"),
+    "steady state": ("stationary", "stop_reason", "warmup_ns", "window_ns", "precision_met",
+                     "sys_frac_ci95", "throughput_ops_per_s_ci95"),
+    "run": ("ops", "sim_time_ns", "throughput_ops_per_s", "sys_frac", "kernel_sys_frac",
+            "alloc_ops", "free_ops"),
     "zone->lock": (
         "zone_lock_acquisitions",
         "zone_lock_acq_per_kop",
@@ -134,9 +137,24 @@ def simulate(
     ] = "kbuild",
     policy: Annotated[str, typer.Option(help="PCP policy, or module:Class.")] = "upstream",
     seed: Annotated[int, typer.Option(help="Random seed of the workload.")] = 0,
-    duration: Annotated[str, typer.Option(help="Simulated time, e.g. 100ms, 2s.")] = "100ms",
-    warmup: Annotated[str, typer.Option(help="Simulated time before counting.")] = "0",
+    duration: Annotated[
+        str,
+        typer.Option(help="Simulated time, e.g. 100ms, 2s; or auto: until every key metric's "
+                     "95% half-width is within --precision, at most --duration-cap."),
+    ] = "100ms",
+    warmup: Annotated[
+        str,
+        typer.Option(help="Simulated time before counting; or auto: found from the run's "
+                     "series (MSER-5 and pcp->high convergence)."),
+    ] = "0",
     sample_interval: Annotated[str, typer.Option(help="Time-series interval.")] = "1ms",
+    duration_cap: Annotated[
+        str | None, typer.Option(help="With --duration auto: the most simulated time (10s).")
+    ] = None,
+    precision: Annotated[
+        float | None,
+        typer.Option(help="With --duration auto: the relative 95% half-width to reach (0.02)."),
+    ] = None,
     sets: SetOpt = None,
     json_out: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
     samples_csv: Annotated[
@@ -168,6 +186,8 @@ def simulate(
         duration=duration,
         warmup=warmup,
         sample_interval=sample_interval,
+        duration_cap=duration_cap,
+        precision=precision,
         sets=sets,
     )
     every = parse_duration(check_invariants, "--check-invariants") if check_invariants else 0

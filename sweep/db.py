@@ -13,6 +13,17 @@ from .store import KINDS
 
 VIEWS_SQL = Path(__file__).with_name("views.sql")
 VIEWS = ("points", "samples", "failures", "gains", "curves")
+# Columns the views need that points stored before steady-state control lack: NULL there
+# (a NULL `stationary` counts as not stationary).
+LATER_COLUMNS = {
+    "stationary": "BOOLEAN",
+    "stop_reason": "VARCHAR",
+    "window_ns": "BIGINT",
+    "zone_lock_wait_frac": "DOUBLE",
+    "sys_frac_ci95": "DOUBLE",
+    "throughput_ops_per_s_ci95": "DOUBLE",
+    "zone_lock_wait_frac_ci95": "DOUBLE",
+}
 
 
 def connect(results: str) -> duckdb.DuckDBPyConnection:
@@ -33,10 +44,18 @@ def connect(results: str) -> duckdb.DuckDBPyConnection:
             sql = f"CREATE OR REPLACE VIEW {kind} AS SELECT NULL::VARCHAR AS point_id WHERE false"
         elif kind:
             listed = ", ".join("'" + f.replace("'", "''") + "'" for f in files[kind])
-            sql = (f"CREATE OR REPLACE VIEW {kind} AS SELECT * FROM read_parquet([{listed}], "
-                   "union_by_name = true)")
+            source = f"read_parquet([{listed}], union_by_name = true)"
+            sql = f"CREATE OR REPLACE VIEW {kind} AS SELECT * FROM {source}"
+            if kind == "points":
+                sql = _with_later_columns(con, source)
         con.execute(sql)
     return con
+
+
+def _with_later_columns(con: duckdb.DuckDBPyConnection, source: str) -> str:
+    have = {r[0] for r in con.execute(f"DESCRIBE SELECT * FROM {source}").fetchall()}
+    extra = "".join(f", NULL::{t} AS {c}" for c, t in LATER_COLUMNS.items() if c not in have)
+    return f"CREATE OR REPLACE VIEW points AS SELECT *{extra} FROM {source}"
 
 
 def read_only_query(con: duckdb.DuckDBPyConnection, sql: str) -> duckdb.DuckDBPyRelation:

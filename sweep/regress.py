@@ -15,6 +15,9 @@ The checks, for each mix, memory size and metric:
 Each is a t-test whose variance is pooled within CPU counts over the curve (seeds are the
 samples; three seeds per point alone give a test with no power), see analysis.py.
 
+Only points stationary in both runs are compared (allocator/runlength.py): any other shared
+point makes the outcome inconclusive, naming it, as a transient says nothing about a change.
+
 The rule (asv's and mmtests' spirit: significance *and* size, never size alone): a check is a
 regression when its Benjamini-Hochberg adjusted p across every check of the run is below 0.05
 (so a grid of hundreds of points is not a lottery) and it is worse by at least `min_effect`
@@ -103,7 +106,7 @@ def load(results: str, sweep: str | None, version: str | None) -> dict[str, Any]
                         f"({', '.join(versions)}); choose one with --baseline-version / "
                         f"--candidate-version")
     cols = ["sweep", "param_id", "pair_id", "replicate", "mix", "policy", "cpus", "mem_bytes",
-            *METRICS]
+            "seed", "stationary", *METRICS]
     rows = con.execute(f"SELECT {', '.join(cols)} FROM points {clause}", params).fetchall()
     return {(r[0], r[1]): dict(zip(cols, r, strict=True)) for r in rows}
 
@@ -149,6 +152,14 @@ def compare(baseline: dict, candidate: dict, *, min_effect: float = 0.05,
             min_slope: float = 0.02, alpha: float = 0.05) -> Outcome:
     shared = sorted(set(baseline) & set(candidate))
     out = Outcome(shared_points=len(shared), min_effect=min_effect, min_slope=min_slope)
+    transient = [k for k in shared
+                 if not (baseline[k]["stationary"] and candidate[k]["stationary"])]
+    if transient:  # only steady-state points are compared; the others make it inconclusive
+        names = [_point_name(baseline[k], candidate[k]) for k in transient]
+        shown = ", ".join(names[:8]) + (", ..." if len(names) > 8 else "")
+        out.findings.append(Finding("transient", f"{len(transient)} points not stationary: "
+                                    f"{shown}", "stationary", np.nan, np.nan, "inconclusive"))
+        shared = [k for k in shared if k not in set(transient)]
     checks = []  # (kind, where, metric, worse, threshold, p)
     for (sweep, mix, series, mem, metric), (xs, ds) in sorted(
             _series(baseline, candidate, shared).items(), key=lambda kv: str(kv[0])):
@@ -178,6 +189,12 @@ def compare(baseline: dict, candidate: dict, *, min_effect: float = 0.05,
             status = "inconclusive"
         out.findings.append(Finding(kind, where, metric, float(worse), float(qv), status))
     return out
+
+
+def _point_name(b: dict, c: dict) -> str:
+    which = [n for n, r in (("baseline", b), ("candidate", c)) if not r["stationary"]]
+    return (f"{b['mix']} {b['policy']} {b['cpus']} CPUs/{format_size(b['mem_bytes'])} "
+            f"seed {b['seed']} ({' and '.join(which)})")
 
 
 def run_regress(
@@ -220,7 +237,8 @@ def markdown(outcome: Outcome) -> str:
     if flagged:
         lines += ["| status | where | metric | worse by | adjusted p |", "|---|---|---|---|---|"]
         for f in sorted(flagged, key=lambda f: (f.status, -f.worse_by)):
-            worse = (f"{100 * f.worse_by:.1f}%" if f.kind != "slope"
+            worse = (f"{100 * f.worse_by:.1f}%" if f.kind not in ("slope", "transient")
+                     else "-" if f.kind == "transient"
                      else f"{100 * f.worse_by:.1f}% per doubling")
             p = f"{f.p:.2g}" if np.isfinite(f.p) else "-"
             lines.append(f"| {f.status} | {f.where} | {f.metric} | {worse} | {p} |")
@@ -237,7 +255,8 @@ def junit(outcome: Outcome) -> str:
                     f"{escape(f'{f.kind} {f.metric} worse by {f.worse_by:.4g}, p={f.p:.3g}')}"
                     "</failure>")
         elif f.status == "inconclusive":
-            body = f"<skipped message={quoteattr('inconclusive: not significant')}/>"
+            why = "not stationary" if f.kind == "transient" else "not significant"
+            body = f"<skipped message={quoteattr(f'inconclusive: {why}')}/>"
         cases.append(f'<testcase classname="pcp-sweep.{f.kind}" name={name}>{body}</testcase>')
     failures = sum(f.status == "regression" for f in outcome.findings)
     skipped = sum(f.status == "inconclusive" for f in outcome.findings)

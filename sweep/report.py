@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import html
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -52,6 +52,25 @@ class MixResult:
     costs: dict[str, tuple[float, float]]  # metric -> (upstream mean, pcp-buddy mean)
     n_pairs: int
     by_mem: dict[int, Trend]  # memory size -> the %sys gain's trend with CPUs at that size
+    transient: list[str] = field(default_factory=list)  # the pairs that were not stationary
+
+
+def transient_verdict(n: int) -> str:
+    return f"inconclusive (transient: {n} points not stationary)"
+
+
+def _refuse(t: Trend, transient: list[str], swept: bool) -> Trend:
+    """A verdict stands only on stationary points: with any transient pair in the curve it is
+    inconclusive, whatever the stationary ones say. `swept`: the axis has several values among
+    all the pairs, stationary or not."""
+    if not transient or not swept:
+        return t
+    return replace(t, verdict=transient_verdict(len(transient)))
+
+
+def _pair_name(cpus: int, mem: int, seed: int, up: Any, rfc: Any) -> str:
+    which = [p for p, ok in (("upstream", up), ("pcp-buddy", rfc)) if not ok]
+    return f"{cpus} CPUs/{format_size(mem)} seed {seed} ({', '.join(which) or 'both'})"
 
 
 def _fetch(con: Any, sql: str, params: list[Any]) -> dict[str, np.ndarray]:
@@ -66,26 +85,40 @@ def analyse(con: Any, sweep: str, version: str, min_slope: float,
     """The verdicts, from the pairs that satisfy `where` (choices.default_sql: the defaults of
     the design choices a sweep varies)."""
     metrics = ", ".join(m for m, _, _ in HEADLINE)
-    g = _fetch(con, f"SELECT mix, cpus, mem_bytes, {metrics} FROM gains "
-               f"WHERE sweep = ? AND sim_version = ? AND {where}", [sweep, version])
+    g = _fetch(con, f"SELECT mix, cpus, mem_bytes, seed, stationary, upstream_stationary, "
+               f"rfc_stationary, {metrics} FROM gains "
+               f"WHERE sweep = ? AND sim_version = ? AND {where} ORDER BY mix, cpus, mem_bytes, "
+               f"seed", [sweep, version])
     if not len(g.get("mix", [])):
         raise SpecError(f"sweep {sweep!r} has no pairs of upstream and pcp-buddy points")
     cost_cols = ", ".join(f"avg(upstream_{c}), avg(rfc_{c})" for c, _ in COSTS)
     out = []
     for mix in sorted(set(g["mix"].tolist())):
-        sel = g["mix"] == mix
+        in_mix = g["mix"] == mix
+        steady = g["stationary"].astype(bool)
+        transient = [_pair_name(int(g["cpus"][i]), int(g["mem_bytes"][i]), int(g["seed"][i]),
+                                g["upstream_stationary"][i], g["rfc_stationary"][i])
+                     for i in np.nonzero(in_mix & ~steady)[0]]
+        sel = in_mix & steady
         x1 = np.log2(g["cpus"][sel].astype(float))
         x2 = np.log2(g["mem_bytes"][sel].astype(float))
-        tr = {m: trends(x1, x2, g[m][sel].astype(float), min_slope) for m, _, _ in HEADLINE}
+        swept = (len(np.unique(g["cpus"][in_mix])) > 1,
+                 len(np.unique(g["mem_bytes"][in_mix])) > 1)
+        tr = {m: tuple(_refuse(t, transient, sw) for t, sw in
+                       zip(trends(x1, x2, g[m][sel].astype(float), min_slope), swept,
+                           strict=True))
+              for m, _, _ in HEADLINE}
         mems = g["mem_bytes"][sel]
-        by_mem = {int(m): trends(x1[mems == m], x2[mems == m],
-                                 g["sys_gain"][sel][mems == m].astype(float), min_slope)[0]
-                  for m in np.unique(mems)}
+        by_mem = {int(m): _refuse(trends(x1[mems == m], x2[mems == m],
+                                         g["sys_gain"][sel][mems == m].astype(float),
+                                         min_slope)[0], transient, swept[0])
+                  for m in np.unique(g["mem_bytes"][in_mix])}
         row = con.execute(f"SELECT {cost_cols} FROM gains WHERE sweep = ? AND sim_version = ? "
-                          f"AND mix = ? AND {where}", [sweep, version, mix]).fetchone()
+                          f"AND mix = ? AND stationary AND {where}",
+                          [sweep, version, mix]).fetchone()
         costs = {c: (row[2 * i], row[2 * i + 1]) for i, (c, _) in enumerate(COSTS)}
         out.append(MixResult(mix=mix, trends=tr, costs=costs, n_pairs=int(sel.sum()),
-                             by_mem=by_mem))
+                             by_mem=by_mem, transient=transient))
     return out
 
 
@@ -103,10 +136,14 @@ def verdict_lines(results: list[MixResult]) -> list[str]:
             per_mem = " At each memory size, with CPUs: " + ", ".join(
                 f"{format_size(m)} {t.verdict} ({_pp(t.slope)})" for m, t in r.by_mem.items()
             ) + "."
+        named = ""
+        if r.transient:
+            shown = ", ".join(r.transient[:8]) + (", ..." if len(r.transient) > 8 else "")
+            named = f" Not stationary: {shown}."
         lines.append(
             f"**{r.mix}**: %sys gain grows with CPUs: **{cpu.verdict}** "
             f"({_describe(cpu)}); with memory: **{mem.verdict}** ({_describe(mem)}).{per_mem} "
-            f"[{r.n_pairs} paired points]"
+            f"[{r.n_pairs} stationary paired points]{named}"
         )
     return lines
 
@@ -114,6 +151,8 @@ def verdict_lines(results: list[MixResult]) -> list[str]:
 def _describe(t: Trend) -> str:
     if t.verdict == "not swept":
         return "one value only"
+    if not np.isfinite(t.slope):
+        return "too few stationary points to fit"
     rho = f"Spearman rho {t.rho:+.2f}, p {t.p:.2g}" if np.isfinite(t.rho) else "gain constant"
     if t.hi - t.lo < 1e-9:  # nothing to resample: the mix drew nothing random at these settings
         rho += "; every seed gave the same gain, the interval shows no seed noise"
@@ -195,6 +234,135 @@ def plot_absolute(con: Any, sweep: str, version: str, mix: str, out: Path) -> li
     return _save(fig, out / f"{mix}-absolute")
 
 
+SERIES = (  # key metrics of runlength.KEY_METRICS, as the samples view holds them
+    ("sys_ns", "%sys (allocator)", "rate_cpu"),
+    ("ops", "throughput (Mops/s)", "rate"),
+    ("zone_lock_wait_ns", "zone->lock wait (% CPU)", "rate_cpu"),
+    ("pcp_pages", "pages in PCPs", "gauge"),
+    ("pcp_high_mean", "mean pcp->high", "gauge"),
+)
+BINS = 200  # points per curve in the time-series figure
+
+
+def representative(con: Any, sweep: str, version: str, mix: str, where: str) -> list[dict]:
+    """The smallest and the largest machine of a mix, both policies, first replicate."""
+    rows = _fetch(con, "SELECT point_id, policy, cpus, mem_bytes, warmup_ns, window_ns, "
+                  "stationary FROM points p WHERE sweep = ? AND sim_version = ? AND mix = ? "
+                  f"AND pair_id IN (SELECT pair_id FROM gains WHERE {where}) "
+                  "ORDER BY cpus, mem_bytes, replicate, policy", [sweep, version, mix])
+    if not len(rows.get("point_id", [])):
+        return []
+    keys = sorted({(int(c), int(m)) for c, m in zip(rows["cpus"], rows["mem_bytes"],
+                                                      strict=True)})
+    out = []
+    for key in dict.fromkeys([keys[0], keys[-1]]):
+        for policy in ("upstream", "pcp-buddy"):
+            sel = np.nonzero((rows["cpus"] == key[0]) & (rows["mem_bytes"] == key[1])
+                             & (rows["policy"] == policy))[0]
+            if len(sel):
+                i = sel[0]
+                out.append({c: rows[c][i] for c in rows})
+    return out
+
+
+def _binned(t: np.ndarray, y: np.ndarray, kind: str, cpus: int) -> tuple[np.ndarray, np.ndarray]:
+    step = max(1, len(t) // BINS)
+    idx = np.arange(0, len(t), step)
+    if kind == "gauge":
+        return t[idx[1:]] / 1e9, y[idx[1:]].astype(float)
+    dt = np.diff(t[idx]).astype(float)
+    rate = np.diff(y[idx]).astype(float) / dt
+    if kind == "rate_cpu":
+        return t[idx[1:]] / 1e9, 100 * rate / cpus
+    return t[idx[1:]] / 1e9, rate * 1e3  # ops per ns -> Mops/s
+
+
+def plot_timeseries(con: Any, sweep: str, version: str, mix: str, out: Path,
+                    where: str = "TRUE") -> list[Path]:
+    """Key metrics against simulated time for the representative points, the warm-up each
+    discarded shaded: what the window left out, and whether what it kept is flat."""
+    reps = representative(con, sweep, version, mix, where)
+    if not reps:
+        return []
+    machines = list(dict.fromkeys((int(r["cpus"]), int(r["mem_bytes"])) for r in reps))
+    cols = ", ".join(c for c, _, _ in SERIES)
+    fig, axes = plt.subplots(len(machines), len(SERIES), figsize=(3.6 * len(SERIES),
+                             3.0 * len(machines)), squeeze=False)
+    for r in reps:
+        row = machines.index((int(r["cpus"]), int(r["mem_bytes"])))
+        smp = _fetch(con, f"SELECT t_ns, {cols} FROM samples WHERE point_id = ? ORDER BY t_ns",
+                     [r["point_id"]])
+        if len(smp.get("t_ns", [])) < 3:
+            continue
+        steady = "" if r["stationary"] else " (not stationary)"
+        for col, (c, label, kind) in enumerate(SERIES):
+            ax = axes[row][col]
+            x, y = _binned(smp["t_ns"], smp[c], kind, int(r["cpus"]))
+            line, = ax.plot(x, y, lw=0.9, label=f"{r['policy']}{steady}")
+            if r["warmup_ns"] is not None and r["warmup_ns"] > smp["t_ns"][0]:
+                ax.axvline(r["warmup_ns"] / 1e9, color=line.get_color(), ls="--", lw=0.8)
+            ax.set_title(f"{label}, {r['cpus']} CPUs/{format_size(int(r['mem_bytes']))}",
+                         fontsize=8)
+            ax.set_xlabel("simulated time (s)", fontsize=8)
+            ax.tick_params(labelsize=7)
+    for row in axes:
+        row[0].legend(fontsize=7, loc="best")
+    fig.suptitle(f"{sweep} / {mix}: key metrics against time; dashed: the detected warm-up "
+                 "(left of it is discarded)", fontsize=9)
+    return _save(fig, out / f"{mix}-timeseries")
+
+
+def steady_lines(con: Any, sweep: str, version: str, where: str) -> list[str]:
+    """Per mix: how many points were stationary, why runs stopped, warm-ups and windows."""
+    rows = con.execute(
+        "SELECT mix, count(*), count(*) FILTER (WHERE coalesce(stationary, false)), "
+        "count(*) FILTER (WHERE stop_reason = 'precision'), "
+        "count(*) FILTER (WHERE stop_reason = 'cap'), "
+        "count(*) FILTER (WHERE stop_reason = 'fixed' OR stop_reason IS NULL), "
+        "median(warmup_ns) / 1e9, max(warmup_ns) / 1e9, median(window_ns) / 1e9, "
+        "max(sys_frac_ci95 / NULLIF(sys_frac, 0)) "
+        "FROM points WHERE sweep = ? AND sim_version = ? "
+        f"AND pair_id IN (SELECT pair_id FROM gains WHERE {where}) GROUP BY mix ORDER BY mix",
+        [sweep, version]).fetchall()
+    lines = ["| mix | points | stationary | stopped: precision / cap / fixed | warm-up median, "
+             "max (s) | window median (s) | worst %sys half-width |",
+             "|---|---|---|---|---|---|---|"]
+    for mix, n, st, prec, cap, fixed, wmed, wmax, win, worst in rows:
+        worst_s = f"{100 * worst:.1f}%" if worst is not None and np.isfinite(worst) else "n/a"
+        lines.append(f"| {mix} | {n} | {st} | {prec} / {cap} / {fixed} | "
+                     f"{_num(wmed)}, {_num(wmax)} | {_num(win)} | {worst_s} |")
+    return lines
+
+
+def point_lines(con: Any, sweep: str, version: str, where: str) -> list[str]:
+    """Every (mix, CPUs, memory) cell: the %sys gain over seeds with the mean of the pairs'
+    own half-widths, and how many of its pairs were stationary (a cell with a transient pair
+    is marked)."""
+    rows = con.execute(
+        "SELECT mix, cpus, mem_bytes, count(*), count(*) FILTER (WHERE stationary), "
+        "avg(sys_gain), avg(sys_gain_ci95), avg(throughput_gain), avg(throughput_gain_ci95) "
+        "FROM gains WHERE sweep = ? AND sim_version = ? AND "
+        f"{where} GROUP BY ALL ORDER BY mix, mem_bytes, cpus", [sweep, version]).fetchall()
+    lines = ["| mix | CPUs | memory | %sys saved | throughput gained | stationary pairs |",
+             "|---|---|---|---|---|---|"]
+    for mix, cpus, mem, n, st, sg, sgw, tg, tgw in rows:
+        mark = "" if st == n else " **transient**"
+        lines.append(f"| {mix} | {cpus} | {format_size(int(mem))} | {_pm(sg, sgw)} | "
+                     f"{_pm(tg, tgw)} | {st} of {n}{mark} |")
+    return lines
+
+
+def _num(v: Any) -> str:
+    return "n/a" if v is None else f"{v:.2f}"
+
+
+def _pm(v: Any, hw: Any) -> str:
+    if v is None:
+        return "n/a"
+    w = f" ± {100 * hw:.2f}" if hw is not None and np.isfinite(hw) else ""
+    return f"{100 * v:+.2f}%{w}"
+
+
 def _log2_axis(ax: Any) -> None:
     ax.set_xscale("log", base=2)
     ax.xaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:g}"))
@@ -236,17 +404,21 @@ def write_report(results: str, sweep: str | None, out: Path, min_slope: float = 
     out.mkdir(parents=True, exist_ok=True)
     swept = choices.swept_knobs(con, sweep, version)
     mixes = analyse(con, sweep, version, min_slope, choices.default_sql(swept))
+    where = choices.default_sql(swept)
     figures = {r.mix: plot_gains(con, sweep, version, r.mix, out)
-               + plot_absolute(con, sweep, version, r.mix, out) for r in mixes}
+               + plot_absolute(con, sweep, version, r.mix, out)
+               + plot_timeseries(con, sweep, version, r.mix, out, where) for r in mixes}
     md = _markdown(sweep, version, results, mixes, figures, min_slope,
-                   choices.section(choices.settings(con, sweep, version, min_slope)))
+                   choices.section(choices.settings(con, sweep, version, min_slope)),
+                   steady_lines(con, sweep, version, where) + [""]
+                   + point_lines(con, sweep, version, where))
     write_atomic(out / "report.md", md)
     write_atomic(out / "index.html", _html(md))
     return out / "report.md"
 
 
 def _markdown(sweep: str, version: str, results: str, mixes: list[MixResult], figures: dict,
-              min_slope: float, choice_lines: list[str]) -> str:
+              min_slope: float, choice_lines: list[str], steady: list[str]) -> str:
     lines = [f"# Does pcp-buddy's gain grow with CPUs and memory? ({sweep})", ""]
     lines += [f"- {line}" for line in verdict_lines(mixes)]
     lines += ["", "## What it costs", ""]
@@ -262,7 +434,14 @@ def _markdown(sweep: str, version: str, results: str, mixes: list[MixResult], fi
         f"interval comes from a bootstrap over the seeds of each (CPUs, memory) cell. "
         f"supported: the interval is above 0; not supported: it is below "
         f"{100 * min_slope:g} pp per doubling (flat or shrinking); inconclusive: neither. "
-        f"Spearman's rho is a second opinion.",
+        f"Spearman's rho is a second opinion. Only stationary pairs count: a point's window "
+        f"starts after the warm-up its own series shows (MSER-5 and pcp->high settling) and "
+        f"its half-widths come from batch means (allocator/runlength.py); a curve with a pair "
+        f"that is not stationary is inconclusive, whatever the rest say.",
+        "",
+        "## Steady state",
+        "",
+        *steady,
         "",
         "## The other headline metrics",
         "",

@@ -44,13 +44,23 @@ from allocator.units import parse_duration, parse_size
 
 from .identity import derive_seed, param_id, point_id
 
-_SWEEP_KEYS = {"name", "seeds", "seed", "duration", "warmup", "sample_interval"}
+_SWEEP_KEYS = {"name", "seeds", "seed", "duration", "warmup", "sample_interval", "duration_cap",
+               "precision"}
 _TABLES = {"sweep", "grid", "fixed", "zip", "exclude"}
-_DEFAULTS = {"duration": "100ms", "warmup": "0", "sample_interval": "1ms"}
+# Steady state unless a scenario says otherwise (allocator/runlength.py)
+_DEFAULTS = {"duration": "auto", "warmup": "auto", "sample_interval": "1ms"}
+_OPTIONAL = ("duration_cap", "precision")  # only with duration = "auto"
+
+
+def _duration_or_auto(v: Any, k: str) -> Any:
+    return "auto" if isinstance(v, str) and v.strip().lower() == "auto" else parse_duration(v, k)
+
+
 _NORMALIZE = {
     "mem": lambda v, k: parse_size(v, k),
-    "duration": lambda v, k: parse_duration(v, k),
-    "warmup": lambda v, k: parse_duration(v, k),
+    "duration": _duration_or_auto,
+    "warmup": _duration_or_auto,
+    "duration_cap": lambda v, k: parse_duration(v, k),
     "sample_interval": lambda v, k: parse_duration(v, k),
 }
 
@@ -83,7 +93,8 @@ def _normal(key: str, value: Any) -> Any:
 
 
 def _check_key(path: Path, table: str, key: str) -> None:
-    top = {"cpus", "mem", "mix", "policy", "duration", "warmup", "sample_interval"}
+    top = {"cpus", "mem", "mix", "policy", "duration", "warmup", "sample_interval",
+           "duration_cap", "precision"}
     if key in top or key.startswith(("cost.", "knob.")):
         return
     if key.startswith("mix."):
@@ -102,7 +113,8 @@ def _check_key(path: Path, table: str, key: str) -> None:
     if key == "seed":
         raise _err(path, f"[{table}] seed", "seeds are set in [sweep] (seeds, seed)")
     raise _err(path, f"[{table}] {key}", "unknown key; expected cpus, mem, mix, policy, "
-               "duration, warmup, sample_interval, cost.<name>, knob.<name>, mix.<mix>.<param>")
+               "duration, warmup, sample_interval, duration_cap, precision, cost.<name>, "
+               "knob.<name>, mix.<mix>.<param>")
 
 
 def _values(path: Path, where: str, value: Any) -> list[Any]:
@@ -151,6 +163,7 @@ def parse_scenario(path: Path, data: dict[str, Any]) -> Scenario:
         raise _err(path, "[sweep] seeds", f"expected a count >= 1 or a list, got {seeds!r}")
     base_seeds = [base] * seeds if isinstance(seeds, int) else list(seeds)
     common = {k: sweep.get(k, v) for k, v in _DEFAULTS.items()}
+    common.update({k: sweep[k] for k in _OPTIONAL if k in sweep})
 
     grid = data.get("grid", {})
     fixed = data.get("fixed", {})

@@ -12,7 +12,8 @@
 --           replicate and seed; same sweep and simulator version). A *_gain is positive when
 --           pcp-buddy does better: sys_gain = 1 - rfc/upstream %sys, throughput_gain =
 --           rfc/upstream - 1, and so on. Costs: unusable_index_order9_change (rfc - upstream,
---           absolute) and pcp_pages_change (rfc/upstream - 1).
+--           absolute) and pcp_pages_change (rfc/upstream - 1). `stationary`: both runs were
+--           (allocator/runlength.py); *_gain_ci95: the gain's half-width from both runs'.
 -- curves    per sweep, mix, metric, memory size and CPU count: the gain's mean over seeds,
 --           its sample standard deviation and a 95% confidence interval (Student's t).
 --
@@ -54,7 +55,23 @@ SELECT
     up.unusable_index_order9 AS upstream_unusable_index_order9,
     rfc.unusable_index_order9 AS rfc_unusable_index_order9,
     up.free_pageblocks AS upstream_free_pageblocks, rfc.free_pageblocks AS rfc_free_pageblocks,
-    up.pcp_pages_mean AS upstream_pcp_pages_mean, rfc.pcp_pages_mean AS rfc_pcp_pages_mean
+    up.pcp_pages_mean AS upstream_pcp_pages_mean, rfc.pcp_pages_mean AS rfc_pcp_pages_mean,
+    -- steady state: a pair counts for a verdict only when both runs were stationary
+    coalesce(up.stationary, false) AND coalesce(rfc.stationary, false) AS stationary,
+    up.stationary AS upstream_stationary, rfc.stationary AS rfc_stationary,
+    -- each gain's 95% half-width from both runs' (delta method on the ratio, the runs' errors
+    -- taken as independent; common random numbers correlate them positively, so this is wide)
+    rfc.sys_frac / NULLIF(up.sys_frac, 0) * sqrt(
+        pow(rfc.sys_frac_ci95 / NULLIF(rfc.sys_frac, 0), 2)
+        + pow(up.sys_frac_ci95 / NULLIF(up.sys_frac, 0), 2)) AS sys_gain_ci95,
+    rfc.throughput_ops_per_s / NULLIF(up.throughput_ops_per_s, 0) * sqrt(
+        pow(rfc.throughput_ops_per_s_ci95 / NULLIF(rfc.throughput_ops_per_s, 0), 2)
+        + pow(up.throughput_ops_per_s_ci95 / NULLIF(up.throughput_ops_per_s, 0), 2))
+        AS throughput_gain_ci95,
+    rfc.zone_lock_wait_frac / NULLIF(up.zone_lock_wait_frac, 0) * sqrt(
+        pow(rfc.zone_lock_wait_frac_ci95 / NULLIF(rfc.zone_lock_wait_frac, 0), 2)
+        + pow(up.zone_lock_wait_frac_ci95 / NULLIF(up.zone_lock_wait_frac, 0), 2))
+        AS zone_lock_wait_gain_ci95
 FROM rfc JOIN up USING (sweep, sim_version, pair_id);
 
 CREATE OR REPLACE VIEW curves AS

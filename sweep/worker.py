@@ -28,6 +28,7 @@ _TOP_COLUMNS = {
     "duration": "duration_ns",
     "warmup": "warmup_ns",
     "sample_interval": "sample_interval_ns",
+    "duration_cap": "duration_cap_ns",
 }
 
 
@@ -46,6 +47,12 @@ def param_columns(flat: dict[str, Any]) -> dict[str, Any]:
     resolved = mix.resolve_params({k.rpartition(".")[2]: v for k, v in flat.items()
                                    if k.startswith("mix.")})
     for key, value in flat.items():
+        if value == "auto" and key in ("duration", "warmup"):
+            # the length run and the warm-up found are the record's warmup_ns/window_ns
+            out[f"{key}_auto"] = True
+            value = None
+        elif key in ("duration", "warmup"):
+            out[f"{key}_auto"] = False
         if key.startswith("mix."):
             name = key.rpartition(".")[2]
             value = resolved[name]
@@ -91,6 +98,7 @@ def run_point(
                 **param_columns(flat),
                 "params": store.to_json(flat),
                 **dict(result),
+                "duration_ns": result["warmup_ns"] + result["window_ns"],  # as run
                 "wall_s": wall,
                 "host": store.provenance()["host"],
             }

@@ -20,6 +20,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 
+import numpy as np
+
 from .._jit import njit
 from ..errors import SpecError
 from ..knobs import K_FOLIO_BATCH
@@ -105,6 +107,11 @@ class Mix:
     def build(self, machine: Machine, values: dict[str, int]) -> Any:
         """The mix state `ms` (a namedtuple of scalars and arrays) for this machine."""
         raise NotImplementedError
+
+    def cpu_classes(self, ms: Any, nr_cpus: int) -> np.ndarray:
+        """Each CPU's role (0, 1, ...): CPUs of one class run the same stream, so their PCPs
+        converge alike; steady.high_converged asks every class to settle. Default: one class."""
+        return np.zeros(nr_cpus, dtype=np.int64)
 
     @classmethod
     def resolve_params(cls, overrides: dict[str, object]) -> dict[str, int]:

@@ -148,6 +148,9 @@ class Exit(Mix):
     def lists(self, nr_cpus: int) -> int:
         return nr_cpus * _NLISTS
 
+    def cpu_classes(self, ms: ExitState, nr_cpus: int) -> np.ndarray:
+        return ms.st[:nr_cpus, _SYNC].astype(np.int64)  # 1: exits on the common schedule
+
     def build(self, machine: Machine, values: dict[str, int]) -> ExitState:
         cpus = machine.cpus
         cap = max(1, machine.mem_bytes * values["max_mem_frac"] // 1_000_000 // cpus // PAGE_SIZE)

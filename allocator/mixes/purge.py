@@ -128,6 +128,9 @@ class Purge(Mix):
     def lists(self, nr_cpus: int) -> int:
         return nr_cpus  # one arena per CPU (purgers' stay empty)
 
+    def cpu_classes(self, ms: PurgeState, nr_cpus: int) -> np.ndarray:
+        return (np.arange(nr_cpus) >= ms.purgers).astype(np.int64)  # 0: purgers, 1: workers
+
     def build(self, machine: Machine, values: dict[str, int]) -> PurgeState:
         cpus = machine.cpus
         purgers = values["purger_cpus"] or max(1, cpus * values["purger_frac"] // 1_000_000)

@@ -17,7 +17,8 @@ from allocator.simulate import simulate
 
 from .flags import parse_sets
 
-_TOP_KEYS = ("cpus", "mem", "mix", "policy", "seed", "duration", "warmup", "sample_interval")
+_TOP_KEYS = ("cpus", "mem", "mix", "policy", "seed", "duration", "warmup", "sample_interval",
+             "duration_cap", "precision")
 
 
 def build_spec(
@@ -30,6 +31,8 @@ def build_spec(
     duration: str,
     warmup: str = "0",
     sample_interval: str = "1ms",
+    duration_cap: str | None = None,
+    precision: float | None = None,
     sets: list[str] | None = None,
 ) -> Spec:
     flat: dict[str, Any] = {
@@ -42,6 +45,10 @@ def build_spec(
         "warmup": warmup,
         "sample_interval": sample_interval,
     }
+    if duration_cap is not None:
+        flat["duration_cap"] = duration_cap
+    if precision is not None:
+        flat["precision"] = precision
     extra = parse_sets(sets or [])
     for key in extra:
         if key in _TOP_KEYS:
