@@ -13,7 +13,8 @@ start at any boundary after the run. The key metrics' series come from the engin
 - precision: batch means per key metric over the window; `met` when every 95% half-width is
   within `precision` of its mean, or within the metric's absolute floor (FLOORS);
 - stationary: both rules found an end to the transient, and every metric's batch means passed
-  the independence test.
+  the independence test. A metric whose mean is itself below its floor (a zone->lock that
+  hardly spins) is exempt from both tests: it is known to within the floor already.
 With `duration = "auto"` the run stops at the first boundary (after MIN_AUTO_NS) where it is
 stationary and `met` (stop_reason "precision"), else at its cap ("cap"); a fixed duration
 stops where it was told ("fixed").
@@ -85,6 +86,8 @@ class Assessment:
     met: bool  # every half-width within its target
     ci: dict[str, BatchMeans]
     warmup_by: dict[str, int]  # each rule's own truncation point (ns; -1: not found)
+    why: str = ""  # what kept it from being stationary, or from meeting the precision
+
 
 
 def assess(
@@ -128,12 +131,25 @@ def assess(
             )
     keep = t[1:] > warmup  # intervals that end after the window starts
     ci = {name: batch_means(x[keep]) for name, x in series.items()}
-    independent = all(b.independent for b in ci.values())
     fl = floors(ncpu, batch, precision, ci["sys_frac"].mean)
-    met = all(
-        b.half_width <= max(precision * abs(b.mean), fl[name]) for name, b in ci.items()
-    )
-    return Assessment(int(warmup), found, found and independent, met, ci, by)
+    # a metric whose whole mean is below its floor is known well enough: exempt from both
+    negligible = {name for name, b in ci.items() if abs(b.mean) <= fl[name]}
+    independent = all(b.independent for name, b in ci.items() if name not in negligible)
+    short = [name for name, b in ci.items() if name not in negligible
+             and not b.half_width <= max(precision * abs(b.mean), fl[name])]
+    why = []
+    if not found:
+        rules = [k for k, v in by.items() if v < 0]
+        why.append("no end of the warm-up found by " + ", ".join(rules) if rules else
+                   f"a transient left in the window (more than {WINDOW_SLACK:.0%} of it)")
+    correlated = [name for name, b in ci.items()
+                  if not b.independent and name not in negligible]
+    if correlated:
+        why.append("batch means correlated: " + ", ".join(correlated))
+    if short and not correlated:
+        why.append("half-width above target: " + ", ".join(short))
+    return Assessment(int(warmup), found, found and independent, not short, ci, by,
+                      "; ".join(why))
 
 
 def class_high(high: np.ndarray, classes: np.ndarray, counts: np.ndarray) -> np.ndarray:

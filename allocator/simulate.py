@@ -273,6 +273,7 @@ def _run_fields(spec: Spec, a: Assessment, end: int, kernel_frac: float) -> dict
         "stationary": bool(a.stationary),
         "stop_reason": reason,
         "precision_met": bool(a.met),
+        "steady_note": a.why,
     }
     for name, b in a.ci.items():
         out[f"{name}_ci95"] = b.half_width

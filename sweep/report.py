@@ -282,8 +282,9 @@ def plot_timeseries(con: Any, sweep: str, version: str, mix: str, out: Path,
     """Key metrics against simulated time for the representative points, the warm-up each
     discarded shaded: what the window left out, and whether what it kept is flat."""
     reps = representative(con, sweep, version, mix, where)
-    if not reps:
-        return []
+    have = {r[0] for r in con.execute("DESCRIBE samples").fetchall()}
+    if not reps or not {c for c, _, _ in SERIES} | {"t_ns"} <= have:
+        return []  # no samples stored
     machines = list(dict.fromkeys((int(r["cpus"]), int(r["mem_bytes"])) for r in reps))
     cols = ", ".join(c for c, _, _ in SERIES)
     fig, axes = plt.subplots(len(machines), len(SERIES), figsize=(3.6 * len(SERIES),
@@ -291,7 +292,7 @@ def plot_timeseries(con: Any, sweep: str, version: str, mix: str, out: Path,
     for r in reps:
         row = machines.index((int(r["cpus"]), int(r["mem_bytes"])))
         smp = _fetch(con, f"SELECT t_ns, {cols} FROM samples WHERE point_id = ? ORDER BY t_ns",
-                     [r["point_id"]])
+                     [str(r["point_id"])])
         if len(smp.get("t_ns", [])) < 3:
             continue
         steady = "" if r["stationary"] else " (not stationary)"

@@ -17,6 +17,9 @@
 -- curves    per sweep, mix, metric, memory size and CPU count: the gain's mean over seeds,
 --           its sample standard deviation and a 95% confidence interval (Student's t).
 --
+-- Points stored before run-length control (no `stationary`, no *_ci95) need `sweep query`,
+-- which adds those columns as NULL (db.LATER_COLUMNS); a plain session needs new points.
+--
 -- A view whose files do not exist yet (say, no failures) cannot be created: DuckDB refuses an
 -- empty glob. Those views come last in this file; `sweep query` makes them empty views.
 

@@ -33,6 +33,10 @@ def base_metrics(rng, noise):
         "zone_lock_wait_ns": jitter(1e6), "zone_lock_acq_per_kop": jitter(2.0),
         "alloc_latency_p99_ns": jitter(500.0), "unusable_index_order9": jitter(0.01),
         "pcp_pages_mean": jitter(1e4), "free_pageblocks": jitter(100.0),
+        "stationary": True, "stop_reason": "precision", "warmup_ns": 1_000_000_000,
+        "window_ns": 2_000_000_000, "zone_lock_wait_frac": jitter(1e-3),
+        "sys_frac_ci95": 0.001, "throughput_ops_per_s_ci95": 1e5,
+        "zone_lock_wait_frac_ci95": 1e-5,
     }
 
 

@@ -82,6 +82,7 @@ def synthetic_sets(rng, worse=None, noise=0.02, seeds=3):
                     row = {"sweep": "s", "param_id": key[1], "pair_id": f"{mix}{cpus}r{r}",
                            "replicate": r, "mix": mix,
                            "policy": policy, "cpus": cpus, "mem_bytes": 16 << 30,
+                           "seed": r, "stationary": True,
                            "throughput_ops_per_s": 1e7 * (1 + noise * rng.standard_normal()),
                            "sys_frac": 0.1 * (1 + noise * rng.standard_normal()),
                            "zone_lock_wait_ns": 1e6 * (1 + noise * rng.standard_normal()),

@@ -51,7 +51,7 @@ def test_choices_section_names_the_knob_a_conclusion_depends_on(tmp_path):
     head = md.split("\n## ")[0]
     # the verdicts use the default (merge_scope 0), where the planted gain grows 4 pp/doubling
     assert "grows with CPUs: **supported**" in head
-    assert "[9 paired points]" in head
+    assert "[9 stationary paired points]" in head
     section = md.split("## Open design choices")[1].split("\n## ")[0]
     assert "| merge_scope | 0 (default) | kbuild | +" in section
     assert "| merge_scope | 1 | kbuild | -10.0% | +2.0% | not supported | 9 |" in section

@@ -8,6 +8,7 @@ from .cli_run import run
 from .synth import write_sweep
 
 SMOKE = Path(__file__).resolve().parents[2] / "scenarios" / "smoke.toml"
+STEADY = Path(__file__).resolve().parent / "data" / "steady-tiny.toml"
 
 
 def slower_at_scale(mix, policy, cpus, mem):
@@ -72,11 +73,11 @@ def test_usage_errors_exit_2_and_write_nothing(tmp_path, capsys):
 
 def test_nightly_of_an_unchanged_simulator_passes(tmp_path, capsys):
     base, cand = tmp_path / "main", tmp_path / "tonight"
-    code, _, _ = run(["run", str(SMOKE), "--results", str(base), "--executor", "serial"],
+    code, _, _ = run(["run", str(STEADY), "--results", str(base), "--executor", "serial"],
                      capsys)
     assert code == 0
     junit, report = tmp_path / "nightly.xml", tmp_path / "report"
-    code, out, _ = run(["nightly", str(SMOKE), "--baseline", str(base), "--results", str(cand),
+    code, out, _ = run(["nightly", str(STEADY), "--baseline", str(base), "--results", str(cand),
                         "--executor", "serial", "--junit", str(junit), "--report", str(report)],
                        capsys)
     assert code == 0 and "PASS" in out
@@ -84,3 +85,21 @@ def test_nightly_of_an_unchanged_simulator_passes(tmp_path, capsys):
     assert int(suite.get("tests")) > 0 and int(suite.get("failures")) == 0
     head = (report / "report.md").read_text().split("\n## ")[0]
     assert "**page_fault1**" in head and "with memory: **not swept**" in head
+    assert "transient" not in head
+
+
+def test_fixed_short_windows_make_every_verdict_inconclusive(tmp_path, capsys):
+    """smoke.toml's 4 ms windows are a start-up transient: report and regress refuse them."""
+    base, cand = tmp_path / "main", tmp_path / "tonight"
+    for results in (base, cand):
+        code, _, _ = run(["run", str(SMOKE), "--results", str(results), "--executor",
+                          "serial"], capsys)
+        assert code == 0
+    code, out, _ = run(["regress", "--baseline", str(base), "--candidate", str(cand)], capsys)
+    assert code == 3 and "INCONCLUSIVE" in out and "8 points not stationary" in out
+    code, _, _ = run(["report", "--results", str(base), "--out", str(tmp_path / "r")], capsys)
+    assert code == 0
+    head = (tmp_path / "r" / "report.md").read_text().split("\n## ")[0]
+    assert "with CPUs: **inconclusive (transient: 4 points not stationary)**" in head
+    assert "Not stationary: 2 CPUs/256MiB seed" in head
+    assert "supported" not in head
