@@ -196,7 +196,8 @@ def collect_metrics(
                        pcp_lock_wait_ns=now.pcp_lock_wait_ns - b.pcp_lock_wait_ns,
                        ops=now.ops - b.ops, sys_ns=now.sys_ns - b.sys_ns,
                        reclaim_ns=now.reclaim_ns - b.reclaim_ns,
-                       kswapd_ns=now.kswapd_ns - b.kswapd_ns, steps=now.steps - b.steps)
+                       kswapd_ns=now.kswapd_ns - b.kswapd_ns, steps=now.steps)
+        # engine_steps stays the whole run's (a cost, as end_warmup() leaves it)
         ev = now.ev
         pk = window.peaks
         hmax = pk[:2]
