@@ -1,7 +1,7 @@
 """Upstream against pcp-buddy on the RFC's own machine (32 CPUs, 32 GiB), as Markdown tables.
 
     python benchmarks/rfc_table.py [--seeds 3] [--choice-seeds 2] [--mixes kbuild,purge,page_fault1]
-                                   [--workers 2] [--no-choices]
+                                   [--workers 2] [--no-choices] [--cap 30s] [--precision 0.02]
 
 kbuild is the RFC's kernel build (whole-kernel %sys down 3-4% in the cover letter), purge its
 "allocate on many CPUs, free on a few" test (throughput up 1%), page_fault1 the will-it-scale
@@ -9,11 +9,14 @@ baseline. The first table is the defaults; the second has one row per setting of
 design choice of the RFC (policies/pcp_buddy/config.py), each against the same upstream runs
 (pinning pcp->high changes upstream too, so that row has its own upstream runs).
 
-Windows: each mix is measured after a warm-up past the convergence of upstream's pcp->high
-(about 1.5 s on kbuild, 200 ms on page_fault1, 1 s on purge, measured in issue 12) and the
-first decay_pcp_high() (0.6-1 s); the warm-up is fixed here, not detected. Each change is the
-mean over seeds of the paired relative change (same seed, both policies), with a Student's t
-95% interval over the seeds. Reports what the model says, whatever it says.
+Windows: every run is a steady-state point (allocator/runlength.py): its warm-up found from
+its own series (MSER-5 and pcp->high settling), its window run until each key metric's 95%
+half-width is within `--precision` (2%) or `--cap` (30 s) of simulated time. A value is the
+mean over seeds, ± the mean of the runs' own half-widths; a change is the mean over seeds of
+the paired relative change (same seed, both policies), ± its half-width from both runs'
+(delta method, independent errors assumed: common random numbers make it conservative), or
+± the t interval over seeds when that is wider. A row whose runs were not all stationary says
+so. Reports what the model says, whatever it says.
 """
 
 from __future__ import annotations
@@ -22,26 +25,22 @@ import argparse
 import math
 import statistics
 from concurrent.futures import ProcessPoolExecutor
+from typing import Any
 
 from allocator import Spec, simulate
-
-# (warm-up, measured window) in ns per mix
-WINDOWS = {
-    "kbuild": (2_000_000_000, 2_000_000_000),
-    "purge": (1_500_000_000, 1_500_000_000),
-    "page_fault1": (400_000_000, 400_000_000),
-}
 
 METRICS = (
     ("kernel_sys_frac", "%sys (whole kernel)", lambda v: f"{100 * v:.2f}%"),
     ("sys_frac", "%sys (allocator)", lambda v: f"{100 * v:.3f}%"),
     ("throughput_ops_per_s", "throughput (ops/s)", lambda v: f"{v:,.0f}"),
     ("zone_lock_acq_per_kop", "zone->lock acquisitions / 1000 ops", lambda v: f"{v:.3f}"),
-    ("zone_lock_wait_ns", "zone->lock wait (ns, all CPUs)", lambda v: f"{v:,.0f}"),
+    ("zone_lock_wait_frac", "zone->lock wait (% of CPU time)", lambda v: f"{100 * v:.4f}%"),
     ("pcp_high_mean", "pcp->high (mean, pages)", lambda v: f"{v:,.0f}"),
-    ("pcp_drain_pages", "pages drained", lambda v: f"{v:,.0f}"),
-    ("remote_frees", "remote frees", lambda v: f"{v:,.0f}"),
+    ("pcp_drain_per_kop", "pages drained / 1000 ops", lambda v: f"{v:.1f}"),
+    ("remote_free_per_kop", "remote frees / 1000 ops", lambda v: f"{v:.1f}"),
 )
+# counts over a window are turned into rates: auto windows differ in length
+PER_KOP = {"pcp_drain_per_kop": "pcp_drain_pages", "remote_free_per_kop": "remote_frees"}
 CHOICE_METRICS = ("kernel_sys_frac", "sys_frac", "throughput_ops_per_s", "zone_lock_acq_per_kop")
 
 # (label, pcp-buddy knobs, knobs for both policies)
@@ -60,23 +59,55 @@ CHOICES = (
 )
 
 
-def run(args: tuple[str, str, int, tuple[tuple[str, int], ...]]) -> dict[str, float]:
-    mix, policy, seed, knobs = args
-    warmup, window = WINDOWS[mix]
-    r = simulate(Spec(cpus=32, mem_bytes=32 << 30, mix=mix, policy=policy, seed=seed,
-                      duration_ns=warmup + window, warmup_ns=warmup, knobs=dict(knobs)))
-    return {k: float(r[k]) for k, _, _ in METRICS}
+def run(args: tuple[str, str, int, tuple[tuple[str, int], ...], str, float, int, str]) -> dict:
+    mix, policy, seed, knobs, cap, precision, cpus, mem = args
+    flat = {"cpus": cpus, "mem": mem, "mix": mix, "policy": policy, "seed": seed,
+            "duration": "auto", "warmup": "auto", "duration_cap": cap, "precision": precision,
+            **{f"knob.{k}": v for k, v in knobs}}
+    r = simulate(Spec.from_flat(flat))
+    rec = {**r, **{k: 1000 * r[c] / max(1, r["ops"]) for k, c in PER_KOP.items()}}
+    out = {k: float(rec[k]) for k, _, _ in METRICS}
+    out.update({f"{k}_ci95": float(r[f"{k}_ci95"]) for k in HALF_WIDTHS})
+    out.update({k: r[k] for k in ("stationary", "stop_reason", "warmup_ns", "window_ns")})
+    return out
+
+
+HALF_WIDTHS = ("kernel_sys_frac", "sys_frac", "throughput_ops_per_s", "zone_lock_wait_frac",
+               "pcp_high_mean")
 
 
 def paired_change(up: list[dict], rfc: list[dict], key: str) -> tuple[float, float]:
-    """Mean over seeds of rfc/up - 1 on the same seed, and its 95% half-width (t)."""
-    rel = [b[key] / a[key] - 1 for a, b in zip(up, rfc, strict=True) if a[key]]
-    if not rel:
+    """Mean over seeds of rfc/up - 1 on the same seed, and its 95% half-width: from the runs'
+    own half-widths (delta method), or the t interval over seeds if that is wider."""
+    pairs = [(a, b) for a, b in zip(up, rfc, strict=True) if a[key]]
+    if not pairs:
         return math.nan, math.nan
-    if len(rel) < 2:
-        return rel[0], math.nan
-    t975 = {2: 12.706, 3: 4.303, 4: 3.182, 5: 2.776}.get(len(rel), 2.5)
-    return statistics.fmean(rel), t975 * statistics.stdev(rel) / math.sqrt(len(rel))
+    rel = [b[key] / a[key] - 1 for a, b in pairs]
+    mean = statistics.fmean(rel)
+    half = math.nan
+    if f"{key}_ci95" in pairs[0][0]:
+        var = sum((b[key] / a[key]) ** 2 * ((a[f"{key}_ci95"] / a[key]) ** 2
+                                            + (b[f"{key}_ci95"] / b[key]) ** 2)
+                  for a, b in pairs)
+        half = math.sqrt(var) / len(pairs)
+    if len(rel) >= 2:
+        t975 = {2: 12.706, 3: 4.303, 4: 3.182, 5: 2.776}.get(len(rel), 2.5)
+        spread = t975 * statistics.stdev(rel) / math.sqrt(len(rel))
+        half = spread if math.isnan(half) else max(half, spread)
+    return mean, half
+
+
+def fmt_value(runs: list[dict], key: str, fmt: Any) -> str:
+    mean = statistics.fmean(r[key] for r in runs)
+    if f"{key}_ci95" not in runs[0]:
+        return fmt(mean)
+    half = statistics.fmean(r[f"{key}_ci95"] for r in runs)
+    return f"{fmt(mean)} ± {fmt(half).rstrip('%')}" if math.isfinite(half) else fmt(mean)
+
+
+def steady(runs: list[dict]) -> str:
+    n = sum(bool(r["stationary"]) for r in runs)
+    return "all" if n == len(runs) else f"{n} of {len(runs)}"
 
 
 def fmt_change(c: tuple[float, float]) -> str:
@@ -95,39 +126,49 @@ def main() -> None:
     parser.add_argument("--mixes", default="kbuild,purge,page_fault1")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--no-choices", action="store_true")
+    parser.add_argument("--cap", default="30s")
+    parser.add_argument("--precision", type=float, default=0.02)
+    parser.add_argument("--cpus", type=int, default=32, help="the RFC's machine: 32")
+    parser.add_argument("--mem", default="32GiB", help="the RFC's machine: 32GiB")
     args = parser.parse_args()
+    run_args = (args.cap, args.precision, args.cpus, args.mem)
     mixes = args.mixes.split(",")
     jobs: dict[tuple, tuple] = {}
     for mix in mixes:
         for seed in range(1, args.seeds + 1):
             for policy in ("upstream", "pcp-buddy"):
-                jobs[("default", mix, policy, seed)] = (mix, policy, seed, ())
+                jobs[("default", mix, policy, seed)] = (mix, policy, seed, (), *run_args)
         if args.no_choices:
             continue
         for label, rfc_knobs, both in CHOICES:
             for seed in range(1, args.choice_seeds + 1):
                 knobs = tuple(sorted({**rfc_knobs, **both}.items()))
-                jobs[(label, mix, "pcp-buddy", seed)] = (mix, "pcp-buddy", seed, knobs)
+                jobs[(label, mix, "pcp-buddy", seed)] = (mix, "pcp-buddy", seed, knobs,
+                                                         *run_args)
                 if both:
                     jobs[(label, mix, "upstream", seed)] = (
-                        mix, "upstream", seed, tuple(sorted(both.items())))
+                        mix, "upstream", seed, tuple(sorted(both.items())), *run_args)
     with ProcessPoolExecutor(args.workers) as pool:
         results = dict(zip(jobs, pool.map(run, jobs.values()), strict=True))
 
-    windows = ", ".join(f"{m} {WINDOWS[m][1] / 1e9:g} s after {WINDOWS[m][0] / 1e9:g} s"
-                        for m in mixes)
-    print(f"32 CPUs, 32 GiB; measured windows: {windows}; mean of {args.seeds} seeds; "
-          f"change: paired, ± the 95% interval over seeds\n")
-    print("| mix | metric | upstream | pcp-buddy | change |")
-    print("|---|---|---:|---:|---:|")
+    print(f"{args.cpus} CPUs, {args.mem}; steady-state points (warm-up and window found per run, "
+          f"precision {args.precision:g}, cap {args.cap}); mean of {args.seeds} seeds; "
+          f"values ± the runs' 95% half-widths, change paired\n")
+    print("| mix | metric | upstream | pcp-buddy | change | stationary runs |")
+    print("|---|---|---:|---:|---:|---|")
     for mix in mixes:
         up = [results[("default", mix, "upstream", s)] for s in range(1, args.seeds + 1)]
         rfc = [results[("default", mix, "pcp-buddy", s)] for s in range(1, args.seeds + 1)]
         for key, label, fmt in METRICS:
-            a = statistics.fmean(r[key] for r in up)
-            b = statistics.fmean(r[key] for r in rfc)
-            print(f"| {mix} | {label} | {fmt(a)} | {fmt(b)} | "
-                  f"{fmt_change(paired_change(up, rfc, key))} |")
+            print(f"| {mix} | {label} | {fmt_value(up, key, fmt)} | {fmt_value(rfc, key, fmt)} "
+                  f"| {fmt_change(paired_change(up, rfc, key))} | {steady(up + rfc)} |")
+        runs = up + rfc
+        print(f"| {mix} | warm-up, window (s, median) | "
+              f"{statistics.median(r['warmup_ns'] for r in up) / 1e9:.2f}, "
+              f"{statistics.median(r['window_ns'] for r in up) / 1e9:.2f} | "
+              f"{statistics.median(r['warmup_ns'] for r in rfc) / 1e9:.2f}, "
+              f"{statistics.median(r['window_ns'] for r in rfc) / 1e9:.2f} | | "
+              f"stopped: {', '.join(sorted(str(r['stop_reason']) for r in runs))} |")
     if args.no_choices:
         return
     print(f"\nOpen design choices: pcp-buddy's change against upstream with one knob set, "

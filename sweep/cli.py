@@ -47,8 +47,8 @@ SetOpt = Annotated[
 
 # metric groups for the terminal view (anything not listed goes under "other")
 _GROUPS: dict[str, tuple[str, ...]] = {
-    "steady state": ("stationary", "stop_reason", "warmup_ns", "window_ns", "precision_met",
-                     "sys_frac_ci95", "throughput_ops_per_s_ci95"),
+    "steady state": ("stationary", "steady_note", "stop_reason", "warmup_ns", "window_ns",
+                     "precision_met", "sys_frac_ci95", "throughput_ops_per_s_ci95"),
     "run": ("ops", "sim_time_ns", "throughput_ops_per_s", "sys_frac", "kernel_sys_frac",
             "alloc_ops", "free_ops"),
     "zone->lock": (
@@ -100,6 +100,8 @@ _GROUPS: dict[str, tuple[str, ...]] = {
 
 
 def _fmt(value: Any) -> str:
+    if isinstance(value, bool):
+        return "yes" if value else "no"
     if isinstance(value, float):
         return f"{value:.4g}" if abs(value) < 1e6 else f"{value:,.0f}"
     if isinstance(value, int):
@@ -215,6 +217,10 @@ def simulate(
     else:
         title = f"{spec.policy} / {spec.mix} / {spec.cpus} CPUs / {mem} / seed {spec.seed}"
         out.print(_metrics_table(title, dict(result)))
+        if not result["stationary"]:
+            hint = "" if spec.auto_duration and spec.auto_warmup else (
+                "; --duration auto --warmup auto finds a steady state")
+            err.print(f"not a steady-state result: {result['steady_note']}{hint}", markup=False)
 
 
 @app.command()

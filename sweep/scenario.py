@@ -4,8 +4,10 @@
     name = "scaling"          # results/<name>/...
     seeds = 3                 # replicates: a count, or a list of base seeds
     seed = 0                  # base seed when `seeds` is a count
-    duration = "20ms"         # run length, warmup and sample interval for every point
-    warmup = "10ms"
+    duration = "auto"         # run until precise (the default), or a length such as "2s"
+    warmup = "auto"           # found from each run's series (the default with auto), or "1s"
+    duration_cap = "30s"      # with duration "auto": the most simulated time (default 10s)
+    precision = 0.02          # with duration "auto": relative 95% half-width to reach
     sample_interval = "1ms"
 
     [grid]                    # axes: every combination runs; any simulator key may be an axis
@@ -27,8 +29,9 @@
     mem = "16GiB"
 
 Keys are those of `sweep simulate --set`: cpus, mem, mix, policy, duration, warmup,
-sample_interval, cost.<name>, knob.<name>, mix.<mix>.<param>. Every error names the file, the
-key and what was expected.
+sample_interval, duration_cap, precision, cost.<name>, knob.<name>, mix.<mix>.<param>. Without
+`duration` a point is a steady-state point (allocator/runlength.py); a fixed duration without a
+`warmup` has none. Every error names the file, the key and what was expected.
 """
 
 from __future__ import annotations
@@ -47,7 +50,8 @@ from .identity import derive_seed, param_id, point_id
 _SWEEP_KEYS = {"name", "seeds", "seed", "duration", "warmup", "sample_interval", "duration_cap",
                "precision"}
 _TABLES = {"sweep", "grid", "fixed", "zip", "exclude"}
-# Steady state unless a scenario says otherwise (allocator/runlength.py)
+# Steady state unless a scenario says otherwise (allocator/runlength.py); a scenario that fixes
+# the duration and says nothing of the warm-up gets none
 _DEFAULTS = {"duration": "auto", "warmup": "auto", "sample_interval": "1ms"}
 _OPTIONAL = ("duration_cap", "precision")  # only with duration = "auto"
 
@@ -210,6 +214,7 @@ def parse_scenario(path: Path, data: dict[str, Any]) -> Scenario:
         for rule in excludes
     ]
     axis_names = tuple(k for keys, _ in axes for k in keys)
+    warmup_given = "warmup" in sweep or "warmup" in fixed or "warmup" in axis_names
 
     points: list[Point] = []
     for combo in itertools.product(*(values for _, values in axes)):
@@ -222,6 +227,9 @@ def parse_scenario(path: Path, data: dict[str, Any]) -> Scenario:
         if any(all(normal[k] in vals for k, vals in rule.items()) for rule in rules):
             continue
         flat = {**common, **fixed, **chosen}
+        if not warmup_given:  # auto with an auto duration; none before a fixed one
+            auto = str(flat["duration"]).strip().lower() == "auto"
+            flat["warmup"] = "auto" if auto else "0"
         mix = flat.get("mix", "kbuild")
         flat = {k: v for k, v in flat.items()
                 if not (k.startswith("mix.") and k[4:].rpartition(".")[0] != mix)}

@@ -15,7 +15,9 @@ oscillations of a kernel build) and s7.2 (order and migratetype mix):
 - `slab_frac` of the steps allocate slab pages (order 1-3, UNMOVABLE or RECLAIMABLE, as `new_slab`
   in perf kmem samples), each CPU keeping `slab_live` of them and freeing the oldest beyond.
 
-Jobs start part-way through, so CPUs are not in lock step. Everything scales per CPU.
+Jobs start part-way through, so CPUs are not in lock step, and in the steady state's job mix
+(the first job is a link with the probability a link is running at a random time, not with
+`big_job_frac`). Everything scales per CPU.
 """
 
 from __future__ import annotations
@@ -59,6 +61,7 @@ KbuildState = namedtuple(
         "anon_pages",
         "job_ns",
         "big_ppm",
+        "big_start_ppm",
         "churn_ppm",
         "file_ppm",
         "slab_ppm",
@@ -81,12 +84,13 @@ _NLISTS = 3
 
 
 @njit
-def _start_job(z, ms, cpu, progress_permille):
-    """exec(): pick the job's size and life; `progress_permille` of it is already done."""
+def _start_job(z, ms, cpu, progress_permille, big_ppm):
+    """exec(): pick the job's size and life; `progress_permille` of it is already done; a
+    link with probability `big_ppm` per million."""
     st = ms.st
     anon = ms.anon_pages
     life = ms.job_ns
-    if ms.big_ppm and rand_below(z.rng, cpu, 1_000_000) < ms.big_ppm:
+    if big_ppm and rand_below(z.rng, cpu, 1_000_000) < big_ppm:
         anon *= 4
         life *= 10
     anon = max(1, rand_around(z.rng, cpu, anon, 333))
@@ -107,8 +111,8 @@ def next_op(z, ms, cpu):
     anon = cpu * _NLISTS + _ANON
     pgtable = cpu * _NLISTS + _PGTABLE
     slab = cpu * _NLISTS + _SLAB
-    if st[cpu, _STEP_NS] == 0:  # first call on this CPU
-        _start_job(z, ms, cpu, rand_below(z.rng, cpu, 1000))
+    if st[cpu, _STEP_NS] == 0:  # first call on this CPU: the job under way at a random time
+        _start_job(z, ms, cpu, rand_below(z.rng, cpu, 1000), ms.big_start_ppm)
         return OP_ALLOC, 1, MIGRATE_UNMOVABLE, GFP_DIRECT_RECLAIM, pgtable, 0  # the PGD
     if st[cpu, _PHASE] == 1:  # exit_mmap(): data pages, then page tables
         if mix_list_len(z, anon) > 0:
@@ -116,7 +120,7 @@ def next_op(z, ms, cpu):
             return OP_FREE_OLDEST, nr, 0, 0, anon, ms.exit_ns * nr
         if mix_list_len(z, pgtable) > 0:
             return OP_FREE_OLDEST, 0, 0, 0, pgtable, ms.exit_ns
-        _start_job(z, ms, cpu, 0)
+        _start_job(z, ms, cpu, 0, ms.big_ppm)
         return OP_ALLOC, 1, MIGRATE_UNMOVABLE, GFP_DIRECT_RECLAIM, pgtable, ms.exec_ns
     if st[cpu, _TARGET] <= 0:
         st[cpu, _PHASE] = 1
@@ -188,10 +192,16 @@ class Kbuild(Mix):
                 "mix.kbuild: 2 * churn_frac + file_frac + slab_frac must stay below 0.9, "
                 f"got {busy / 1e6:g}"
             )
+        big = values["big_job_frac"]
         return KbuildState(
             anon_pages=max(1, values["job_anon_bytes"] // PAGE_SIZE),
             job_ns=values["job_ms"],
-            big_ppm=values["big_job_frac"],
+            big_ppm=big,
+            # The job a CPU is in at a random time is chosen by length (the inspection paradox
+            # of a renewal process): a link, ten times as long, is running on
+            # 10 f / (10 f + 1 - f) of the CPUs, not on f. Starting there, rather than at f,
+            # removes a transient as long as a link (~7.5 s) that would bias every window.
+            big_start_ppm=10 * big * 1_000_000 // (10 * big + 1_000_000 - big) if big else 0,
             churn_ppm=values["churn_frac"],
             file_ppm=values["file_frac"],
             slab_ppm=values["slab_frac"],

@@ -34,7 +34,10 @@ def plan_table(plan: Plan, workers: int) -> Table:
         table.add_row(f"  {state}", str(c.get(state, 0)))
     table.add_row("to run", str(len(plan.to_run)))
     est = plan.estimate_s(workers)
-    table.add_row(f"rough time on {workers} worker(s)", f"{est / 60:.1f} min")
+    auto = any(p.spec.auto_duration for p in plan.to_run)
+    # an auto point stops when precise enough: its cap bounds the estimate, not the time
+    label = "rough time, every auto point at its cap," if auto else "rough time"
+    table.add_row(f"{label} on {workers} worker(s)", f"{est / 60:.1f} min")
     return table
 
 
