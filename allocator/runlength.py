@@ -125,9 +125,8 @@ def assess(
         warmup = start_ns
         if found:
             slack = WINDOW_SLACK * (int(t[-1]) - start_ns)
-            first_conv = start_ns + interval_ns  # the earliest high_converged can answer
             found = all(v - start_ns <= slack for k, v in by.items() if k in series) and (
-                conv - first_conv <= slack
+                conv - start_ns <= slack
             )
     keep = t[1:] > warmup  # intervals that end after the window starts
     ci = {name: batch_means(x[keep]) for name, x in series.items()}

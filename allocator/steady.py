@@ -13,9 +13,11 @@ Warm-up (truncation point), two rules, the later of which wins:
   the end of the search means the run is too short to tell.
 - The model's own convergence signal: pcp->high, which decay_pcp_high() and the refill/drain
   auto-tuning move (mm/page_alloc.c, v7.0), averaged over each CPU class (a mix's roles: a
-  purger is not a worker). Over a sliding decay interval I (vmstat_interval, 1 s), it has
-  converged at the start of the first interval whose mean, and every later one, is within
-  CONVERGE_FRAC of the interval before it.
+  purger is not a worker). It has settled at the first time from which its mean over every
+  later decay interval I (vmstat_interval, 1 s) stays within CONVERGE_FRAC of its mean over
+  the rest of the run (a settling band, as a step response's settling time is read). Comparing
+  each interval with the one before it instead doubles the noise, lets one stray interval late
+  in a run restart the count, and misses a slow drift of under 5% a second.
 
 Precision: non-overlapping batch means (Fishman and Yarberry 1997, "An implementation of the
 batch means method", INFORMS J. Computing 9(3), the LBATCH rule): from MAX_BATCHES batches,
@@ -107,23 +109,24 @@ def batch_means(x: np.ndarray, alpha: float = ALPHA, min_batches: int = MIN_BATC
 def high_converged(t_ns: np.ndarray, high: np.ndarray, interval_ns: int,
                    frac: float = CONVERGE_FRAC) -> int | None:
     """When pcp->high settled: `high` is (samples, classes), sampled at times `t_ns` (uniform).
-    The mean over the interval ending at each sample is compared with the mean over the
-    interval before it; the warm-up ends at the start of the first interval that, and every
-    later one, is within `frac` on every class. None: not settled (or under 2 intervals)."""
+    Settled at the first sample from which the mean over every later decay interval stays
+    within `frac` of the mean of the whole rest of the run, on every class, with at least two
+    intervals of run left to judge by. None: not settled (or under two intervals)."""
     if len(t_ns) < 3:
         return None
     step = int(t_ns[1] - t_ns[0])
     w = max(1, interval_ns // step)
     n = len(t_ns)
-    if n < 2 * w + 1:
+    if n < 2 * w:
         return None
     h = np.asarray(high, dtype=float).reshape(n, -1)
     c = np.vstack([np.zeros((1, h.shape[1])), np.cumsum(h, axis=0)])
     win = (c[w:] - c[:-w]) / w  # win[i]: mean of samples i .. i + w - 1
-    cur, prev = win[w:], win[:-w]
-    ok = np.all(np.abs(cur - prev) <= frac * np.maximum(prev, 1.0), axis=1)
-    bad = np.nonzero(~ok)[0]
-    first = 0 if not len(bad) else int(bad[-1]) + 1  # first index i of cur from which all pass
-    if first >= len(ok):
-        return None
-    return int(t_ns[first + w])  # the start of the interval cur[first] averages
+    starts = n - 2 * w + 1  # candidates i keep two intervals after them
+    rest = (c[n] - c[:starts]) / (n - np.arange(starts))[:, None]  # mean of samples i ..
+    hi = np.maximum.accumulate(win[::-1], axis=0)[::-1][:starts]  # max over windows j >= i
+    lo = np.minimum.accumulate(win[::-1], axis=0)[::-1][:starts]
+    band = frac * np.maximum(rest, 1.0)
+    ok = np.all((hi - rest <= band) & (rest - lo <= band), axis=1)
+    first = np.nonzero(ok)[0]
+    return int(t_ns[first[0]]) if len(first) else None

@@ -4,7 +4,7 @@ For each (mix, policy), simulate with duration and warm-up "auto", then again wi
 window four times the auto window, after the same warm-up. The auto result passes when its
 %sys and throughput lie within their stated 95% half-width of the long run's, or within 3%.
 
-    python validation/steady_state.py [--cpus 16] [--mem 16GiB] [--seed 1]
+    python validation/steady_state.py [--cpus 16] [--mem 16GiB] [--seed 1] [--cap 30s]
 
 Prints a Markdown table (docs/validation.md, section 8). tests/allocator/test_runlength.py runs
 the same check on small machines.
@@ -48,17 +48,18 @@ def main() -> None:
     parser.add_argument("--cpus", type=int, default=16)
     parser.add_argument("--mem", default="16GiB")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--cap", default="30s", help="duration_cap of the auto points")
     args = parser.parse_args()
     mem = parse_size(args.mem)
-    print(f"{args.cpus} CPUs, {args.mem}, seed {args.seed}: auto point against a window four "
-          "times as long after the same warm-up")
+    print(f"{args.cpus} CPUs, {args.mem}, seed {args.seed}, cap {args.cap}: auto point against "
+          "a window four times as long after the same warm-up")
     print()
     print("| mix | policy | warm-up (s) | window (s) | stop | stationary | %sys auto ± 95% | "
           "%sys long | throughput auto ± 95% (Mops/s) | long | agree |")
     print("|---|---|---:|---:|---|---|---:|---:|---:|---:|---|")
     for mix in ("kbuild", "page_fault1"):
         for policy in ("upstream", "pcp-buddy"):
-            r = check(args.cpus, mem, mix, policy, args.seed)
+            r = check(args.cpus, mem, mix, policy, args.seed, args.cap)
             s, t = r["sys_frac"], r["throughput_ops_per_s"]
             ok = "yes" if s[3] and t[3] else "no"
             print(f"| {mix} | {policy} | {r['warmup_ns'] / 1e9:.2f} | {r['window_ns'] / 1e9:.2f} "
