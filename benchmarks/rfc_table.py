@@ -114,8 +114,8 @@ def fmt_change(c: tuple[float, float]) -> str:
     mean, half = c
     if math.isnan(mean):
         return "n/a"
-    if math.isnan(half):
-        return f"{100 * mean:+.1f}%"
+    if math.isnan(half) or math.isinf(half):  # inf: a run's batch means stayed correlated
+        return f"{100 * mean:+.1f}%" + (" ± n/a" if math.isinf(half) else "")
     return f"{100 * mean:+.1f}% ± {100 * half:.1f}"
 
 

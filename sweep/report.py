@@ -56,7 +56,7 @@ class MixResult:
 
 
 def transient_verdict(n: int) -> str:
-    return f"inconclusive (transient: {n} points not stationary)"
+    return f"inconclusive (transient: {n} point{'s' if n != 1 else ''} not stationary)"
 
 
 def _refuse(t: Trend, transient: list[str], swept: bool) -> Trend:
@@ -134,7 +134,9 @@ def verdict_lines(results: list[MixResult]) -> list[str]:
         per_mem = ""
         if len(r.by_mem) > 1:
             per_mem = " At each memory size, with CPUs: " + ", ".join(
-                f"{format_size(m)} {t.verdict} ({_pp(t.slope)})" for m, t in r.by_mem.items()
+                f"{format_size(m)} {t.verdict}"
+                + (f" ({_pp(t.slope)})" if np.isfinite(t.slope) else "")
+                for m, t in r.by_mem.items()
             ) + "."
         named = ""
         if r.transient:
@@ -464,7 +466,7 @@ def _markdown(sweep: str, version: str, results: str, mixes: list[MixResult], fi
 
 
 def _ci(t: Trend) -> str:
-    if t.verdict == "not swept":
+    if t.verdict == "not swept" or not np.isfinite(t.slope):
         return "n/a"
     return f"{_pp(t.slope)} [{_pp(t.lo)}, {_pp(t.hi)}]"
 

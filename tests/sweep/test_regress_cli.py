@@ -89,10 +89,15 @@ def test_nightly_of_an_unchanged_simulator_passes(tmp_path, capsys):
 
 
 def test_fixed_short_windows_make_every_verdict_inconclusive(tmp_path, capsys):
-    """smoke.toml's 4 ms windows are a start-up transient: report and regress refuse them."""
+    """Fixed 20 ms windows (smoke.toml's grid) are a start-up transient: report and regress
+    refuse them."""
     base, cand = tmp_path / "main", tmp_path / "tonight"
+    short = tmp_path / "short.toml"
+    short.write_text(SMOKE.read_text().replace('duration = "4ms"', 'duration = "20ms"')
+                     .replace('warmup = "1ms"', 'warmup = "5ms"'))
+    assert 'duration = "20ms"' in short.read_text()
     for results in (base, cand):
-        code, _, _ = run(["run", str(SMOKE), "--results", str(results), "--executor",
+        code, _, _ = run(["run", str(short), "--results", str(results), "--executor",
                           "serial"], capsys)
         assert code == 0
     code, out, _ = run(["regress", "--baseline", str(base), "--candidate", str(cand)], capsys)
