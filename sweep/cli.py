@@ -145,10 +145,11 @@ def simulate(
                      "95% half-width is within --precision, at most --duration-cap."),
     ] = "100ms",
     warmup: Annotated[
-        str,
+        str | None,
         typer.Option(help="Simulated time before counting; or auto: found from the run's "
-                     "series (MSER-5 and pcp->high convergence)."),
-    ] = "0",
+                     "series (MSER-5 and pcp->high settling). Default: auto with --duration "
+                     "auto, else 0."),
+    ] = None,
     sample_interval: Annotated[str, typer.Option(help="Time-series interval.")] = "1ms",
     duration_cap: Annotated[
         str | None, typer.Option(help="With --duration auto: the most simulated time (10s).")
@@ -186,7 +187,8 @@ def simulate(
         policy=policy,
         seed=seed,
         duration=duration,
-        warmup=warmup,
+        warmup=warmup if warmup is not None else (
+            "auto" if duration.strip().lower() == "auto" else "0"),
         sample_interval=sample_interval,
         duration_cap=duration_cap,
         precision=precision,

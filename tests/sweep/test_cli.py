@@ -78,6 +78,14 @@ def test_describe_json(capsys):
         (["simulate", "--cpus", "2", "--mem", "1GiB", "--duration", "-1s"], "must not be negative"),
         (["simulate", "--cpus", "2", "--mem", "1GiB", "--set", "oops"], "KEY=VALUE"),
         (["describe", "--cpus", "2", "--mem", "lots"], "mem must be a size"),
+        (["simulate", "--cpus", "2", "--mem", "1GiB", "--duration", "auto", "--duration-cap",
+          "1s", "--warmup", "2s"], "shorter than duration_cap"),
+        (["simulate", "--cpus", "2", "--mem", "1GiB", "--duration", "auto", "--precision",
+          "1.5"], "precision must be a relative half-width between 0 and 1"),
+        (["simulate", "--cpus", "2", "--mem", "1GiB", "--duration", "1s", "--warmup", "2s"],
+         "warmup must be at least 0 and shorter than duration"),
+        (["simulate", "--cpus", "2", "--mem", "1GiB", "--duration", "auto", "--duration-cap",
+          "1s"], "warmup = 'auto' needs a duration_cap of at least"),
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(argv, needle, capsys):
