@@ -406,8 +406,8 @@ def write_report(results: str, sweep: str | None, out: Path, min_slope: float = 
                         f"choose one with --sim-version: {', '.join(versions)}")
     out.mkdir(parents=True, exist_ok=True)
     swept = choices.swept_knobs(con, sweep, version)
-    mixes = analyse(con, sweep, version, min_slope, choices.default_sql(swept))
     where = choices.default_sql(swept)
+    mixes = analyse(con, sweep, version, min_slope, where)
     figures = {r.mix: plot_gains(con, sweep, version, r.mix, out)
                + plot_absolute(con, sweep, version, r.mix, out)
                + plot_timeseries(con, sweep, version, r.mix, out, where) for r in mixes}
