@@ -62,7 +62,7 @@ def njit(fn=None, **options):
 def njit_hooked(fn):
     """For the functions that take the policy's and the mix's hooks as arguments: the engine
     loop and the allocator entry points it calls. Numba cannot make a stable disk-cache key for
-    a function with compiled functions among its arguments, so these compile once per process
-    and per (policy, mix), a few seconds; they are inlined into the loop (inline="always"),
-    which saves passing the whole state at each of their calls."""
+    a function with compiled functions among its arguments, so these are not cached themselves;
+    they are inlined (inline="always") into the one engine per (policy, mix) that
+    engine_cache.py builds with the hooks bound as constants, and that engine is cached."""
     return numba.njit(cache=False, _nrt=False, inline="always")(fn)

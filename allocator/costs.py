@@ -111,9 +111,7 @@ def validate_costs(overrides: dict[str, object]) -> dict[str, int]:
     merged = default_costs()
     for name, value in overrides.items():
         if name not in merged:
-            raise SpecError(
-                f"unknown cost 'cost.{name}'; known costs: {', '.join(COST_NAMES)}"
-            )
+            raise SpecError(f"unknown cost 'cost.{name}'; known costs: {', '.join(COST_NAMES)}")
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise SpecError(f"cost.{name} must be a number of nanoseconds, got {value!r}")
         if value < 0 or value != int(value):

@@ -200,7 +200,7 @@ def end_warmup(z):
     z.eng[E_WARMUP_DONE] = 1
 
 
-# --- one workload operation (per process compile: calls hooks) ------------------------------
+# --- one workload operation (calls hooks: compiled into engine_cache.py's engine) -----------
 
 
 @njit_hooked

@@ -149,8 +149,16 @@ def take_peaks(z: Any, peak_ev: list[int]) -> np.ndarray:
     """The maxima reached since the last call, then restart them from the present (as
     end_warmup() does): latency maxima, pages in PCPs, LRU pages, slots, a policy's _peak
     events. A window's maxima are the largest of its segments'."""
-    out = np.array([*z.hmax, z.zc[ZC_PCP_PAGES_PEAK], z.zc[ZC_NR_LRU_PEAK],
-                    z.zc[ZC_SLOTS_PEAK], *z.ev[peak_ev]], dtype=np.int64)
+    out = np.array(
+        [
+            *z.hmax,
+            z.zc[ZC_PCP_PAGES_PEAK],
+            z.zc[ZC_NR_LRU_PEAK],
+            z.zc[ZC_SLOTS_PEAK],
+            *z.ev[peak_ev],
+        ],
+        dtype=np.int64,
+    )
     z.hmax[:] = 0
     z.zc[ZC_PCP_PAGES_PEAK] = z.zc[ZC_PCP_PAGES]
     z.zc[ZC_NR_LRU_PEAK] = z.zc[ZC_NR_LRU]
@@ -191,12 +199,17 @@ def collect_metrics(
     ev = now.ev
     if window is not None:
         b = window.base
-        now = Counters(ev=now.ev - b.ev, hist=now.hist - b.hist,
-                       zone_lock=now.zone_lock - b.zone_lock,
-                       pcp_lock_wait_ns=now.pcp_lock_wait_ns - b.pcp_lock_wait_ns,
-                       ops=now.ops - b.ops, sys_ns=now.sys_ns - b.sys_ns,
-                       reclaim_ns=now.reclaim_ns - b.reclaim_ns,
-                       kswapd_ns=now.kswapd_ns - b.kswapd_ns, steps=now.steps)
+        now = Counters(
+            ev=now.ev - b.ev,
+            hist=now.hist - b.hist,
+            zone_lock=now.zone_lock - b.zone_lock,
+            pcp_lock_wait_ns=now.pcp_lock_wait_ns - b.pcp_lock_wait_ns,
+            ops=now.ops - b.ops,
+            sys_ns=now.sys_ns - b.sys_ns,
+            reclaim_ns=now.reclaim_ns - b.reclaim_ns,
+            kswapd_ns=now.kswapd_ns - b.kswapd_ns,
+            steps=now.steps,
+        )
         # engine_steps stays the whole run's (a cost, as end_warmup() leaves it)
         ev = now.ev
         pk = window.peaks

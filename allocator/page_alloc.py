@@ -1,8 +1,8 @@
 """The page allocator's entry points: __alloc_pages() with its slow path, and the free path.
 
 These call the policy's hooks (`pol`, a policy.PolicyHooks of compiled functions), so they are
-compiled per process rather than cached on disk (see _jit.njit_hooked). Everything they call
-below the hooks is cached.
+compiled inside the engine of each (policy, mix), which engine_cache.py caches on disk (see
+_jit.njit_hooked).
 """
 
 from __future__ import annotations

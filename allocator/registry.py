@@ -13,9 +13,7 @@ T = TypeVar("T", bound=type)
 
 
 class Registry(Generic[T]):
-    def __init__(
-        self, kind: str, plural: str, base: T, load_builtins: Callable[[], None]
-    ) -> None:
+    def __init__(self, kind: str, plural: str, base: T, load_builtins: Callable[[], None]) -> None:
         self.kind = kind
         self.plural = plural
         self.base = base

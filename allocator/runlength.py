@@ -89,7 +89,6 @@ class Assessment:
     why: str = ""  # what kept it from being stationary, or from meeting the precision
 
 
-
 def assess(
     samples: np.ndarray,
     ncpu: int,
@@ -134,21 +133,25 @@ def assess(
     # a metric whose whole mean is below its floor is known well enough: exempt from both
     negligible = {name for name, b in ci.items() if abs(b.mean) <= fl[name]}
     independent = all(b.independent for name, b in ci.items() if name not in negligible)
-    short = [name for name, b in ci.items() if name not in negligible
-             and not b.half_width <= max(precision * abs(b.mean), fl[name])]
+    short = [
+        name
+        for name, b in ci.items()
+        if name not in negligible and not b.half_width <= max(precision * abs(b.mean), fl[name])
+    ]
     why = []
     if not found:
         rules = [k for k, v in by.items() if v < 0]
-        why.append("no end of the warm-up found by " + ", ".join(rules) if rules else
-                   f"a transient left in the window (more than {WINDOW_SLACK:.0%} of it)")
-    correlated = [name for name, b in ci.items()
-                  if not b.independent and name not in negligible]
+        why.append(
+            "no end of the warm-up found by " + ", ".join(rules)
+            if rules
+            else f"a transient left in the window (more than {WINDOW_SLACK:.0%} of it)"
+        )
+    correlated = [name for name, b in ci.items() if not b.independent and name not in negligible]
     if correlated:
         why.append("batch means correlated: " + ", ".join(correlated))
     if short and not correlated:
         why.append("half-width above target: " + ", ".join(short))
-    return Assessment(int(warmup), found, found and independent, not short, ci, by,
-                      "; ".join(why))
+    return Assessment(int(warmup), found, found and independent, not short, ci, by, "; ".join(why))
 
 
 def class_high(high: np.ndarray, classes: np.ndarray, counts: np.ndarray) -> np.ndarray:

@@ -12,7 +12,7 @@ import numpy as np
 from .buddy import zone_init
 from .consts import PCPF_FREE_HIGH_BATCH
 from .costs import cost_array, validate_costs
-from .engine import run
+from .engine_cache import engine_for
 from .invariants import check_invariants
 from .knobs import K_VMSTAT_INTERVAL_MS, knob_array, resolve_knobs
 from .layout import (
@@ -189,10 +189,11 @@ def simulate(spec: Spec, *, check_every_ns: int = 0, trace_events: int = 0) -> S
     check = check_every_ns if check_every_ns > 0 else end
     now = 0
     result: Assessment | None = None
+    run = engine_for(policy.hooks, mix.hooks.next_op)
     while True:
         stop = min(boundary, check, end)
         z.eng[E_END_NS] = stop
-        run(z, ps, ms, policy.hooks, mix.hooks.next_op)
+        run(z, ps, ms)
         now = stop
         if check_every_ns > 0 and now == check:
             errors = check_invariants(z) + policy.check_invariants(z, ps)
@@ -222,17 +223,34 @@ def _min_auto(spec: Spec, interval: int) -> int:
     return spec.warmup_ns + 20 * spec.sample_ns
 
 
-def _assess(z: Zone, spec: Spec, obs_t: list[int], obs_high: list[np.ndarray],
-            interval: int) -> Assessment:
+def _assess(
+    z: Zone, spec: Spec, obs_t: list[int], obs_high: list[np.ndarray], interval: int
+) -> Assessment:
     n = int(z.eng[E_NSAMPLES])
-    return assess(z.samples[:n], spec.cpus, np.array(obs_t), np.array(obs_high),
-                  interval_ns=interval, start_ns=spec.warmup_ns,
-                  auto_warmup=spec.auto_warmup, precision=spec.precision,
-                  batch=int(z.pcp[0, PCP_BATCH]))
+    return assess(
+        z.samples[:n],
+        spec.cpus,
+        np.array(obs_t),
+        np.array(obs_high),
+        interval_ns=interval,
+        start_ns=spec.warmup_ns,
+        auto_warmup=spec.auto_warmup,
+        precision=spec.precision,
+        batch=int(z.pcp[0, PCP_BATCH]),
+    )
 
 
-def _result(z: Zone, spec: Spec, policy: Any, mix: Any, machine: Machine, trace_events: int,
-            a: Assessment, snaps: dict[int, Counters], seg_peaks: list) -> SimResult:
+def _result(
+    z: Zone,
+    spec: Spec,
+    policy: Any,
+    mix: Any,
+    machine: Machine,
+    trace_events: int,
+    a: Assessment,
+    snaps: dict[int, Counters],
+    seg_peaks: list,
+) -> SimResult:
     start = a.warmup_ns
     n = int(z.eng[E_NSAMPLES])
     row0 = int(np.searchsorted(z.samples[:n, S_T_NS], start))
@@ -240,8 +258,9 @@ def _result(z: Zone, spec: Spec, policy: Any, mix: Any, machine: Machine, trace_
     base = snaps.get(start) if spec.auto_warmup else None
     window = Window(start, row0, base if base is not None else _zero(z), peaks)
     kf = mix.resolve_params(dict(spec.mix_params)).get("kernel_frac", 0) / 1e6
-    m = collect_metrics(z, machine, policy.event_names, policy.gauge_names, kernel_frac=kf,
-                        window=window)
+    m = collect_metrics(
+        z, machine, policy.event_names, policy.gauge_names, kernel_frac=kf, window=window
+    )
     m.update(_run_fields(spec, a, int(z.eng[E_END_NS]), kf))
     trace = None
     if trace_events:
@@ -258,15 +277,24 @@ def _result(z: Zone, spec: Spec, policy: Any, mix: Any, machine: Machine, trace_
 def _zero(z: Zone) -> Counters:
     """The counters just after end_warmup() (all zero; engine steps keep counting)."""
     c = counters(z)
-    return Counters(ev=np.zeros_like(c.ev), hist=np.zeros_like(c.hist),
-                    zone_lock=np.zeros_like(c.zone_lock), pcp_lock_wait_ns=0, ops=0, sys_ns=0,
-                    reclaim_ns=0, kswapd_ns=0, steps=0)
+    return Counters(
+        ev=np.zeros_like(c.ev),
+        hist=np.zeros_like(c.hist),
+        zone_lock=np.zeros_like(c.zone_lock),
+        pcp_lock_wait_ns=0,
+        ops=0,
+        sys_ns=0,
+        reclaim_ns=0,
+        kswapd_ns=0,
+        steps=0,
+    )
 
 
 def _run_fields(spec: Spec, a: Assessment, end: int, kernel_frac: float) -> dict[str, Any]:
     """What the run-length control decided, and each key metric's 95% half-width."""
-    reason = "fixed" if not spec.auto_duration else ("precision" if a.met and a.stationary
-                                                     else "cap")
+    reason = (
+        "fixed" if not spec.auto_duration else ("precision" if a.met and a.stationary else "cap")
+    )
     out: dict[str, Any] = {
         "warmup_ns": a.warmup_ns,
         "window_ns": end - a.warmup_ns,

@@ -64,9 +64,7 @@ class Spec:
             raise SpecError(f"cpus must be between {MIN_CPUS} and {MAX_CPUS}, got {self.cpus}")
         _check_int("mem", self.mem_bytes)
         if not MIN_MEM <= self.mem_bytes <= MAX_MEM:
-            raise SpecError(
-                f"mem must be between 64MiB and 16TiB, got {self.mem_bytes} bytes"
-            )
+            raise SpecError(f"mem must be between 64MiB and 16TiB, got {self.mem_bytes} bytes")
         if self.mem_bytes % PAGEBLOCK_BYTES:
             raise SpecError(
                 f"mem must be a whole number of 2MiB pageblocks, got {self.mem_bytes} bytes"
@@ -86,8 +84,10 @@ class Spec:
             )
         if self.auto_warmup and self.warmup_ns:
             raise SpecError("warmup is either 'auto' or a duration, not both")
-        if not isinstance(self.precision, float | int) or isinstance(self.precision, bool) or not (
-            0 < self.precision < 1
+        if (
+            not isinstance(self.precision, float | int)
+            or isinstance(self.precision, bool)
+            or not (0 < self.precision < 1)
         ):
             raise SpecError(
                 f"precision must be a relative half-width between 0 and 1 (exclusive), "

@@ -173,4 +173,3 @@ def build_zone(
         knob=knobs,
         eng=np.zeros(NR_ENG, dtype=np.int64),
     )
-

@@ -57,7 +57,7 @@ def mser(x: np.ndarray, batch: int = MSER_BATCH) -> int | None:
     sse = s2 - s1 * s1 / n
     stat = np.maximum(sse, 0.0) / (n * n)
     half = m // 2
-    d = int(np.argmin(stat[:half + 1]))
+    d = int(np.argmin(stat[: half + 1]))
     if d == half:  # the optimum is where the search stops: the transient may go on
         return None
     return d * batch
@@ -84,8 +84,12 @@ class BatchMeans:
     independent: bool  # the von Neumann test passed at that batch size
 
 
-def batch_means(x: np.ndarray, alpha: float = ALPHA, min_batches: int = MIN_BATCHES,
-                max_batches: int = MAX_BATCHES) -> BatchMeans:
+def batch_means(
+    x: np.ndarray,
+    alpha: float = ALPHA,
+    min_batches: int = MIN_BATCHES,
+    max_batches: int = MAX_BATCHES,
+) -> BatchMeans:
     """LBATCH: from the batch size giving `max_batches` batches, the first doubling whose means
     pass the independence test with at least `min_batches` batches. The oldest observations
     that do not fill a batch are left out of the interval (not of the mean). Starting at a
@@ -106,8 +110,9 @@ def batch_means(x: np.ndarray, alpha: float = ALPHA, min_batches: int = MIN_BATC
     return BatchMeans(mean, math.inf, b, n // b, False)
 
 
-def high_converged(t_ns: np.ndarray, high: np.ndarray, interval_ns: int,
-                   frac: float = CONVERGE_FRAC) -> int | None:
+def high_converged(
+    t_ns: np.ndarray, high: np.ndarray, interval_ns: int, frac: float = CONVERGE_FRAC
+) -> int | None:
     """When pcp->high settled: `high` is (samples, classes), sampled at times `t_ns` (uniform).
     Settled at the first sample from which the mean over every later decay interval stays
     within `frac` of the mean of the whole rest of the run, on every class, with at least two

@@ -36,9 +36,7 @@ def parse_size(text: str | int, field: str = "size") -> int:
     m = _NUM.match(str(text))
     unit = m.group(2).lower() if m else None
     if not m or unit not in _SIZE_UNITS:
-        raise SpecError(
-            f"{field} must be a size such as 512MiB, 64GiB or 1TiB, got {text!r}"
-        )
+        raise SpecError(f"{field} must be a size such as 512MiB, 64GiB or 1TiB, got {text!r}")
     value = float(m.group(1)) * _SIZE_UNITS[unit]
     if value != int(value):
         raise SpecError(f"{field} must be a whole number of bytes, got {text!r}")
@@ -61,7 +59,6 @@ def parse_duration(text: str | int, field: str = "duration") -> int:
     if not m or unit not in _TIME_UNITS:
         raise SpecError(f"{field} must be a duration such as 500us, 100ms or 2s, got {text!r}")
     return int(round(float(m.group(1)) * _TIME_UNITS[unit]))
-
 
 
 def format_size(nbytes: int | float) -> str:
