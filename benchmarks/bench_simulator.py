@@ -108,6 +108,10 @@ def main() -> None:
     slow = measure({"cpus": 64, "mem": "64GiB", "mix": "kbuild", "policy": "upstream", "seed": 1,
                     "duration": "2ms" if q else "5ms", "warmup": "0ms"}, jit=False)
     med = statistics.median
+
+    def ratio(a: list[dict], b: list[dict]) -> float:
+        return med(rate(x) / rate(y) for x, y in zip(a, b, strict=True))
+
     for cpus, mem in machines.items():
         up, rfc, toy = (rounds[(cpus, k)] for k in ("upstream", "pcp-buddy", "toy"))
         print(f"speed: kbuild / {cpus} CPUs / {mem}, {length[cpus]} simulated "
@@ -115,11 +119,11 @@ def main() -> None:
         print(f"  upstream, JIT on : {med(rate(m) for m in up) / 1e6:6.2f} M "
               f"({up[0]['ops']:,} ops, peak RSS {med(m['peak_rss_mib'] for m in up):.0f} MiB)")
         print(f"  pcp-buddy, JIT on: {med(rate(m) for m in rfc) / 1e6:6.2f} M "
-              f"(upstream {med(rate(a) / rate(b) for a, b in zip(up, rfc, strict=True)):.2f}x "
+              f"(upstream {ratio(up, rfc):.2f}x "
               "its speed)")
         print(f"  toy event loop   : {med(rate(m) for m in toy) / 1e6:6.2f} M "
-              f"(upstream / toy {med(rate(a) / rate(b) for a, b in zip(up, toy, strict=True)):.2f}, "
-              f"pcp-buddy / toy {med(rate(a) / rate(b) for a, b in zip(rfc, toy, strict=True)):.2f})")
+              f"(upstream / toy {ratio(up, toy):.2f}, "
+              f"pcp-buddy / toy {ratio(rfc, toy):.2f})")
     print(f"  upstream at 64 CPUs, JIT off: {rate(slow) / 1e6:.3f} M ({slow['ops']:,} ops)")
 
     touch = {
