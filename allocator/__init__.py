@@ -5,7 +5,8 @@ zone->lock and pcp->lock contention, reclaim), with the upstream PCP policy and 
     result = simulate(Spec(cpus=32, mem_bytes=32 << 30, mix="kbuild", policy="upstream"))
     result["sys_frac"], result.samples["nr_free_pages"]
 
-Pure and deterministic given (spec, seed): no files, clocks, threads or Ray.
+Pure and deterministic given (spec, seed): no clocks, threads or Ray, and no files but the
+compile cache (`compile_engine`, `is_compiled`: one engine per (policy, mix) per machine).
 """
 
 from ._jit import SOURCE_HASH
@@ -13,7 +14,7 @@ from .errors import SpecError
 from .machine import Machine, derive_machine
 from .mixes.base import Mix, MixHooks, Param, get_mix, register_mix, registered_mixes
 from .policy import Policy, PolicyHooks, get_policy, register_policy, registered_policies
-from .simulate import SimResult, machine_for, simulate
+from .simulate import SimResult, compile_engine, is_compiled, machine_for, simulate
 from .spec import Spec
 
 __version__ = "0.1.0"
@@ -31,9 +32,11 @@ __all__ = [
     "SimResult",
     "Spec",
     "SpecError",
+    "compile_engine",
     "derive_machine",
     "get_mix",
     "get_policy",
+    "is_compiled",
     "machine_for",
     "register_mix",
     "register_policy",

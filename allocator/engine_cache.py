@@ -140,6 +140,28 @@ def cached_run(pol: PolicyHooks, next_op: Any) -> Callable[..., None] | None:
     return module.run
 
 
+def engine_cached(pol: PolicyHooks, next_op: Any) -> bool:
+    """Is the engine for these hooks already compiled on this machine (or nothing to compile:
+    the JIT off)? False for hooks that cannot be cached: every process compiles those."""
+    if not _jit.JIT_ENABLED:
+        return True
+    fn = cached_run(pol, next_op)
+    if fn is None:
+        return False
+    if fn.overloads:
+        return True
+    try:  # numba's index of the module's cache: present once an engine was saved
+        return Path(fn._cache._cache_file._index_path).exists()
+    except AttributeError:  # another numba's internals: say "compiling" rather than guess
+        return False
+
+
+def kernels_cached() -> bool:
+    """Are the shared kernels (buddy, pcp, locks, mixes: everything below the hooks) compiled
+    on this machine for these sources? If not, the first engine also builds them."""
+    return not _jit.JIT_ENABLED or any(Path(numba.config.CACHE_DIR).glob("allocator_*/*.nbi"))
+
+
 def engine_for(pol: PolicyHooks, next_op: Any) -> Callable[[Any, Any, Any], None]:
     """`run(z, ps, ms)` for these hooks: the disk-cached engine where possible."""
     fn = cached_run(pol, next_op)

@@ -1,5 +1,5 @@
-"""`simulate(spec)`: set up the machine, run the engine, assemble the record. Pure: no files,
-clocks, threads or logging; the same spec gives the same numbers."""
+"""`simulate(spec)`: set up the machine, run the engine, assemble the record. Pure: no clocks,
+threads or logging, no files but the compile cache; the same spec gives the same numbers."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import numpy as np
 from .buddy import zone_init
 from .consts import PCPF_FREE_HIGH_BATCH
 from .costs import cost_array, validate_costs
-from .engine_cache import engine_for
+from .engine_cache import engine_cached, engine_for
 from .invariants import check_invariants
 from .knobs import K_VMSTAT_INTERVAL_MS, knob_array, resolve_knobs
 from .layout import (
@@ -157,6 +157,24 @@ def _init_zone(z: Zone, spec: Spec, machine: Machine, knobs: dict[str, int]) -> 
     for a in range(ncpu + 1):
         tree_update(z, a)
     zone_init(z)
+
+
+def is_compiled(spec: Spec) -> bool:
+    """Is the compiled engine of this spec's (policy, mix) on disk already? (Cheap: nothing is
+    set up.) A False means the next simulate() of the pair compiles it, about 15-20 s of CPU,
+    plus the shared kernels (about 30 s) the very first time on a machine."""
+    return engine_cached(get_policy(spec.policy).hooks, get_mix(spec.mix).hooks.next_op)
+
+
+def compile_engine(spec: Spec) -> bool:
+    """Build, or load from the disk cache, the engine of this spec's (policy, mix), without
+    simulating: `sweep compile` and `sweep run` do this before the points. True if it had to
+    compile. The spec only gives the types: take the smallest point of the pair."""
+    z, ps, ms, policy, mix, _ = setup(spec, 0)
+    compiled = not engine_cached(policy.hooks, mix.hooks.next_op)
+    z.eng[E_END_NS] = 0  # returns at once: only the call's compilation is wanted
+    engine_for(policy.hooks, mix.hooks.next_op)(z, ps, ms)
+    return compiled
 
 
 class InvariantError(AssertionError):

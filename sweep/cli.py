@@ -16,9 +16,11 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from allocator import is_compiled
 from allocator.errors import SpecError
 from allocator.units import parse_duration
 
+from .commands import compile as compile_cmd
 from .commands import describe as describe_cmd
 from .commands import query as query_cmd
 from .commands import run as run_cmd
@@ -201,9 +203,14 @@ def simulate(
         raise SpecError(f"--emit-trace: directory {emit_trace.parent} does not exist")
     events = trace_events if emit_trace is not None else 0
     if json_out:
+        if not is_compiled(spec):
+            err.print(f"compiling {spec.policy}/{spec.mix}", markup=False)
         result = simulate_cmd.run_point(spec, every, events)
     else:
-        with err.status("compiling and simulating (the first run of a mix compiles it)..."):
+        if not is_compiled(spec):
+            err.print(f"compiling {spec.policy}/{spec.mix}: once per machine and simulator "
+                      "version, 15-20 s (a minute or more the very first time)", markup=False)
+        with err.status("simulating..."):
             result = simulate_cmd.run_point(spec, every, events)
     if samples_csv is not None:
         simulate_cmd.write_samples_csv(result, samples_csv)
@@ -295,10 +302,15 @@ def run(
     if workers is not None and workers < 1:
         raise SpecError(f"--workers must be at least 1, got {workers}")
     plan = run_cmd.plan_scenario(scenario, results, force=force, rerun_stale=rerun_stale)
-    out.print(run_cmd.plan_table(plan, workers or 1 if executor == "serial" else
-                                 workers or os.cpu_count() or 1))
+    local_workers = workers or 1 if executor == "serial" else workers or os.cpu_count() or 1
+    out.print(run_cmd.plan_table(plan, local_workers))
     if dry_run:
         return
+    if address or os.environ.get("RAY_ADDRESS"):
+        err.print("on a cluster each node compiles its pairs on first use (or run `sweep "
+                  "compile SCENARIO` in cluster.yaml's setup_commands)", markup=False)
+    else:
+        run_cmd.compile_for_plan(plan, err, local_workers, in_process=executor == "serial")
     summary = run_cmd.run_with_progress(
         plan, results, err, executor=executor, address=address, workers=workers,
         retries=retries,
@@ -310,6 +322,34 @@ def run(
         sys.exit(130)
     if summary.failed:
         sys.exit(1)
+
+
+@app.command(name="compile")
+def compile_(
+    scenario: Annotated[
+        str | None, typer.Argument(help="Scenario TOML file (default: every built-in pair).")
+    ] = None,
+    workers: Annotated[
+        int | None, typer.Option(help="Pairs compiled at once (default: all CPUs).")
+    ] = None,
+) -> None:
+    """Compile the engine of every (policy, mix) pair a scenario needs, into the cache every
+    later run loads from (once per machine and simulator version).
+
+    Example: sweep compile scenarios/scaling-laptop.toml
+    """
+    if workers is not None and workers < 1:
+        raise SpecError(f"--workers must be at least 1, got {workers}")
+    if scenario is None:
+        pairs = compile_cmd.builtin_pairs()
+    else:
+        from .scenario import load_scenario
+
+        pairs = compile_cmd.pairs_of(p.flat for p in load_scenario(scenario).points)
+    n = len(pairs)
+    compiled = run_cmd.compile_pairs(pairs, workers or os.cpu_count() or 1, err)
+    out.print(f"{n} (policy, mix) pair(s): {compiled} compiled, {n - compiled} already cached",
+              markup=False)
 
 
 @app.command()

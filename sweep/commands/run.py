@@ -18,6 +18,7 @@ from rich.table import Table
 
 from ..runner import Plan, RunSummary, make_plan, run_plan, status_by_axis
 from ..scenario import load_scenario
+from . import compile as compile_cmd
 
 
 def plan_scenario(path: str, root: str, force: bool = False, rerun_stale: bool = False) -> Plan:
@@ -33,12 +34,46 @@ def plan_table(plan: Plan, workers: int) -> Table:
     for state in ("stored", "stale", "failed", "missing"):
         table.add_row(f"  {state}", str(c.get(state, 0)))
     table.add_row("to run", str(len(plan.to_run)))
-    est = plan.estimate_s(workers)
+    pairs = compile_cmd.pairs_of(p.flat for p in plan.to_run)
+    todo = compile_cmd.uncached(pairs)
+    compile_s = compile_cmd.estimate_s(pairs, workers)
+    table.add_row("(policy, mix) pairs to compile", f"{len(todo)} of {len(pairs)}")
+    est = plan.estimate_s(workers) + compile_s
     auto = any(p.spec.auto_duration for p in plan.to_run)
     # an auto point stops when precise enough: its cap bounds the estimate, not the time
     label = "rough time, every auto point at its cap," if auto else "rough time"
     table.add_row(f"{label} on {workers} worker(s)", f"{est / 60:.1f} min")
+    if compile_s:
+        table.add_row("  of which compiling", f"{compile_s / 60:.1f} min")
     return table
+
+
+def compile_for_plan(plan: Plan, console: Console, workers: int, *, in_process: bool) -> None:
+    """Compile the plan's pairs not cached yet before any point runs, one line per pair."""
+    pairs = compile_cmd.pairs_of(p.flat for p in plan.to_run)
+    compile_pairs(pairs, workers, console, in_process=in_process)
+
+
+def compile_pairs(pairs: list[compile_cmd.Pair], workers: int, console: Console, *,
+                  in_process: bool = False) -> int:
+    """Compile with a line per pair as it starts and ends; returns how many compiled."""
+    todo = compile_cmd.uncached(pairs)
+    if not todo:
+        return 0
+    est = compile_cmd.estimate_s(pairs, workers)
+    console.print(f"compiling {len(todo)} (policy, mix) pair(s) not in the cache, "
+                  f"{min(workers, len(todo))} at a time (about {est / 60:.1f} min; once per "
+                  "machine and simulator version)", markup=False, highlight=False)
+
+    def started(pair: compile_cmd.Pair, i: int, n: int) -> None:
+        console.print(f"compiling {pair.name}, {i} of {n}", markup=False, highlight=False)
+
+    def done(pair: compile_cmd.Pair, compiled: bool, cpu_s: float) -> None:
+        what = f"compiled in {cpu_s:.0f} s of CPU" if compiled else "found in the cache"
+        console.print(f"  {pair.name}: {what}", markup=False, highlight=False)
+
+    results = compile_cmd.compile_pairs(todo, workers, started, done, in_process=in_process)
+    return sum(1 for _, compiled, _ in results if compiled)
 
 
 def status_table(plan: Plan) -> Table:

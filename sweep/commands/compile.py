@@ -1,0 +1,116 @@
+"""`sweep compile`: build the compiled engine of every (policy, mix) pair a scenario needs, once
+per machine, before any point runs; `sweep run` does the same for the pairs of its plan.
+
+An engine compiled here lands in the disk cache (allocator.compile_engine), which every later
+process and local Ray worker loads in well under a second; compiling is the only slow start.
+Pairs compile in parallel, one process each, `workers` at a time. On a Ray cluster each node
+has its own cache: put `sweep compile SCENARIO` in cluster.yaml's setup_commands.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from dataclasses import dataclass
+from multiprocessing import get_context
+
+from allocator import Spec, compile_engine, is_compiled, registered_mixes, registered_policies
+from allocator.engine_cache import kernels_cached
+
+# Measured on the 2-core development machine (CPU seconds, one process per pair):
+# an engine alone 14-19 s; the very first pair on a machine also builds the shared kernels
+# (buddy, pcp, locks, mixes) that every engine calls, 46-79 s in all.
+ENGINE_COMPILE_S = 17.0
+FIRST_COMPILE_S = 75.0
+
+
+@dataclass(frozen=True)
+class Pair:
+    policy: str
+    mix: str
+    flat: dict  # the smallest point of the pair: its types are the engine's signature
+
+    @property
+    def name(self) -> str:
+        return f"{self.policy}/{self.mix}"
+
+
+def pairs_of(flats: Iterable[dict]) -> list[Pair]:
+    """One pair per (policy, mix) among these points, each with its smallest point."""
+    best: dict[tuple[str, str], dict] = {}
+    for flat in flats:
+        spec = Spec.from_flat(flat)
+        key = (spec.policy, spec.mix)
+        size = (spec.cpus, spec.mem_bytes)
+        if key not in best or size < best[key][0]:
+            best[key] = (size, flat)
+    return [Pair(p, m, flat) for (p, m), (_, flat) in sorted(best.items())]
+
+
+def builtin_pairs() -> list[Pair]:
+    """Every built-in policy with every built-in mix that runs without input files (trace
+    needs a pattern: compile it through a scenario that names one)."""
+    small = {"cpus": 2, "mem": "256MiB", "duration": "1ms", "warmup": "0ms"}
+    mixes = [m for m in sorted(registered_mixes()) if m != "trace"]
+    return [Pair(p, m, {**small, "policy": p, "mix": m})
+            for p in sorted(registered_policies()) for m in mixes]
+
+
+def uncached(pairs: Iterable[Pair]) -> list[Pair]:
+    return [p for p in pairs if not is_compiled(Spec.from_flat(p.flat))]
+
+
+def estimate_s(pairs: list[Pair], workers: int) -> float:
+    """Compile time of the pairs not cached yet, in parallel over `workers`."""
+    todo = uncached(pairs)
+    if not todo:
+        return 0.0
+    first = ENGINE_COMPILE_S if kernels_cached() else FIRST_COMPILE_S
+    rest = ENGINE_COMPILE_S * (len(todo) - 1) / max(1, min(workers, len(todo)))
+    return first + rest
+
+
+def _compile(flat: dict) -> tuple[bool, float]:
+    t0 = time.process_time()
+    compiled = compile_engine(Spec.from_flat(flat))
+    return compiled, time.process_time() - t0
+
+
+def compile_pairs(
+    pairs: list[Pair],
+    workers: int,
+    on_start: Callable[[Pair, int, int], None] | None = None,
+    on_done: Callable[[Pair, bool, float], None] | None = None,
+    *,
+    in_process: bool = False,
+) -> list[tuple[Pair, bool, float]]:
+    """Compile the pairs not cached yet: (pair, compiled?, CPU seconds) per pair, in the order
+    they finished. `on_start(pair, i, n)` as each starts (1-based), `on_done` as it ends."""
+    todo = uncached(pairs)
+    done: list[tuple[Pair, bool, float]] = []
+
+    def finish(pair: Pair, compiled: bool, cpu_s: float) -> None:
+        done.append((pair, compiled, cpu_s))
+        if on_done is not None:
+            on_done(pair, compiled, cpu_s)
+
+    if in_process or workers <= 1 or len(todo) <= 1:
+        for i, pair in enumerate(todo, 1):
+            if on_start is not None:
+                on_start(pair, i, len(todo))
+            finish(pair, *_compile(pair.flat))
+        return done
+    queue = list(enumerate(todo, 1))
+    running: dict[Future, Pair] = {}
+    with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")) as pool:
+        while queue or running:
+            while queue and len(running) < workers:
+                i, pair = queue.pop(0)
+                if on_start is not None:
+                    on_start(pair, i, len(todo))
+                running[pool.submit(_compile, pair.flat)] = pair
+            finished, _ = wait(running, return_when=FIRST_COMPLETED)
+            for fut in finished:
+                finish(running.pop(fut), *fut.result())
+    return done
