@@ -30,7 +30,7 @@ from allocator.units import format_size  # noqa: E402
 from . import choices  # noqa: E402
 from .analysis import Trend, trends  # noqa: E402
 from .db import connect  # noqa: E402
-from .store import write_atomic  # noqa: E402
+from .store import read_grid, write_atomic  # noqa: E402
 
 HEADLINE = (
     ("sys_gain", "%sys saved", "less time in the allocator"),
@@ -122,14 +122,69 @@ def analyse(con: Any, sweep: str, version: str, min_slope: float,
     return out
 
 
+@dataclass
+class Completeness:
+    """What of the scenario's grid (store.read_grid) is stored at this simulator version."""
+
+    scenario: str
+    points: int
+    stored: int
+    pairs: int
+    pairs_stored: int
+    pairs_stationary: int
+    by_mix: dict[str, tuple[int, int]]  # mix -> (points stored, points in the grid)
+
+
+def completeness(con: Any, grid: dict | None, sweep: str, version: str) -> Completeness | None:
+    if grid is None:
+        return None
+    rows = con.execute("SELECT param_id, coalesce(stationary, false) FROM points "
+                       "WHERE sweep = ? AND sim_version = ?", [sweep, version]).fetchall()
+    stored = dict(rows)
+    points = grid["points"]
+    pairs: dict[str, list[str]] = {}
+    by_mix: dict[str, list[int]] = {}
+    for p in points:
+        pairs.setdefault(p["pair_id"], []).append(p["param_id"])
+        have = by_mix.setdefault(p["mix"], [0, 0])
+        have[0] += p["param_id"] in stored
+        have[1] += 1
+    paired = {k: v for k, v in pairs.items() if len(v) > 1}
+    done = [v for v in paired.values() if all(pid in stored for pid in v)]
+    return Completeness(
+        scenario=grid.get("scenario", "?"), points=len(points),
+        stored=sum(1 for p in points if p["param_id"] in stored), pairs=len(paired),
+        pairs_stored=len(done), pairs_stationary=sum(1 for v in done if all(stored[p] for p in v)),
+        by_mix={m: (a, b) for m, (a, b) in sorted(by_mix.items())})
+
+
+def completeness_line(c: Completeness | None, n_stored: int) -> str:
+    """The report's first line: how much of the grid the verdicts stand on."""
+    if c is None:
+        return (f"Grid unknown: this store has no grid.json (`sweep run` writes it); "
+                f"{n_stored} points stored.")
+    line = (f"Stored: {c.stored} of {c.points} points of `{c.scenario}`, {c.pairs_stored} of "
+            f"{c.pairs} pairs complete, {c.pairs_stationary} of them stationary.")
+    if c.stored < c.points:
+        missing = c.points - c.stored
+        line += (f" **Incomplete: {missing} point{'s' if missing != 1 else ''} missing**; "
+                 f"the verdicts stand on "
+                 f"the stored points only (`sweep run {c.scenario}` does the rest).")
+    return line
+
+
 def _pp(v: float) -> str:
     return f"{100 * v:+.2f} pp"
 
 
-def verdict_lines(results: list[MixResult]) -> list[str]:
-    """The report's first lines: per mix, the RFC's claim on the headline metric."""
+def verdict_lines(results: list[MixResult], grid: Completeness | None = None) -> list[str]:
+    """The report's first lines: per mix, the RFC's claim on the headline metric; a mix whose
+    points are not all stored says so."""
     lines = []
     for r in results:
+        have, want = grid.by_mix.get(r.mix, (0, 0)) if grid is not None else (0, 0)
+        partial = (f" **Incomplete curve: {have} of {want} points of this mix stored.**"
+                   if have < want else "")
         cpu, mem = r.trends["sys_gain"]
         per_mem = ""
         if len(r.by_mem) > 1:
@@ -145,7 +200,7 @@ def verdict_lines(results: list[MixResult]) -> list[str]:
         lines.append(
             f"**{r.mix}**: %sys gain grows with CPUs: **{cpu.verdict}** "
             f"({_describe(cpu)}); with memory: **{mem.verdict}** ({_describe(mem)}).{per_mem} "
-            f"[{r.n_pairs} stationary paired points]{named}"
+            f"[{r.n_pairs} stationary paired points]{named}{partial}"
         )
     return lines
 
@@ -411,7 +466,10 @@ def write_report(results: str, sweep: str | None, out: Path, min_slope: float = 
     figures = {r.mix: plot_gains(con, sweep, version, r.mix, out)
                + plot_absolute(con, sweep, version, r.mix, out)
                + plot_timeseries(con, sweep, version, r.mix, out, where) for r in mixes}
-    md = _markdown(sweep, version, results, mixes, figures, min_slope,
+    grid = completeness(con, read_grid(results, sweep), sweep, version)
+    n_stored = con.execute("SELECT count(*) FROM points WHERE sweep = ? AND sim_version = ?",
+                           [sweep, version]).fetchone()[0]
+    md = _markdown(sweep, version, results, mixes, figures, min_slope, grid, n_stored,
                    choices.section(choices.settings(con, sweep, version, min_slope)),
                    steady_lines(con, sweep, version, where) + [""]
                    + point_lines(con, sweep, version, where))
@@ -421,9 +479,11 @@ def write_report(results: str, sweep: str | None, out: Path, min_slope: float = 
 
 
 def _markdown(sweep: str, version: str, results: str, mixes: list[MixResult], figures: dict,
-              min_slope: float, choice_lines: list[str], steady: list[str]) -> str:
+              min_slope: float, grid: Completeness | None, n_stored: int,
+              choice_lines: list[str], steady: list[str]) -> str:
     lines = [f"# Does pcp-buddy's gain grow with CPUs and memory? ({sweep})", ""]
-    lines += [f"- {line}" for line in verdict_lines(mixes)]
+    lines += [completeness_line(grid, n_stored), ""]
+    lines += [f"- {line}" for line in verdict_lines(mixes, grid)]
     lines += ["", "## What it costs", ""]
     lines += [f"- {line}" for line in _cost_lines(mixes)]
     lines += [

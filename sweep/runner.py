@@ -18,8 +18,9 @@ import duckdb
 
 from .compact import indexes
 from .executors import make_executor
+from .identity import pair_id
 from .scenario import Point, Scenario
-from .store import ensure_local_root, listing
+from .store import ensure_local_root, listing, write_grid
 
 # Rough simulated operations per CPU per simulated second, for the --dry-run time estimate
 # when nothing comparable is stored yet; and the simulator's speed (ops/s per worker).
@@ -77,7 +78,31 @@ def make_plan(scenario: Scenario, root: str, *, force: bool = False,
         status[p.point_id] = state
         if force or state in ("missing", "failed") or (rerun_stale and state == "stale"):
             to_run.append(p)
-    return Plan(scenario=scenario, status=status, to_run=to_run)
+    return Plan(scenario=scenario, status=status, to_run=schedule(to_run))
+
+
+def schedule(points: list[Point]) -> list[Point]:
+    """The order points are dispatched in, so that an interrupted sweep has answers:
+    the points of a pair (same workload, each policy: identity.pair_id) one after another,
+    so they finish together; and a coarse pass first: every mix on its smallest and its
+    largest machine (first replicate), then the rest of the first replicate, then the
+    other replicates, each tier in grid order."""
+    groups: dict[str, list[Point]] = {}
+    for p in points:
+        groups.setdefault(pair_id(p.flat, p.replicate), []).append(p)
+    sizes: dict[str, list[tuple[int, int]]] = {}
+    for p in points:
+        sizes.setdefault(p.spec.mix, []).append((p.spec.cpus, p.spec.mem_bytes))
+    ends = {mix: (min(v), max(v)) for mix, v in sizes.items()}
+
+    def tier(group: list[Point]) -> int:
+        p = group[0]
+        if p.replicate > 0:
+            return 2
+        return 0 if (p.spec.cpus, p.spec.mem_bytes) in ends[p.spec.mix] else 1
+
+    ordered = sorted(groups.values(), key=tier)  # stable: grid order within a tier
+    return [p for group in ordered for p in group]
 
 
 @dataclass
@@ -109,6 +134,9 @@ def run_plan(
     """Run the plan's points; `on_result(status, executor)` after each (for progress)."""
     ensure_local_root(root)
     summary = RunSummary(skipped=len(plan.scenario.points) - len(plan.to_run))
+    write_grid(root, plan.scenario.name, str(plan.scenario.path), [
+        {"param_id": p.param_id, "pair_id": pair_id(p.flat, p.replicate),
+         "policy": p.spec.policy, "mix": p.spec.mix} for p in plan.scenario.points])
     if not plan.to_run:
         return summary
     started = time.perf_counter()

@@ -3,6 +3,7 @@
     <root>/<sweep>/points/<param_id>.<point_id>.parquet    one row: parameters, metrics
     <root>/<sweep>/samples/<param_id>.<point_id>.parquet   the point's time series
     <root>/<sweep>/failures/<param_id>.<point_id>.parquet  error and traceback, after retries
+    <root>/<sweep>/grid.json                                the scenario's points, as last run
 
 `root` is a local directory or any pyarrow filesystem URI (s3://bucket/prefix, gs://...), so
 workers on a cluster write to shared storage themselves. A file is written under a temporary
@@ -130,6 +131,28 @@ def write_point(
 def write_failure(root: str, sweep: str, row: dict[str, Any]) -> None:
     name = file_name(row["param_id"], row["point_id"])
     _write(root, sweep, "failures", name, pa.Table.from_pylist([row]), provenance())
+
+
+def write_grid(root: str, sweep: str, scenario: str, points: list[dict[str, str]]) -> None:
+    """Record the scenario's whole grid (each point's param_id, pair_id, policy and mix), so
+    a report can say what of it is stored. Rewritten by each `sweep run`: the last one wins."""
+    fs, base = _fs(root)
+    directory = f"{base}/{sweep}"
+    fs.create_dir(directory, recursive=True)
+    tmp = f"{directory}/.grid.{uuid.uuid4().hex}.tmp"
+    with fs.open_output_stream(tmp) as f:
+        f.write(json.dumps({"scenario": scenario, "points": points}).encode())
+    fs.move(tmp, f"{directory}/grid.json")
+
+
+def read_grid(root: str, sweep: str) -> dict[str, Any] | None:
+    """The grid `write_grid` recorded, or None (a store from before it, or no run yet)."""
+    fs, base = _fs(root)
+    try:
+        with fs.open_input_stream(f"{base}/{sweep}/grid.json") as f:
+            return json.loads(f.read())
+    except (FileNotFoundError, OSError, ValueError):
+        return None
 
 
 def listing(root: str, sweep: str) -> Listing:
