@@ -38,6 +38,29 @@ app.add_typer(trace_app, name="trace")
 out = Console()
 err = Console(stderr=True)
 
+
+def _version(value: bool) -> None:
+    if value:
+        from allocator import SIM_VERSION
+
+        from .store import provenance
+
+        info = provenance()
+        print(f"pcp-sweep simulator {SIM_VERSION}, git {info.get('git_revision', 'unknown')}")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def _main(
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_version, is_eager=True,
+                     help="Print the simulator version and git revision, and exit."),
+    ] = False,
+) -> None:
+    """Simulate the Linux page allocator (upstream PCP vs the RFC pcp buddy allocator) and
+    sweep how it scales."""
+
 SetOpt = Annotated[
     list[str] | None,
     typer.Option(

@@ -60,6 +60,47 @@ def _estimate_point_s(point: Point) -> float:
     return 0.05 + ops / SIM_OPS_PER_SECOND
 
 
+class Eta:
+    """An ETA that learns from the points finished so far, whatever order they come in.
+
+    A remaining point is charged the mean wall time of the finished points of its class
+    (policy, mix, CPUs); with none, the finished points of its (policy, mix) per CPU, times
+    its CPUs; with none either, the plan's prior (`_estimate_point_s`) times the ratio of
+    measured to prior over everything finished so far. The sum over the remaining points is
+    divided by the workers."""
+
+    def __init__(self, points: list[Point], workers: int) -> None:
+        self._points = {p.point_id: p for p in points}
+        self._left = dict(self._points)
+        self._workers = max(1, workers)
+        self._by_class: dict[tuple[str, str, int], list[float]] = {}
+        self._per_cpu: dict[tuple[str, str], list[float]] = {}
+        self._measured = 0.0
+        self._prior = 0.0
+
+    def done(self, point_id: str, wall_s: float | None) -> None:
+        p = self._left.pop(point_id, None)
+        if p is None or wall_s is None:
+            return
+        s = p.spec
+        self._by_class.setdefault((s.policy, s.mix, s.cpus), []).append(wall_s)
+        self._per_cpu.setdefault((s.policy, s.mix), []).append(wall_s / s.cpus)
+        self._measured += wall_s
+        self._prior += _estimate_point_s(p)
+
+    def point_s(self, p: Point) -> float:
+        s = p.spec
+        if walls := self._by_class.get((s.policy, s.mix, s.cpus)):
+            return statistics.fmean(walls)
+        if per := self._per_cpu.get((s.policy, s.mix)):
+            return statistics.fmean(per) * s.cpus
+        scale = self._measured / self._prior if self._prior else 1.0
+        return _estimate_point_s(p) * scale
+
+    def remaining_s(self) -> float:
+        return sum(self.point_s(p) for p in self._left.values()) / self._workers
+
+
 def make_plan(scenario: Scenario, root: str, *, force: bool = False,
               rerun_stale: bool = False) -> Plan:
     found = listing(root, scenario.name)

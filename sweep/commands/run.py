@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Any
 
 from rich.console import Console
@@ -12,11 +13,11 @@ from rich.progress import (
     TaskProgressColumn,
     TextColumn,
     TimeElapsedColumn,
-    TimeRemainingColumn,
 )
 from rich.table import Table
 
-from ..runner import Plan, RunSummary, make_plan, run_plan, status_by_axis
+from ..identity import pair_id
+from ..runner import Eta, Plan, RunSummary, make_plan, run_plan, status_by_axis
 from ..scenario import load_scenario
 from . import compile as compile_cmd
 
@@ -97,28 +98,50 @@ def run_with_progress(
         BarColumn(),
         MofNCompleteColumn(),
         TaskProgressColumn(),
+        TextColumn("pairs {task.fields[pairs]}"),
         TextColumn("failed {task.fields[failed]} running {task.fields[running]}"),
         TextColumn("{task.fields[rate]}"),
         TimeElapsedColumn(),
-        TimeRemainingColumn(),
+        TextColumn("ETA {task.fields[eta]}"),
         console=console,
         transient=False,
     )
+    pair_of = {p.point_id: pair_id(p.flat, p.replicate) for p in plan.to_run}
+    pair_left = Counter(pair_of.values())
+    paired = {k for k, n in pair_left.items() if n > 1}  # pairs whose points all run here
+    n_pairs = len(paired)
+    eta = Eta(plan.to_run, options.get("workers") or 1)
+
+    def pairs_done() -> str:
+        return f"{sum(1 for k in paired if pair_left[k] == 0)}/{n_pairs}"
+
     task = progress.add_task(plan.scenario.name, total=len(plan.to_run), failed=0, running=0,
-                             rate="")
+                             rate="", pairs=pairs_done(), eta="-")
 
     def on_start(ex: Any) -> None:
-        progress.update(task, running=ex.workers)
+        nonlocal eta
+        eta = Eta(plan.to_run, ex.workers)
+        progress.update(task, running=ex.workers, eta=_clock(eta.remaining_s()))
 
     def on_result(result: dict[str, Any], ex: Any) -> None:
         counts["done" if result["status"] == "done" else "failed"] += 1
         elapsed = progress.tasks[0].elapsed or 1e-9
         finished = counts["done"] + counts["failed"]
+        eta.done(result["point_id"], result.get("wall_s"))
+        key = pair_of.get(result["point_id"])
+        if key is not None and result["status"] == "done":
+            pair_left[key] -= 1
         progress.update(task, advance=1, failed=counts["failed"], running=ex.running,
-                        rate=f"{60 * finished / elapsed:.1f} pts/min")
+                        rate=f"{60 * finished / elapsed:.1f} pts/min", pairs=pairs_done(),
+                        eta=_clock(eta.remaining_s()))
 
     with progress:
         return run_plan(plan, root, on_result=on_result, on_start=on_start, **options)
+
+
+def _clock(seconds: float) -> str:
+    seconds = int(round(seconds))
+    return f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
 
 
 def summary_table(summary: RunSummary) -> Table:

@@ -10,6 +10,7 @@ files are named by point and moved into place atomically.
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Iterable, Iterator
 from typing import Any
@@ -18,6 +19,7 @@ import ray
 
 from ..worker import run_point
 
+_AUTH_LOGGER = "ray._private.authentication.authentication_token_setup"
 SYSTEM_RETRIES = 4  # a lost worker or node: Ray resubmits the task this many times
 
 
@@ -29,6 +31,9 @@ class RayExecutor:
             if address:
                 ray.init(address=address, log_to_driver=False, configure_logging=False)
             else:
+                # Ray's default for a new local instance is token authentication, and it says
+                # so on every start; that notice is not the user's business here.
+                logging.getLogger(_AUTH_LOGGER).setLevel(logging.ERROR)
                 ray.init(
                     num_cpus=workers or os.cpu_count() or 1,
                     include_dashboard=False,

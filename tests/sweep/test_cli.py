@@ -110,3 +110,11 @@ def test_console_script_runs():
         capture_output=True, text=True, check=True,
     )
     assert json.loads(out.stdout)["batch"] == 63
+
+
+def test_version_names_the_simulator_and_the_git_revision(capsys):
+    from allocator import SIM_VERSION
+
+    code, out, _ = run(["--version"], capsys)
+    assert code == 0
+    assert out.startswith(f"pcp-sweep simulator {SIM_VERSION}, git ")

@@ -2,6 +2,9 @@
 redone, a failing point is recorded and the rest completes; on the serial executor and on a
 real local Ray instance."""
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pyarrow.parquet as pq
@@ -102,3 +105,16 @@ def test_cli_run_exit_codes(tmp_path, capsys):
         raise SystemExit(0)
     assert info.value.code == 0
     assert "missing" in capsys.readouterr().out
+
+
+def test_a_local_run_prints_no_ray_warnings(tmp_path):
+    """Run as a user would, in its own process: Ray's own chatter stays out of the terminal."""
+    env = {k: v for k, v in os.environ.items() if k != "RAY_AUTH_MODE"}
+    out = subprocess.run(
+        [sys.executable, "-m", "sweep.cli", "run", str(SMOKE), "--results",
+         str(tmp_path / "results"), "--workers", "2"],
+        capture_output=True, text=True, env=env, timeout=600,
+    )
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert "Token authentication" not in out.stderr
+    assert "warning" not in out.stderr.lower(), out.stderr
