@@ -285,6 +285,8 @@ def collect_metrics(
         "merge_steps": int(ev[EV_MERGE_STEPS]),
         "split_steps": int(ev[EV_SPLIT_STEPS]),
         "nr_free_pages": free_pages,
+        # /proc/buddyinfo at the end: free_area[order].nr_free, blocks of 2^order pages
+        **{f"nr_free_order{o}": int(z.nr_free[o].sum()) for o in range(z.nr_free.shape[0])},
         "free_pageblocks": suitable,
         "unusable_index_order9": (
             _frac(free_pages - (suitable << 9), free_pages) if free_pages else 1.0

@@ -4,13 +4,13 @@ threads or logging, no files but the compile cache; the same spec gives the same
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 from .buddy import zone_init
-from .consts import PCPF_FREE_HIGH_BATCH
+from .consts import MIGRATE_PCPTYPES, PCPF_FREE_HIGH_BATCH
 from .costs import cost_array, validate_costs
 from .engine_cache import engine_cached, engine_for
 from .invariants import check_invariants
@@ -72,6 +72,9 @@ class SimResult(Mapping[str, Any]):
     samples: Mapping[str, np.ndarray]
     trace: np.ndarray | None = None  # recorded kmem events (tracepoints.py), if asked for
     trace_lost: int = 0  # events that did not fit
+    # the zone at the end, as /proc/pagetypeinfo shows it: "nr_free" [order, migratetype]
+    # free blocks, "pageblocks" [migratetype] pageblocks (consts.MIGRATE_*)
+    end_state: Mapping[str, np.ndarray] = field(default_factory=dict)
 
     def __getitem__(self, key: str) -> Any:
         return self.metrics[key]
@@ -289,6 +292,8 @@ def _result(
         samples=collect_samples(z, policy.gauge_names),
         trace=trace,
         trace_lost=int(z.eng[E_TRACE_LOST]),
+        end_state={"nr_free": z.nr_free.copy(),
+                   "pageblocks": np.bincount(z.pb_mt, minlength=MIGRATE_PCPTYPES)},
     )
 
 

@@ -112,6 +112,7 @@ _GROUPS: dict[str, tuple[str, ...]] = {
         "extfrag_fragmenting",
         "thp_alloc_success_frac",
     ),
+    "buddyinfo at the end": tuple(f"nr_free_order{o}" for o in range(11)),
     "reclaim": (
         "alloc_failures",
         "kswapd_wakeups",
@@ -200,6 +201,22 @@ def simulate(
     trace_events: Annotated[
         int, typer.Option(help="At most this many events for --emit-trace.", min=1)
     ] = 1_000_000,
+    buddyinfo: Annotated[
+        bool, typer.Option("--buddyinfo", help="Print the end state as /proc/buddyinfo.")
+    ] = False,
+    pagetypeinfo: Annotated[
+        bool, typer.Option("--pagetypeinfo",
+                           help="Print the end state as /proc/pagetypeinfo (the three "
+                           "migratetypes the model has).")
+    ] = False,
+    vmstat: Annotated[
+        bool, typer.Option("--vmstat", help="Print the window's counters as /proc/vmstat "
+                           "lines (pgalloc_normal, pgfree, pgsteal_*, allocstall_normal, ...).")
+    ] = False,
+    samples_json: Annotated[
+        bool, typer.Option("--samples-json",
+                           help="With --json: add the time series under \"samples\".")
+    ] = False,
 ) -> None:
     """Run one simulation point and print its metrics.
 
@@ -219,6 +236,12 @@ def simulate(
         precision=precision,
         sets=sets,
     )
+    procfs = [name for name, on in (("--buddyinfo", buddyinfo), ("--pagetypeinfo", pagetypeinfo),
+                                    ("--vmstat", vmstat)) if on]
+    if procfs and json_out:
+        raise SpecError(f"{procfs[0]} prints /proc text; it does not combine with --json")
+    if samples_json and not json_out:
+        raise SpecError("--samples-json adds the time series to --json; give --json too")
     every = parse_duration(check_invariants, "--check-invariants") if check_invariants else 0
     if samples_csv is not None and not samples_csv.parent.is_dir():
         raise SpecError(f"--samples-csv: directory {samples_csv.parent} does not exist")
@@ -245,7 +268,14 @@ def simulate(
             err.print(f"--emit-trace: {result.trace_lost} events beyond --trace-events "
                       f"{trace_events} were not written", markup=False)
     if json_out:
-        print(simulate_cmd.metrics_json(result))
+        print(simulate_cmd.metrics_json(result, samples=samples_json))
+    elif procfs:
+        from .commands import procfs as procfs_cmd
+
+        text = {"--buddyinfo": lambda: procfs_cmd.buddyinfo(result),
+                "--pagetypeinfo": lambda: procfs_cmd.pagetypeinfo(result.end_state),
+                "--vmstat": lambda: procfs_cmd.vmstat(result)}
+        print("\n".join(text[name]() for name in procfs), end="")
     else:
         title = f"{spec.policy} / {spec.mix} / {spec.cpus} CPUs / {mem} / seed {spec.seed}"
         out.print(_metrics_table(title, dict(result)))

@@ -7,9 +7,10 @@ import json
 import math
 import os
 import tempfile
-from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from allocator import SimResult, Spec
 from allocator.errors import SpecError
@@ -61,12 +62,18 @@ def run_point(spec: Spec, check_every_ns: int = 0, trace_events: int = 0) -> Sim
     return simulate(spec, check_every_ns=check_every_ns, trace_events=trace_events)
 
 
-def metrics_json(result: Mapping[str, Any]) -> str:
-    """One JSON object; non-finite floats become null so any JSON reader accepts it."""
-    clean = {
-        k: (None if isinstance(v, float) and not math.isfinite(v) else v)
-        for k, v in result.items()
-    }
+def _finite(v: Any) -> Any:
+    return None if isinstance(v, float) and not math.isfinite(v) else v
+
+
+def metrics_json(result: SimResult, samples: bool = False) -> str:
+    """One JSON object; non-finite floats become null so any JSON reader accepts it. With
+    `samples`, the time series too, under "samples": one list per column, from the warm-up on
+    (the rows the record's window covers)."""
+    clean: dict[str, Any] = {k: _finite(v) for k, v in result.items()}
+    if samples:
+        clean["samples"] = {k: [_finite(x) for x in np.asarray(v).tolist()]
+                            for k, v in result.samples.items()}
     return json.dumps(clean, sort_keys=True)
 
 

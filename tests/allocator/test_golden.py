@@ -46,8 +46,10 @@ def test_golden_runs_are_unchanged():
         pytest.skip("golden.json rewritten")
     expected = json.loads(GOLDEN.read_text())
     for name in SPECS:
+        dropped = sorted(set(expected[name]) - set(records[name]))
+        added = sorted(set(records[name]) - set(expected[name]))
+        assert not dropped and not added, f"{name}: fields dropped {dropped}, added {added}"
         changed = {
-            k: (expected[name].get(k), v) for k, v in records[name].items()
-            if expected[name].get(k) != v
+            k: (expected[name][k], v) for k, v in records[name].items() if expected[name][k] != v
         }
         assert not changed, f"{name}: (golden, now) {changed}"
