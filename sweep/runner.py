@@ -12,6 +12,7 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import duckdb
@@ -45,12 +46,22 @@ class Plan:
     def counts(self) -> Counter:
         return Counter(self.status.values())
 
+    history: dict[str, tuple[str, str, int, float]] = field(default_factory=dict)
+
     def estimate_s(self, workers: int) -> float:
         """Simulation time on `workers`, the engines compiled (commands/compile.py adds what
-        compiling the pairs not cached yet costs)."""
-        work = sum(_estimate_point_s(p) for p in self.to_run)
+        compiling the pairs not cached yet costs). With points of this sweep stored by any
+        simulator version (`history`), each point to run is charged what the same point took
+        then, else what its (policy, mix, CPUs) class took (Eta); with none, the prior."""
         pairs = {(p.spec.policy, p.spec.mix) for p in self.to_run}
-        return work / max(1, workers) + LOAD_S * len(pairs)
+        return self.eta(workers).remaining_s() + LOAD_S * len(pairs)
+
+    def eta(self, workers: int) -> Eta:
+        """An Eta over the points to run, seeded with what the stored points took."""
+        eta = Eta(self.to_run, workers)
+        for pid, (policy, mix, cpus, wall) in self.history.items():
+            eta.learn(pid, policy, mix, cpus, wall)
+        return eta
 
 
 def _estimate_point_s(point: Point) -> float:
@@ -63,7 +74,8 @@ def _estimate_point_s(point: Point) -> float:
 class Eta:
     """An ETA that learns from the points finished so far, whatever order they come in.
 
-    A remaining point is charged the mean wall time of the finished points of its class
+    A remaining point is charged the wall time of the very same point (same param_id) when
+    one was stored before, by any simulator version; else the mean of the points of its class
     (policy, mix, CPUs); with none, the finished points of its (policy, mix) per CPU, times
     its CPUs; with none either, the plan's prior (`_estimate_point_s`) times the ratio of
     measured to prior over everything finished so far. The sum over the remaining points is
@@ -75,6 +87,7 @@ class Eta:
         self._workers = max(1, workers)
         self._by_class: dict[tuple[str, str, int], list[float]] = {}
         self._per_cpu: dict[tuple[str, str], list[float]] = {}
+        self._exact: dict[str, float] = {}
         self._measured = 0.0
         self._prior = 0.0
 
@@ -83,13 +96,20 @@ class Eta:
         if p is None or wall_s is None:
             return
         s = p.spec
-        self._by_class.setdefault((s.policy, s.mix, s.cpus), []).append(wall_s)
-        self._per_cpu.setdefault((s.policy, s.mix), []).append(wall_s / s.cpus)
+        self.learn(p.param_id, s.policy, s.mix, s.cpus, wall_s)
         self._measured += wall_s
         self._prior += _estimate_point_s(p)
 
+    def learn(self, param_id: str, policy: str, mix: str, cpus: int, wall_s: float) -> None:
+        """A point that took `wall_s`: finished in this run, or stored before (any version)."""
+        self._exact.setdefault(param_id, wall_s)
+        self._by_class.setdefault((policy, mix, cpus), []).append(wall_s)
+        self._per_cpu.setdefault((policy, mix), []).append(wall_s / cpus)
+
     def point_s(self, p: Point) -> float:
         s = p.spec
+        if p.param_id in self._exact:  # the very same point, run by an earlier version
+            return self._exact[p.param_id]
         if walls := self._by_class.get((s.policy, s.mix, s.cpus)):
             return statistics.fmean(walls)
         if per := self._per_cpu.get((s.policy, s.mix)):
@@ -119,7 +139,31 @@ def make_plan(scenario: Scenario, root: str, *, force: bool = False,
         status[p.point_id] = state
         if force or state in ("missing", "failed") or (rerun_stale and state == "stale"):
             to_run.append(p)
-    return Plan(scenario=scenario, status=status, to_run=schedule(to_run))
+    return Plan(scenario=scenario, status=status, to_run=schedule(to_run),
+                history=stored_walls(root, scenario.name) if to_run else {})
+
+
+def stored_walls(root: str, sweep: str) -> dict[str, tuple[str, str, int, float]]:
+    """param_id -> (policy, mix, CPUs, wall seconds) of this sweep's stored points, any
+    simulator version (the median over versions), read from the point files without writing
+    anything; {} for a remote root or an empty sweep."""
+    if "://" in root:
+        return {}
+    directory = Path(root) / sweep / "points"
+    if not any(directory.glob("*.parquet")):
+        return {}
+    con = duckdb.connect()
+    try:
+        rows = con.execute(
+            "SELECT param_id, any_value(policy), any_value(mix), any_value(cpus), "
+            "median(wall_s) FROM read_parquet(?, union_by_name = true) GROUP BY param_id",
+            [str(directory / "*.parquet")]).fetchall()
+    except duckdb.Error:
+        return {}
+    finally:
+        con.close()
+    return {pid: (pol, mix, int(cpus), float(wall)) for pid, pol, mix, cpus, wall in rows
+            if wall is not None}
 
 
 def schedule(points: list[Point]) -> list[Point]:

@@ -17,7 +17,7 @@ from rich.progress import (
 from rich.table import Table
 
 from ..identity import pair_id
-from ..runner import Eta, Plan, RunSummary, make_plan, run_plan, status_by_axis
+from ..runner import Plan, RunSummary, make_plan, run_plan, status_by_axis
 from ..scenario import load_scenario
 from . import compile as compile_cmd
 
@@ -41,8 +41,13 @@ def plan_table(plan: Plan, workers: int) -> Table:
     table.add_row("(policy, mix) pairs to compile", f"{len(todo)} of {len(pairs)}")
     est = plan.estimate_s(workers) + compile_s
     auto = any(p.spec.auto_duration for p in plan.to_run)
-    # an auto point stops when precise enough: its cap bounds the estimate, not the time
-    label = "rough time, every auto point at its cap," if auto else "rough time"
+    # an auto point stops when precise enough: its cap bounds the prior, not the time
+    if plan.history:
+        label = f"time learnt from {len(plan.history)} stored point(s),"
+    elif auto:
+        label = "rough time, every auto point at its cap,"
+    else:
+        label = "rough time"
     table.add_row(f"{label} on {workers} worker(s)", f"{est / 60:.1f} min")
     if compile_s:
         table.add_row("  of which compiling", f"{compile_s / 60:.1f} min")
@@ -110,7 +115,7 @@ def run_with_progress(
     pair_left = Counter(pair_of.values())
     paired = {k for k, n in pair_left.items() if n > 1}  # pairs whose points all run here
     n_pairs = len(paired)
-    eta = Eta(plan.to_run, options.get("workers") or 1)
+    eta = plan.eta(options.get("workers") or 1)
 
     def pairs_done() -> str:
         return f"{sum(1 for k in paired if pair_left[k] == 0)}/{n_pairs}"
@@ -120,7 +125,7 @@ def run_with_progress(
 
     def on_start(ex: Any) -> None:
         nonlocal eta
-        eta = Eta(plan.to_run, ex.workers)
+        eta = plan.eta(ex.workers)
         progress.update(task, running=ex.workers, eta=_clock(eta.remaining_s()))
 
     def on_result(result: dict[str, Any], ex: Any) -> None:

@@ -35,3 +35,31 @@ def test_eta_charges_each_class_what_its_finished_points_took():
     assert eta.remaining_s() == pytest.approx(want / 2)
     eta.done(first.point_id, 99.0)  # a repeat changes nothing
     assert eta.remaining_s() == pytest.approx(want / 2)
+
+
+def test_the_plan_learns_from_points_stored_before(tmp_path):
+    import textwrap
+
+    from sweep.runner import LOAD_S, make_plan, run_plan
+
+    scen = tmp_path / "tiny.toml"
+    scen.write_text(textwrap.dedent("""
+        [sweep]
+        name = "tiny"
+        duration = "5ms"
+        [grid]
+        cpus = [1, 2]
+        policy = ["upstream", "pcp-buddy"]
+        [fixed]
+        mem = "256MiB"
+        mix = "page_fault1"
+    """))
+    results = str(tmp_path / "results")
+    scenario = load_scenario(str(scen))
+    fresh = make_plan(scenario, results)
+    assert fresh.history == {}
+    run_plan(fresh, results, executor="serial")
+    again = make_plan(scenario, results, force=True)
+    assert set(again.history) == {p.param_id for p in scenario.points}
+    walls = sum(h[3] for h in again.history.values())
+    assert again.estimate_s(2) == pytest.approx(walls / 2 + LOAD_S * 2)
