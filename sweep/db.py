@@ -58,6 +58,21 @@ def _with_later_columns(con: duckdb.DuckDBPyConnection, source: str) -> str:
     return f"CREATE OR REPLACE VIEW points AS SELECT *{extra} FROM {source}"
 
 
+def lock_down(con: duckdb.DuckDBPyConnection, results: str) -> None:
+    """Confine a connection, views already made, to reading the results: no extension is
+    installed or loaded behind the user's back (httpfs for a URL, say), no file outside the
+    results directory is read (read_text('/etc/shadow'), glob('/etc/*')), no URL is fetched,
+    and the settings are locked so a query cannot undo any of it. A remote results URI keeps
+    the file system open (its extension must be able to load) but is locked the same way."""
+    con.execute("SET autoinstall_known_extensions = false")
+    if "://" not in results:
+        con.execute("SET autoload_known_extensions = false")
+        root = str(Path(results).resolve()).rstrip("/") + "/"
+        con.execute("SET allowed_directories = [?]", [root])
+        con.execute("SET enable_external_access = false")
+    con.execute("SET lock_configuration = true")
+
+
 def read_only_query(con: duckdb.DuckDBPyConnection, sql: str) -> duckdb.DuckDBPyRelation:
     """Run one SELECT (WITH ... SELECT, FROM-first, PIVOT); anything else is refused."""
     try:

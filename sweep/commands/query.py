@@ -13,13 +13,15 @@ from rich.table import Table
 
 from allocator.errors import SpecError
 
-from ..db import connect, read_only_query
+from ..db import connect, lock_down, read_only_query
 
 FORMATS = ("table", "csv", "json", "markdown")
 
 
 def run_query(sql: str, results: str) -> tuple[list[str], list[tuple[Any, ...]]]:
-    rel = read_only_query(connect(results), sql)
+    con = connect(results)
+    lock_down(con, results)
+    rel = read_only_query(con, sql)
     return list(rel.columns), rel.fetchall()
 
 
