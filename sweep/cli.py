@@ -344,6 +344,9 @@ def run(
         bool, typer.Option(help="Rerun points stored by another simulator version.")
     ] = False,
     dry_run: Annotated[bool, typer.Option(help="Print the plan and stop.")] = False,
+    max_points: Annotated[
+        int, typer.Option(help="Refuse a grid of more points than this, before expanding it.")
+    ] = 100_000,
 ) -> None:
     """Expand a scenario, run the points not stored yet, store each as Parquet.
 
@@ -354,7 +357,10 @@ def run(
         raise SpecError(f"--retries must be at least 0, got {retries}")
     if workers is not None and workers < 1:
         raise SpecError(f"--workers must be at least 1, got {workers}")
-    plan = run_cmd.plan_scenario(scenario, results, force=force, rerun_stale=rerun_stale)
+    if max_points < 1:
+        raise SpecError(f"--max-points must be at least 1, got {max_points}")
+    plan = run_cmd.plan_scenario(scenario, results, force=force, rerun_stale=rerun_stale,
+                                 max_points=max_points)
     local_workers = workers or 1 if executor == "serial" else workers or os.cpu_count() or 1
     out.print(run_cmd.plan_table(plan, local_workers))
     if dry_run:

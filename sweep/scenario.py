@@ -37,6 +37,7 @@ sample_interval, duration_cap, precision, cost.<name>, knob.<name>, mix.<mix>.<p
 from __future__ import annotations
 
 import itertools
+import math
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -127,20 +128,26 @@ def _values(path: Path, where: str, value: Any) -> list[Any]:
     return value
 
 
-def load_scenario(path: str | Path) -> Scenario:
+MAX_POINTS = 100_000  # a grid larger than this is refused before it is expanded
+
+
+def load_scenario(path: str | Path, max_points: int = MAX_POINTS) -> Scenario:
     path = Path(path)
     try:
-        data = tomllib.loads(path.read_text())
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError as exc:
+        raise SpecError(f"{path}: not UTF-8 text (byte {exc.start}); a scenario is TOML, "
+                        "UTF-8") from None
     except FileNotFoundError:
         raise SpecError(f"{path}: no such scenario file") from None
     except OSError as exc:
         raise SpecError(f"{path}: cannot read: {exc.strerror}") from None
     except tomllib.TOMLDecodeError as exc:
         raise SpecError(f"{path}: not valid TOML: {exc}") from None
-    return parse_scenario(path, data)
+    return parse_scenario(path, data, max_points)
 
 
-def parse_scenario(path: Path, data: dict[str, Any]) -> Scenario:
+def parse_scenario(path: Path, data: dict[str, Any], max_points: int = MAX_POINTS) -> Scenario:
     for table in data:
         if table not in _TABLES:
             expected = ", ".join(sorted(_TABLES))
@@ -213,6 +220,10 @@ def parse_scenario(path: Path, data: dict[str, Any]) -> Scenario:
          for k, vals in rule.items()}
         for rule in excludes
     ]
+    size = math.prod(len(values) for _, values in axes) * len(base_seeds)
+    if size > max_points:
+        raise _err(path, "[grid]", f"{size:,} points (before exclusions), more than the limit "
+                   f"of {max_points:,} (--max-points)")
     axis_names = tuple(k for keys, _ in axes for k in keys)
     warmup_given = "warmup" in sweep or "warmup" in fixed or "warmup" in axis_names
 

@@ -18,12 +18,14 @@ from rich.table import Table
 
 from ..identity import pair_id
 from ..runner import Plan, RunSummary, make_plan, run_plan, status_by_axis
-from ..scenario import load_scenario
+from ..scenario import MAX_POINTS, load_scenario
 from . import compile as compile_cmd
 
 
-def plan_scenario(path: str, root: str, force: bool = False, rerun_stale: bool = False) -> Plan:
-    return make_plan(load_scenario(path), root, force=force, rerun_stale=rerun_stale)
+def plan_scenario(path: str, root: str, force: bool = False, rerun_stale: bool = False,
+                  max_points: int = MAX_POINTS) -> Plan:
+    return make_plan(load_scenario(path, max_points), root, force=force,
+                     rerun_stale=rerun_stale)
 
 
 def plan_table(plan: Plan, workers: int) -> Table:

@@ -32,6 +32,9 @@ EXPECTED = {
     "bad_knob.toml": "unknown knob 'knob.nope'",
     "seed_in_grid.toml": "[grid] seed: seeds are set in [sweep]",
     "bad_duration.toml": "duration must not be negative",
+    "huge_grid.toml": "[grid]: 1,000,000 points (before exclusions), more than the limit of "
+                      "100,000 (--max-points)",
+    "not_utf8.toml": "not UTF-8 text (byte 19)",
 }
 
 
