@@ -374,6 +374,12 @@ def run(
         plan, results, err, executor=executor, address=address, workers=workers,
         retries=retries,
     )
+    if summary.quarantined:
+        err.print(f"damaged: moved {len(summary.quarantined)} file(s) aside to "
+                  f"{results}/{plan.scenario.name}/damaged/ and ran their points again "
+                  f"({', '.join(summary.quarantined[:3])}"
+                  f"{', ...' if len(summary.quarantined) > 3 else ''})", markup=False,
+                  soft_wrap=True)
     out.print(run_cmd.summary_table(summary))
     for line in summary.errors[:10]:
         err.print(f"failed: {line}", markup=False, highlight=False)
@@ -409,6 +415,28 @@ def compile_(
     compiled = run_cmd.compile_pairs(pairs, workers or os.cpu_count() or 1, err)
     out.print(f"{n} (policy, mix) pair(s): {compiled} compiled, {n - compiled} already cached",
               markup=False)
+
+
+@app.command()
+def verify(
+    sweep: Annotated[str | None, typer.Argument(help="Sweep name (default: every sweep).")] = None,
+    results: ResultsOpt = "results",
+) -> None:
+    """Open every stored file and check it whole; exit 1 if any is damaged (`sweep run` moves
+    damaged point files aside and reruns their points).
+
+    Example: sweep verify scaling-laptop
+    """
+    from .commands.verify import verify as verify_cmd
+
+    if sweep is not None and not Path(results, sweep).is_dir() and "://" not in results:
+        raise SpecError(f"no sweep {sweep!r} under {results!r}")
+    checked, damaged = verify_cmd(results, sweep)
+    for name, reason in damaged:
+        out.print(f"damaged: {name}: {reason}", markup=False, highlight=False, soft_wrap=True)
+    out.print(f"{checked} file(s) checked, {len(damaged)} damaged", markup=False)
+    if damaged:
+        sys.exit(1)
 
 
 @app.command()

@@ -21,7 +21,7 @@ from collections.abc import Iterator
 import duckdb
 import pyarrow.fs as pafs
 
-from .store import KINDS, _fs
+from .store import KINDS, _fs, check_file
 
 # Points per segment: ~4k one-row files compact in a few seconds and keep DuckDB's memory low
 # (a union of 100k files at once is what exhausted 24 GiB here); 100k points make 25 segments.
@@ -110,6 +110,11 @@ def ensure_index(root: str, sweep: str, kind: str) -> list[str]:
             held |= covered
     stems = sorted(segments)
     missing = sorted(names - held)
+    if "://" not in root:  # a damaged file (store.check_file) is left out, never read
+        sizes = {i.base_name: i.size for i in fs.get_file_info(
+            [f"{files_dir}/{n}" for n in missing])}
+        missing = [n for n in missing
+                   if check_file(fs, f"{files_dir}/{n}", sizes.get(n)) is None]
     if missing:
         fs.create_dir(index_dir, recursive=True)
         stems += [_write_segment(root, fs, index_dir, files_dir, chunk)

@@ -21,7 +21,7 @@ from .compact import indexes
 from .executors import make_executor
 from .identity import pair_id
 from .scenario import Point, Scenario
-from .store import ensure_local_root, listing, write_grid
+from .store import ensure_local_root, file_name, listing, quarantine, write_grid
 
 # Rough simulated operations per CPU per simulated second, for the --dry-run time estimate
 # when nothing comparable is stored yet; and the simulator's speed (ops/s per worker).
@@ -40,13 +40,13 @@ LOAD_S = 1.0  # per worker and (policy, mix) pair: the compiled engine loaded fr
 @dataclass
 class Plan:
     scenario: Scenario
-    status: dict[str, str]  # point_id -> stored / stale / failed / missing
+    status: dict[str, str]  # point_id -> stored / stale / failed / damaged / missing
     to_run: list[Point]
+    history: dict[str, tuple[str, str, int, float]] = field(default_factory=dict)
+    damaged: dict[str, str] = field(default_factory=dict)  # point file -> what is wrong
 
     def counts(self) -> Counter:
         return Counter(self.status.values())
-
-    history: dict[str, tuple[str, str, int, float]] = field(default_factory=dict)
 
     def estimate_s(self, workers: int) -> float:
         """Simulation time on `workers`, the engines compiled (commands/compile.py adds what
@@ -130,6 +130,8 @@ def make_plan(scenario: Scenario, root: str, *, force: bool = False,
         versions = found.points.get(p.param_id, set())
         if p.point_id in versions:
             state = "stored"
+        elif f"{file_name(p.param_id, p.point_id)}.parquet" in found.damaged:
+            state = "damaged"
         elif p.point_id in found.failures.get(p.param_id, set()):
             state = "failed"
         elif versions:
@@ -137,27 +139,31 @@ def make_plan(scenario: Scenario, root: str, *, force: bool = False,
         else:
             state = "missing"
         status[p.point_id] = state
-        if force or state in ("missing", "failed") or (rerun_stale and state == "stale"):
+        if (force or state in ("missing", "failed", "damaged")
+                or (rerun_stale and state == "stale")):
             to_run.append(p)
     return Plan(scenario=scenario, status=status, to_run=schedule(to_run),
-                history=stored_walls(root, scenario.name) if to_run else {})
+                history=stored_walls(root, scenario.name, set(found.damaged)) if to_run else {},
+                damaged=found.damaged)
 
 
-def stored_walls(root: str, sweep: str) -> dict[str, tuple[str, str, int, float]]:
+def stored_walls(root: str, sweep: str,
+                 damaged: set[str] = frozenset()) -> dict[str, tuple[str, str, int, float]]:
     """param_id -> (policy, mix, CPUs, wall seconds) of this sweep's stored points, any
     simulator version (the median over versions), read from the point files without writing
     anything; {} for a remote root or an empty sweep."""
     if "://" in root:
         return {}
     directory = Path(root) / sweep / "points"
-    if not any(directory.glob("*.parquet")):
+    files = [str(f) for f in sorted(directory.glob("*.parquet")) if f.name not in damaged]
+    if not files:
         return {}
     con = duckdb.connect()
     try:
         rows = con.execute(
             "SELECT param_id, any_value(policy), any_value(mix), any_value(cpus), "
             "median(wall_s) FROM read_parquet(?, union_by_name = true) GROUP BY param_id",
-            [str(directory / "*.parquet")]).fetchall()
+            [files]).fetchall()
     except duckdb.Error:
         return {}
     finally:
@@ -199,6 +205,7 @@ class RunSummary:
     wall_s: float = 0.0
     point_walls: list[float] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    quarantined: list[str] = field(default_factory=list)  # damaged files moved aside
 
     @property
     def median_point_s(self) -> float:
@@ -219,6 +226,7 @@ def run_plan(
     """Run the plan's points; `on_result(status, executor)` after each (for progress)."""
     ensure_local_root(root)
     summary = RunSummary(skipped=len(plan.scenario.points) - len(plan.to_run))
+    summary.quarantined = quarantine(root, plan.scenario.name, sorted(plan.damaged))
     write_grid(root, plan.scenario.name, str(plan.scenario.path), [
         {"param_id": p.param_id, "pair_id": pair_id(p.flat, p.replicate),
          "policy": p.spec.policy, "mix": p.spec.mix} for p in plan.scenario.points])

@@ -22,7 +22,7 @@ import platform
 import socket
 import subprocess
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -41,6 +41,7 @@ class Listing:
 
     points: dict[str, set[str]]  # param_id -> point ids stored
     failures: dict[str, set[str]]
+    damaged: dict[str, str] = field(default_factory=dict)  # point file name -> what is wrong
 
 
 def _fs(root: str) -> tuple[pafs.FileSystem, str]:
@@ -155,18 +156,83 @@ def read_grid(root: str, sweep: str) -> dict[str, Any] | None:
         return None
 
 
-def listing(root: str, sweep: str) -> Listing:
+def check_file(fs: pafs.FileSystem, path: str, size: int | None) -> str | None:
+    """What is structurally wrong with a Parquet file, or None: it is long enough, starts and
+    ends with the magic bytes, and its footer fits inside it. Two small reads, no parsing:
+    cheap enough for every point file at every plan (a truncated or overwritten file fails)."""
+    if size is not None and size < 12:
+        return f"truncated ({size} bytes)"
+    try:
+        with fs.open_input_file(path) as f:
+            size = f.size() if size is None else size
+            head = f.read_at(4, 0)
+            tail = f.read_at(8, size - 8)
+    except OSError as exc:
+        return f"unreadable ({exc})"
+    if head != b"PAR1" or tail[4:] != b"PAR1":
+        return "not a whole Parquet file (no magic bytes at its start or end)"
+    if int.from_bytes(tail[:4], "little") + 12 > size:
+        return "its footer runs past the start of the file"
+    return None
+
+
+def check_point_file(fs: pafs.FileSystem, path: str) -> str | None:
+    """The full check of `sweep verify`: structure, then the file read whole, one row, and
+    its ids those of its name."""
+    reason = check_file(fs, path, None)
+    if reason is not None:
+        return reason
+    name = path.rsplit("/", 1)[-1][: -len(".parquet")]
+    try:
+        table = pq.read_table(path, filesystem=fs)
+    except (OSError, pa.ArrowException) as exc:
+        return f"unreadable ({str(exc).splitlines()[0]})"
+    if "/points/" in path or "/failures/" in path:
+        if table.num_rows != 1:
+            return f"{table.num_rows} rows, expected 1"
+        row = table.slice(0, 1).to_pylist()[0]
+        if file_name(str(row.get("param_id")), str(row.get("point_id"))) != name:
+            return "its ids are not those of its name"
+    return None
+
+
+def listing(root: str, sweep: str, verify: bool = True) -> Listing:
+    """What a sweep holds, by file name; with `verify` (local roots), each point file's
+    structure is checked (check_file) and a damaged one is listed as such, not as stored."""
     fs, base = _fs(root)
+    verify = verify and "://" not in root
     found: dict[str, dict[str, set[str]]] = {"points": {}, "failures": {}}
+    damaged: dict[str, str] = {}
     for kind in found:
         selector = pafs.FileSelector(f"{base}/{sweep}/{kind}", allow_not_found=True)
         for info in fs.get_file_info(selector):
             name = info.base_name
             if name.startswith(".") or not name.endswith(".parquet"):
                 continue
+            if verify and kind == "points":
+                reason = check_file(fs, info.path, info.size)
+                if reason is not None:
+                    damaged[name] = reason
+                    continue
             pid, _, rest = name[: -len(".parquet")].partition(".")
             found[kind].setdefault(pid, set()).add(rest)
-    return Listing(points=found["points"], failures=found["failures"])
+    return Listing(points=found["points"], failures=found["failures"], damaged=damaged)
+
+
+def quarantine(root: str, sweep: str, names: list[str]) -> list[str]:
+    """Move damaged point files, and the samples of the same points, to
+    `<sweep>/damaged/<kind>/` (kept for a look, out of every query); returns what moved."""
+    fs, base = _fs(root)
+    moved = []
+    for name in names:
+        for kind in ("points", "samples"):
+            src = f"{base}/{sweep}/{kind}/{name}"
+            if fs.get_file_info(src).type != pafs.FileType.File:
+                continue
+            fs.create_dir(f"{base}/{sweep}/damaged/{kind}", recursive=True)
+            fs.move(src, f"{base}/{sweep}/damaged/{kind}/{name}")
+            moved.append(f"{kind}/{name}")
+    return moved
 
 
 def read_metadata(path: str) -> dict[str, str]:

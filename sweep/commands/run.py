@@ -34,7 +34,7 @@ def plan_table(plan: Plan, workers: int) -> Table:
     table.add_column("what")
     table.add_column("points", justify="right")
     table.add_row("in the grid", str(len(plan.scenario.points)))
-    for state in ("stored", "stale", "failed", "missing"):
+    for state in ("stored", "stale", "failed", "damaged", "missing"):
         table.add_row(f"  {state}", str(c.get(state, 0)))
     table.add_row("to run", str(len(plan.to_run)))
     pairs = compile_cmd.pairs_of(p.flat for p in plan.to_run)
@@ -86,12 +86,13 @@ def compile_pairs(pairs: list[compile_cmd.Pair], workers: int, console: Console,
 
 def status_table(plan: Plan) -> Table:
     table = Table(title=f"{plan.scenario.name}: status per axis value")
-    for col in ("axis", "value", "stored", "stale", "failed", "missing"):
+    for col in ("axis", "value", "stored", "stale", "failed", "damaged", "missing"):
         table.add_column(col, justify="right" if col not in ("axis", "value") else "left")
     for axis, values in status_by_axis(plan).items():
         for value, counts in values.items():
             table.add_row(axis, str(value), *(str(counts.get(s, 0)) for s in
-                                              ("stored", "stale", "failed", "missing")))
+                                              ("stored", "stale", "failed", "damaged",
+                                               "missing")))
     return table
 
 

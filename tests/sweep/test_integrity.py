@@ -1,0 +1,58 @@
+"""A damaged point file is noticed: not counted as stored, moved aside and rerun by the next
+`sweep run`, skipped by the index, reported by `sweep verify` (exit 1)."""
+
+from __future__ import annotations
+
+import shutil
+import textwrap
+from pathlib import Path
+
+from sweep.db import connect
+from sweep.runner import make_plan, run_plan
+from sweep.scenario import load_scenario
+
+from .cli_run import run
+
+
+def test_a_truncated_point_is_damaged_quarantined_and_rerun(tmp_path, capsys):
+    scen = tmp_path / "tiny.toml"
+    scen.write_text(textwrap.dedent("""
+        [sweep]
+        name = "tiny"
+        duration = "5ms"
+        [grid]
+        cpus = [1, 2]
+        policy = ["upstream", "pcp-buddy"]
+        [fixed]
+        mem = "256MiB"
+        mix = "page_fault1"
+    """))
+    results = str(tmp_path / "results")
+    scenario = load_scenario(str(scen))
+    assert run_plan(make_plan(scenario, results), results, executor="serial").done == 4
+    code, out, _ = run(["verify", "tiny", "--results", results], capsys)
+    assert code == 0 and "8 file(s) checked, 0 damaged" in out
+
+    victim = sorted(Path(results, "tiny", "points").glob("*.parquet"))[0]
+    data = victim.read_bytes()
+    victim.write_bytes(data[: len(data) // 2])  # a half-written copy, a bad disk
+    shutil.rmtree(Path(results, "tiny", "index"), ignore_errors=True)  # a cache (README)
+
+    plan = make_plan(scenario, results)
+    assert plan.counts()["damaged"] == 1 and len(plan.to_run) == 1
+    assert victim.name in plan.damaged
+    # queries answer from the whole files only, and do not fail
+    con = connect(results)
+    assert con.execute("SELECT count(*) FROM points").fetchone()[0] == 3
+    code, out, _ = run(["verify", "tiny", "--results", results], capsys)
+    assert code == 1 and f"damaged: tiny/points/{victim.name}: not a whole Parquet file" in out
+
+    code, _, err = run(["run", str(scen), "--results", results, "--executor", "serial"], capsys)
+    assert code == 0
+    assert "damaged: moved 2 file(s) aside" in err  # the point and its samples
+    assert (Path(results, "tiny", "damaged", "points", victim.name)).read_bytes() == \
+        data[: len(data) // 2]
+    assert make_plan(scenario, results).counts() == {"stored": 4}
+    assert victim.read_bytes()[:4] == b"PAR1"
+    code, out, _ = run(["verify", "tiny", "--results", results], capsys)
+    assert code == 0
