@@ -30,8 +30,12 @@ SEGMENT_POINTS = 4096
 
 def _names(fs: pafs.FileSystem, directory: str, suffix: str) -> list[str]:
     sel = pafs.FileSelector(directory, allow_not_found=True)
-    return sorted(i.base_name for i in fs.get_file_info(sel)
-                  if i.base_name.endswith(suffix) and not i.base_name.startswith("."))
+    try:
+        infos = fs.get_file_info(sel)
+    except OSError:  # not a directory: nothing to index there (the index is only a cache)
+        return []
+    return sorted(i.base_name for i in infos if i.type == pafs.FileType.File
+                  and i.base_name.endswith(suffix) and not i.base_name.startswith("."))
 
 
 def sweeps(root: str) -> list[str]:

@@ -31,6 +31,8 @@ import pyarrow as pa
 import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
+from allocator.errors import SpecError
+
 SCHEMA_VERSION = 1
 KINDS = ("points", "samples", "failures")
 
@@ -126,7 +128,13 @@ def write_point(
     series = pa.table({"point_id": [row["point_id"]] * len(next(iter(samples.values()))),
                        **{k: v for k, v in samples.items()}})
     _write(root, sweep, "samples", name, series, meta)
-    _write(root, sweep, "points", name, pa.Table.from_pylist([row]), meta)
+    try:
+        _write(root, sweep, "points", name, pa.Table.from_pylist([row]), meta)
+    except BaseException:  # not stored: its samples must not stay behind either
+        fs, base = _fs(root)
+        with contextlib.suppress(OSError, FileNotFoundError):
+            fs.delete_file(f"{base}/{sweep}/samples/{name}.parquet")
+        raise
 
 
 def write_failure(root: str, sweep: str, row: dict[str, Any]) -> None:
@@ -205,9 +213,16 @@ def listing(root: str, sweep: str, verify: bool = True) -> Listing:
     damaged: dict[str, str] = {}
     for kind in found:
         selector = pafs.FileSelector(f"{base}/{sweep}/{kind}", allow_not_found=True)
-        for info in fs.get_file_info(selector):
+        try:
+            infos = fs.get_file_info(selector)
+        except OSError as exc:
+            raise SpecError(f"cannot list {root}/{sweep}/{kind}: "
+                            f"{str(exc).splitlines()[0]}") from None
+        for info in infos:
             name = info.base_name
             if name.startswith(".") or not name.endswith(".parquet"):
+                continue
+            if info.type != pafs.FileType.File:
                 continue
             if verify and kind == "points":
                 reason = check_file(fs, info.path, info.size)

@@ -108,17 +108,21 @@ def run_point(
         except Exception as exc:  # a point's failure is data: recorded, and the sweep goes on
             if attempts <= retries:
                 continue
-            store.write_failure(root, sweep, {
-                "point_id": point_id,
-                "param_id": param_id,
-                "sweep": sweep,
-                "replicate": replicate,
-                "sim_version": SIM_VERSION,
-                "params": store.to_json(flat),
-                "error": f"{type(exc).__name__}: {exc}",
-                "traceback": traceback.format_exc(),
-                "attempts": attempts,
-                "host": store.provenance()["host"],
-            })
+            error = f"{type(exc).__name__}: {exc}"
+            try:
+                store.write_failure(root, sweep, {
+                    "point_id": point_id,
+                    "param_id": param_id,
+                    "sweep": sweep,
+                    "replicate": replicate,
+                    "sim_version": SIM_VERSION,
+                    "params": store.to_json(flat),
+                    "error": error,
+                    "traceback": traceback.format_exc(),
+                    "attempts": attempts,
+                    "host": store.provenance()["host"],
+                })
+            except OSError as again:  # a full disk, a lost mount: say so, store nothing
+                error += f" (and its failure could not be recorded: {again})"
             return {"point_id": point_id, "status": "failed", "attempts": attempts,
-                    "error": f"{type(exc).__name__}: {exc}"}
+                    "error": error}

@@ -10,6 +10,7 @@ from pathlib import Path
 from sweep.db import connect
 from sweep.runner import make_plan, run_plan
 from sweep.scenario import load_scenario
+from sweep.store import file_name
 
 from .cli_run import run
 
@@ -56,3 +57,35 @@ def test_a_truncated_point_is_damaged_quarantined_and_rerun(tmp_path, capsys):
     assert victim.read_bytes()[:4] == b"PAR1"
     code, out, _ = run(["verify", "tiny", "--results", results], capsys)
     assert code == 0
+
+
+def test_a_store_that_cannot_be_written_fails_the_points_cleanly(tmp_path):
+    """Neither a point nor its failure can be written (where they go is taken: as a full disk
+    or a lost mount would refuse): each point fails with the cause, no traceback, nothing
+    half-written left."""
+    scen = tmp_path / "tiny.toml"
+    scen.write_text(textwrap.dedent("""
+        [sweep]
+        name = "tiny"
+        duration = "2ms"
+        [grid]
+        cpus = [1, 2]
+        [fixed]
+        mem = "256MiB"
+        mix = "page_fault1"
+    """))
+    results = tmp_path / "results"
+    scenario = load_scenario(str(scen))
+    (results / "tiny" / "points").mkdir(parents=True)
+    (results / "tiny" / "samples").write_text("not a directory")
+    for p in scenario.points:  # a directory where each failure record would go
+        (results / "tiny" / "failures" / f"{file_name(p.param_id, p.point_id)}.parquet").mkdir(
+            parents=True)
+    plan = make_plan(scenario, str(results))
+    summary = run_plan(plan, str(results), executor="serial")
+    assert (summary.done, summary.failed) == (0, 2)
+    assert all("could not be recorded" in e for e in summary.errors), summary.errors
+    assert list((results / "tiny" / "points").iterdir()) == []
+    leftovers = [p.name for p in (results / "tiny" / "failures").iterdir()
+                 if not p.is_dir()]
+    assert leftovers == []
