@@ -21,6 +21,8 @@ from collections.abc import Iterator
 import duckdb
 import pyarrow.fs as pafs
 
+from allocator.errors import SpecError
+
 from .store import KINDS, _fs, check_file
 
 # Points per segment: ~4k one-row files compact in a few seconds and keep DuckDB's memory low
@@ -41,7 +43,11 @@ def _names(fs: pafs.FileSystem, directory: str, suffix: str) -> list[str]:
 def sweeps(root: str) -> list[str]:
     fs, base = _fs(root)
     sel = pafs.FileSelector(base, allow_not_found=True)
-    return sorted(i.base_name for i in fs.get_file_info(sel)
+    try:
+        infos = fs.get_file_info(sel)
+    except OSError as exc:
+        raise SpecError(f"{root}: not a results directory ({str(exc).splitlines()[0]})") from None
+    return sorted(i.base_name for i in infos
                   if i.type == pafs.FileType.Directory and not i.base_name.startswith("."))
 
 

@@ -89,3 +89,12 @@ def test_a_store_that_cannot_be_written_fails_the_points_cleanly(tmp_path):
     leftovers = [p.name for p in (results / "tiny" / "failures").iterdir()
                  if not p.is_dir()]
     assert leftovers == []
+
+
+def test_a_results_path_that_is_a_file_is_one_line(tmp_path, capsys):
+    afile = tmp_path / "baseline"
+    afile.write_text("not a directory")
+    for argv in (["regress", "--baseline", str(afile), "--candidate", str(afile)],
+                 ["query", "--results", str(afile), "SELECT 1"]):
+        code, _, err = run(argv, capsys)
+        assert code == 2 and "not a results directory" in err and err.count("\n") == 1
