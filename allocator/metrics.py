@@ -64,6 +64,7 @@ from .layout import (
     LK_WAIT_NS,
     LOCK_ZONE,
     PCP_HIGH,
+    S_NR_FREE_PAGES,
     S_PCP_HIGH_MEAN,
     S_PCP_PAGES,
     S_POLICY0,
@@ -270,6 +271,8 @@ def collect_metrics(
         "pcp_high_decays": int(ev[EV_DECAY]),
         "pcp_pages_peak": int(zc[ZC_PCP_PAGES_PEAK]),
         "pcp_pages_mean": float(pcp_series.mean()) if nsamples else float(z.zc[ZC_PCP_PAGES]),
+        "nr_free_pages_mean": (float(samples[:, S_NR_FREE_PAGES].mean()) if nsamples
+                               else float(free_pages)),
         "pcp_pages_end": int(z.zc[ZC_PCP_PAGES]),
         "pcp_high_mean": float(high_series.mean())
         if nsamples

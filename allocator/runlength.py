@@ -27,7 +27,16 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .layout import S_OPS, S_PCP_HIGH_MEAN, S_PCP_PAGES, S_SYS_NS, S_T_NS, S_ZONE_LOCK_WAIT_NS
+from .consts import PAGEBLOCK_NR_PAGES
+from .layout import (
+    S_NR_FREE_PAGES,
+    S_OPS,
+    S_PCP_HIGH_MEAN,
+    S_PCP_PAGES,
+    S_SYS_NS,
+    S_T_NS,
+    S_ZONE_LOCK_WAIT_NS,
+)
 from .steady import BatchMeans, batch_means, high_converged, mser
 
 SEGMENT_NS = 50_000_000  # observation stride; the measured window starts on one of these
@@ -40,6 +49,10 @@ KEY_METRICS = (
     "zone_lock_wait_frac",
     "pcp_pages_mean",
     "pcp_high_mean",
+    # the zone's free memory (NR_FREE_PAGES): a machine whose page cache is still filling it
+    # is not in its steady state, however flat %sys looks meanwhile (filecache, kbuild: a
+    # window taken while memory fills compares a run before reclaim with one in it)
+    "nr_free_pages_mean",
 )
 STOP_REASONS = ("precision", "cap", "fixed")
 
@@ -49,13 +62,15 @@ def floors(ncpu: int, batch: int, precision: float, sys_frac: float) -> dict[str
     their own granularity: 1e-5 of CPU time for %sys (0.001 percentage point); the zone->lock
     spin is a part of %sys and is asked for `precision` of %sys (its storms are rare and long:
     a relative target on the spin alone would run every point to its cap); pages in PCPs move
-    a pcp->batch at each refill or drain, so one batch per CPU; one page of pcp->high."""
+    a pcp->batch at each refill or drain, so one batch per CPU; one page of pcp->high; free
+    memory to one pageblock."""
     return {
         "sys_frac": 1e-5,
         "throughput_ops_per_s": 0.0,
         "zone_lock_wait_frac": max(1e-5, precision * abs(sys_frac)),
         "pcp_pages_mean": float(ncpu * batch),
         "pcp_high_mean": 1.0,
+        "nr_free_pages_mean": float(PAGEBLOCK_NR_PAGES),
     }
 
 
@@ -75,6 +90,7 @@ def key_series(samples: np.ndarray, ncpu: int) -> dict[str, np.ndarray]:
         "zone_lock_wait_frac": rate(S_ZONE_LOCK_WAIT_NS) / ncpu,
         "pcp_pages_mean": samples[1:, S_PCP_PAGES].astype(float),
         "pcp_high_mean": samples[1:, S_PCP_HIGH_MEAN].astype(float),
+        "nr_free_pages_mean": samples[1:, S_NR_FREE_PAGES].astype(float),
     }
 
 

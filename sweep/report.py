@@ -297,6 +297,7 @@ SERIES = (  # key metrics of runlength.KEY_METRICS, as the samples view holds th
     ("zone_lock_wait_ns", "zone->lock wait (% CPU)", "rate_cpu"),
     ("pcp_pages", "pages in PCPs", "gauge"),
     ("pcp_high_mean", "mean pcp->high", "gauge"),
+    ("nr_free_pages", "free pages", "gauge"),
 )
 BINS = 200  # points per curve in the time-series figure
 

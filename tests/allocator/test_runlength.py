@@ -98,3 +98,52 @@ def test_auto_agrees_with_a_run_four_times_as_long(mix, cpus, mem, policy):
     for m in steady_state.METRICS:
         a, hw, ref, ok = r[m]
         assert ok, f"{m}: auto {a} ± {hw}, long run {ref}"
+
+
+def _synthetic_samples(n, free):
+    """Engine rows every 1 ms: flat, noisy counters and gauges, and the given free pages."""
+    import numpy as np
+
+    from allocator.layout import (
+        S_NR_FREE_PAGES,
+        S_OPS,
+        S_PCP_HIGH_MEAN,
+        S_PCP_PAGES,
+        S_SYS_NS,
+        S_T_NS,
+        S_ZONE_LOCK_WAIT_NS,
+    )
+
+    rng = np.random.default_rng(3)
+    rows = np.zeros((n, 20), dtype=np.int64)
+    rows[:, S_T_NS] = np.arange(n) * 1_000_000
+    rows[:, S_OPS] = np.cumsum(rng.integers(9_000, 11_000, n))
+    rows[:, S_SYS_NS] = np.cumsum(rng.integers(90_000, 110_000, n))
+    rows[:, S_ZONE_LOCK_WAIT_NS] = np.cumsum(rng.integers(900, 1_100, n))
+    rows[:, S_PCP_PAGES] = rng.integers(9_000, 11_000, n)
+    rows[:, S_PCP_HIGH_MEAN] = 5_000
+    rows[:, S_NR_FREE_PAGES] = free
+    return rows
+
+
+def test_free_memory_still_falling_is_not_a_steady_state():
+    """Everything flat but the free pages, which fall as a page cache fills the zone: the
+    run is not stationary (issue 12: filecache's upstream windows were taken while memory
+    filled, its pcp-buddy windows in reclaim)."""
+    import numpy as np
+
+    from allocator.runlength import assess
+
+    n = 4_000
+    rng = np.random.default_rng(4)
+    steady = rng.integers(1_000_000, 1_010_000, n)
+    filling = np.linspace(8_000_000, 1_000_000, n).astype(np.int64) + rng.integers(0, 10_000, n)
+    obs_t = np.arange(0, n * 1_000_000, 50_000_000)
+    obs_high = np.full((len(obs_t), 1), 5_000.0)
+    kw = dict(interval_ns=1_000_000_000, start_ns=0, auto_warmup=True, precision=0.02,
+              batch=63)
+    flat = assess(_synthetic_samples(n, steady), 4, obs_t, obs_high, **kw)
+    assert flat.stationary, flat.why
+    falling = assess(_synthetic_samples(n, filling), 4, obs_t, obs_high, **kw)
+    assert not falling.stationary
+    assert falling.warmup_by["nr_free_pages_mean"] == -1 or "nr_free_pages_mean" in falling.why
