@@ -38,24 +38,12 @@ def test_eta_charges_each_class_what_its_finished_points_took():
 
 
 def test_the_plan_learns_from_points_stored_before(tmp_path):
-    import textwrap
-
     from sweep.runner import LOAD_S, make_plan, run_plan
 
-    scen = tmp_path / "tiny.toml"
-    scen.write_text(textwrap.dedent("""
-        [sweep]
-        name = "tiny"
-        duration = "5ms"
-        [grid]
-        cpus = [1, 2]
-        policy = ["upstream", "pcp-buddy"]
-        [fixed]
-        mem = "256MiB"
-        mix = "page_fault1"
-    """))
+    from .tiny import tiny_scenario
+
+    _, scenario = tiny_scenario(tmp_path)
     results = str(tmp_path / "results")
-    scenario = load_scenario(str(scen))
     fresh = make_plan(scenario, results)
     assert fresh.history == {}
     run_plan(fresh, results, executor="serial")

@@ -4,32 +4,19 @@
 from __future__ import annotations
 
 import shutil
-import textwrap
 from pathlib import Path
 
 from sweep.db import connect
 from sweep.runner import make_plan, run_plan
-from sweep.scenario import load_scenario
 from sweep.store import file_name
 
 from .cli_run import run
+from .tiny import tiny_scenario
 
 
 def test_a_truncated_point_is_damaged_quarantined_and_rerun(tmp_path, capsys):
-    scen = tmp_path / "tiny.toml"
-    scen.write_text(textwrap.dedent("""
-        [sweep]
-        name = "tiny"
-        duration = "5ms"
-        [grid]
-        cpus = [1, 2]
-        policy = ["upstream", "pcp-buddy"]
-        [fixed]
-        mem = "256MiB"
-        mix = "page_fault1"
-    """))
+    scen, scenario = tiny_scenario(tmp_path)
     results = str(tmp_path / "results")
-    scenario = load_scenario(str(scen))
     assert run_plan(make_plan(scenario, results), results, executor="serial").done == 4
     code, out, _ = run(["verify", "tiny", "--results", results], capsys)
     assert code == 0 and "8 file(s) checked, 0 damaged" in out
@@ -63,19 +50,8 @@ def test_a_store_that_cannot_be_written_fails_the_points_cleanly(tmp_path):
     """Neither a point nor its failure can be written (where they go is taken: as a full disk
     or a lost mount would refuse): each point fails with the cause, no traceback, nothing
     half-written left."""
-    scen = tmp_path / "tiny.toml"
-    scen.write_text(textwrap.dedent("""
-        [sweep]
-        name = "tiny"
-        duration = "2ms"
-        [grid]
-        cpus = [1, 2]
-        [fixed]
-        mem = "256MiB"
-        mix = "page_fault1"
-    """))
+    _, scenario = tiny_scenario(tmp_path, policies=("upstream",), duration="2ms")
     results = tmp_path / "results"
-    scenario = load_scenario(str(scen))
     (results / "tiny" / "points").mkdir(parents=True)
     (results / "tiny" / "samples").write_text("not a directory")
     for p in scenario.points:  # a directory where each failure record would go

@@ -2,31 +2,18 @@
 
 from __future__ import annotations
 
-import textwrap
 from pathlib import Path
 
 from sweep.report import write_report
 from sweep.runner import make_plan, run_plan
-from sweep.scenario import load_scenario
 from sweep.store import read_grid
+
+from .tiny import tiny_scenario
 
 
 def test_report_counts_missing_points_and_pairs(tmp_path):
-    scen = tmp_path / "partial.toml"
-    scen.write_text(textwrap.dedent("""
-        [sweep]
-        name = "partial"
-        seeds = 2
-        duration = "5ms"
-        [grid]
-        cpus = [1, 2]
-        policy = ["upstream", "pcp-buddy"]
-        [fixed]
-        mem = "256MiB"
-        mix = "page_fault1"
-    """))
+    scen, scenario = tiny_scenario(tmp_path, "partial", seeds=2)
     results = str(tmp_path / "results")
-    scenario = load_scenario(str(scen))
     summary = run_plan(make_plan(scenario, results), results, executor="serial")
     assert summary.done == 8
     grid = read_grid(results, "partial")
