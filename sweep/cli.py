@@ -70,90 +70,6 @@ SetOpt = Annotated[
     ),
 ]
 
-# metric groups for the terminal view (anything not listed goes under "other")
-_GROUPS: dict[str, tuple[str, ...]] = {
-    "steady state": ("stationary", "steady_note", "stop_reason", "warmup_ns", "window_ns",
-                     "precision_met", "sys_frac_ci95", "throughput_ops_per_s_ci95"),
-    "run": ("ops", "sim_time_ns", "throughput_ops_per_s", "sys_frac", "kernel_sys_frac",
-            "alloc_ops", "free_ops"),
-    "zone->lock": (
-        "zone_lock_acquisitions",
-        "zone_lock_acq_per_kop",
-        "zone_lock_contended",
-        "zone_lock_hold_ns",
-        "zone_lock_wait_ns",
-        "zone_lock_pages",
-    ),
-    "pcp": (
-        "pcp_alloc_hit_frac",
-        "pcp_refills",
-        "pcp_drains",
-        "pcp_pages_peak",
-        "pcp_pages_mean",
-        "pcp_high_mean_end",
-        "pcp_lock_wait_ns",
-        "pcp_lock_remote_acquisitions",
-        "remote_frees",
-    ),
-    "latency": (
-        "alloc_latency_p50_ns",
-        "alloc_latency_p99_ns",
-        "alloc_latency_max_ns",
-        "free_latency_p50_ns",
-        "free_latency_p99_ns",
-        "free_latency_max_ns",
-    ),
-    "fragmentation": (
-        "free_pageblocks",
-        "nr_free_pages",
-        "unusable_index_order9",
-        "extfrag_claims",
-        "extfrag_steals",
-        "extfrag_fragmenting",
-        "thp_alloc_success_frac",
-    ),
-    "buddyinfo at the end": tuple(f"nr_free_order{o}" for o in range(11)),
-    "reclaim": (
-        "alloc_failures",
-        "kswapd_wakeups",
-        "pgsteal_kswapd",
-        "pgsteal_direct",
-        "allocstall",
-        "direct_reclaim_ns",
-        "drain_all_pages",
-    ),
-}
-
-
-def _fmt(value: Any) -> str:
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, float):
-        return f"{value:.4g}" if abs(value) < 1e6 else f"{value:,.0f}"
-    if isinstance(value, int):
-        return f"{value:,}"
-    return str(value)
-
-
-def _metrics_table(title: str, metrics: dict[str, Any]) -> Table:
-    table = Table(title=title, show_header=False, box=None, pad_edge=False)
-    table.add_column("metric", style="cyan")
-    table.add_column("value", justify="right")
-    shown: set[str] = set()
-    for group, names in _GROUPS.items():
-        table.add_row(f"[bold]{group}[/bold]", "")
-        for name in names:
-            if name in metrics:
-                table.add_row(f"  {name}", _fmt(metrics[name]))
-                shown.add(name)
-    rest = [k for k in metrics if k not in shown]
-    if rest:
-        table.add_row("[bold]other[/bold]", "")
-        for name in rest:
-            table.add_row(f"  {name}", _fmt(metrics[name]))
-    return table
-
-
 @app.command()
 def simulate(
     cpus: Annotated[int, typer.Option(help="CPUs (1 to 4096).")],
@@ -278,7 +194,7 @@ def simulate(
         print("\n".join(text[name]() for name in procfs), end="")
     else:
         title = f"{spec.policy} / {spec.mix} / {spec.cpus} CPUs / {mem} / seed {spec.seed}"
-        out.print(_metrics_table(title, dict(result)))
+        out.print(simulate_cmd.metrics_table(title, dict(result)))
         if not result["stationary"]:
             hint = "" if spec.auto_duration and spec.auto_warmup else (
                 "; --duration auto --warmup auto finds a steady state")
@@ -309,7 +225,7 @@ def describe(
     table.add_column("value", justify="right")
     table.add_column("zoneinfo", style="dim")
     for key, value in data.items():
-        table.add_row(key, _fmt(value), describe_cmd.ZONEINFO_NAMES.get(key, ""))
+        table.add_row(key, simulate_cmd.fmt(value), describe_cmd.ZONEINFO_NAMES.get(key, ""))
     out.print(table)
 
 

@@ -82,8 +82,7 @@ class Eta:
     divided by the workers."""
 
     def __init__(self, points: list[Point], workers: int) -> None:
-        self._points = {p.point_id: p for p in points}
-        self._left = dict(self._points)
+        self._left = {p.point_id: p for p in points}
         self._workers = max(1, workers)
         self._by_class: dict[tuple[str, str, int], list[float]] = {}
         self._per_cpu: dict[tuple[str, str], list[float]] = {}

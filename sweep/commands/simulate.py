@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from rich.table import Table
 
 from allocator import SimResult, Spec
 from allocator.errors import SpecError
@@ -92,3 +93,89 @@ def write_samples_csv(result: SimResult, path: Path) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+# metric groups for the terminal view (anything not listed goes under "other")
+GROUPS: dict[str, tuple[str, ...]] = {
+    "steady state": ("stationary", "steady_note", "stop_reason", "warmup_ns", "window_ns",
+                     "precision_met", "sys_frac_ci95", "throughput_ops_per_s_ci95"),
+    "run": ("ops", "sim_time_ns", "throughput_ops_per_s", "sys_frac", "kernel_sys_frac",
+            "alloc_ops", "free_ops"),
+    "zone->lock": (
+        "zone_lock_acquisitions",
+        "zone_lock_acq_per_kop",
+        "zone_lock_contended",
+        "zone_lock_hold_ns",
+        "zone_lock_wait_ns",
+        "zone_lock_pages",
+    ),
+    "pcp": (
+        "pcp_alloc_hit_frac",
+        "pcp_refills",
+        "pcp_drains",
+        "pcp_pages_peak",
+        "pcp_pages_mean",
+        "pcp_high_mean_end",
+        "pcp_lock_wait_ns",
+        "pcp_lock_remote_acquisitions",
+        "remote_frees",
+    ),
+    "latency": (
+        "alloc_latency_p50_ns",
+        "alloc_latency_p99_ns",
+        "alloc_latency_max_ns",
+        "free_latency_p50_ns",
+        "free_latency_p99_ns",
+        "free_latency_max_ns",
+    ),
+    "fragmentation": (
+        "free_pageblocks",
+        "nr_free_pages",
+        "unusable_index_order9",
+        "extfrag_claims",
+        "extfrag_steals",
+        "extfrag_fragmenting",
+        "thp_alloc_success_frac",
+    ),
+    "buddyinfo at the end": tuple(f"nr_free_order{o}" for o in range(11)),
+    "reclaim": (
+        "alloc_failures",
+        "kswapd_wakeups",
+        "pgsteal_kswapd",
+        "pgsteal_direct",
+        "allocstall",
+        "direct_reclaim_ns",
+        "drain_all_pages",
+    ),
+}
+
+
+def fmt(value: Any) -> str:
+    """A value as the terminal shows it: yes/no, 4 significant digits, thousands marked."""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, float):
+        return f"{value:.4g}" if abs(value) < 1e6 else f"{value:,.0f}"
+    if isinstance(value, int):
+        return f"{value:,}"
+    return str(value)
+
+
+def metrics_table(title: str, metrics: dict[str, Any]) -> Table:
+    """The record grouped as GROUPS says; anything not listed under "other"."""
+    table = Table(title=title, show_header=False, box=None, pad_edge=False)
+    table.add_column("metric", style="cyan")
+    table.add_column("value", justify="right")
+    shown: set[str] = set()
+    for group, names in GROUPS.items():
+        table.add_row(f"[bold]{group}[/bold]", "")
+        for name in names:
+            if name in metrics:
+                table.add_row(f"  {name}", fmt(metrics[name]))
+                shown.add(name)
+    rest = [k for k in metrics if k not in shown]
+    if rest:
+        table.add_row("[bold]other[/bold]", "")
+        for name in rest:
+            table.add_row(f"  {name}", fmt(metrics[name]))
+    return table
