@@ -334,6 +334,23 @@ def compile_(
 
 
 @app.command()
+def index(
+    sweep: Annotated[str | None, typer.Argument(help="Sweep name (default: every sweep).")] = None,
+    results: ResultsOpt = "results",
+) -> None:
+    """Compact the point files into the index segments queries read (`sweep run` does it as it
+    finishes; reads never write, so a store filled another way is compacted here).
+
+    Example: sweep index scaling-laptop
+    """
+    from .compact import indexes
+
+    files = indexes(results, only=sweep)
+    out.print(f"{len(files['points'])} point segment(s), {len(files['samples'])} samples "
+              f"segment(s) under {results}", markup=False)
+
+
+@app.command()
 def verify(
     sweep: Annotated[str | None, typer.Argument(help="Sweep name (default: every sweep).")] = None,
     results: ResultsOpt = "results",

@@ -7,8 +7,10 @@ segments each holding the rows of up to SEGMENT_POINTS point files, and beside e
 files no segment holds yet (so a nightly run that adds a few points pays for those alone),
 drops a segment that names a file since deleted (its live files are compacted again), and
 drops one of two segments that overlap (two processes compacting at once), so no row is ever
-read twice. `sweep run` brings its sweep's index up to date when it finishes; a query does the
-same first. The point files stay the truth; the index is a cache that can be deleted.
+read twice. `sweep run` brings its sweep's index up to date when it finishes, `sweep index`
+on demand; a read (query, report, regress) never writes: it reads the valid segments and the
+files they do not hold. The point files stay the truth; the index is a cache that can be
+deleted.
 """
 
 from __future__ import annotations
@@ -103,8 +105,14 @@ def _drop(fs: pafs.FileSystem, index_dir: str, stem: str) -> None:
             fs.delete_file(f"{index_dir}/{stem}.{ext}")
 
 
-def ensure_index(root: str, sweep: str, kind: str) -> list[str]:
-    """Up-to-date index segments of `kind` for `sweep` (compacting what is new), as paths."""
+def ensure_index(root: str, sweep: str, kind: str, *, write: bool = True) -> list[str]:
+    """What to read for `kind` of `sweep`, as paths: the index segments, up to date.
+
+    `write` (sweep run, sweep index): segments that name a deleted file or overlap another are
+    dropped and the files no segment holds are compacted into new ones. Without it (every
+    read: query, report, regress) nothing is written: the valid segments are read, and beside
+    them the files no valid segment holds, one by one, so a read-only or shared results
+    directory answers the same rows, only slower until a run compacts it."""
     fs, base = _fs(root)
     files_dir = f"{base}/{sweep}/{kind}"
     index_dir = f"{base}/{sweep}/index/{kind}"
@@ -114,7 +122,8 @@ def ensure_index(root: str, sweep: str, kind: str) -> list[str]:
     for stem in sorted(segments, key=lambda s: (-len(segments[s]), s)):
         covered = segments[stem]
         if not covered <= names or covered & held:  # a file deleted, or held twice
-            _drop(fs, index_dir, stem)
+            if write:
+                _drop(fs, index_dir, stem)
             del segments[stem]
         else:
             held |= covered
@@ -125,6 +134,9 @@ def ensure_index(root: str, sweep: str, kind: str) -> list[str]:
             [f"{files_dir}/{n}" for n in missing])}
         missing = [n for n in missing
                    if check_file(fs, f"{files_dir}/{n}", sizes.get(n)) is None]
+    if not write:
+        return ([_uri(root, f"{index_dir}/{stem}.parquet") for stem in stems]
+                + [_uri(root, f"{files_dir}/{n}") for n in missing])
     if missing:
         fs.create_dir(index_dir, recursive=True)
         stems += [_write_segment(root, fs, index_dir, files_dir, chunk)
@@ -132,10 +144,11 @@ def ensure_index(root: str, sweep: str, kind: str) -> list[str]:
     return [_uri(root, f"{index_dir}/{stem}.parquet") for stem in sorted(stems)]
 
 
-def indexes(root: str, only: str | None = None) -> dict[str, list[str]]:
-    """Up-to-date index segments of every sweep under `root` (or of sweep `only`), per kind."""
+def indexes(root: str, only: str | None = None, *, write: bool = True) -> dict[str, list[str]]:
+    """What to read of every sweep under `root` (or of sweep `only`), per kind: see
+    ensure_index; `write=False` for a read, which changes nothing on disk."""
     out: dict[str, list[str]] = {k: [] for k in KINDS}
     for sweep in [only] if only else sweeps(root):
         for kind in KINDS:
-            out[kind] += ensure_index(root, sweep, kind)
+            out[kind] += ensure_index(root, sweep, kind, write=write)
     return out

@@ -34,7 +34,7 @@ def connect(results: str) -> duckdb.DuckDBPyConnection:
     con = duckdb.connect()
     con.execute("SET enable_progress_bar = false")
     con.execute("SET VARIABLE pcp_sweep_results = ?", [results.rstrip("/")])
-    files = indexes(results)
+    files = indexes(results, write=False)  # a read writes nothing
     if not files["points"]:
         raise SpecError(f"no points stored under {results!r} (run `sweep run` first)")
     for statement in duckdb.extract_statements(VIEWS_SQL.read_text()):

@@ -74,3 +74,28 @@ def test_a_results_path_that_is_a_file_is_one_line(tmp_path, capsys):
                  ["query", "--results", str(afile), "SELECT 1"]):
         code, _, err = run(argv, capsys)
         assert code == 2 and "not a results directory" in err and err.count("\n") == 1
+
+
+def test_reads_write_nothing_and_sweep_index_compacts(tmp_path, capsys):
+    _, scenario = tiny_scenario(tmp_path)
+    results = str(tmp_path / "results")
+    run_plan(make_plan(scenario, results), results, executor="serial")
+    shutil.rmtree(Path(results, "tiny", "index"))
+
+    def tree():
+        return sorted(str(p.relative_to(results)) for p in Path(results).rglob("*"))
+
+    before = tree()
+    code, out, _ = run(["query", "--results", results, "--format", "csv",
+                        "SELECT count(*) AS n FROM points"], capsys)
+    assert code == 0 and out.splitlines()[1] == "4"
+    code, _, _ = run(["report", "tiny", "--results", results, "--out", str(tmp_path / "rep")],
+                     capsys)
+    assert code == 0
+    assert tree() == before  # neither the query nor the report wrote into the results
+    code, out, _ = run(["index", "tiny", "--results", results], capsys)
+    assert code == 0 and "1 point segment(s)" in out
+    assert any(Path(results, "tiny", "index", "points").glob("*.parquet"))
+    code, out, _ = run(["query", "--results", results, "--format", "csv",
+                        "SELECT count(*) AS n FROM points"], capsys)
+    assert out.splitlines()[1] == "4"
