@@ -490,6 +490,57 @@ def regress(
 
 
 @app.command()
+def compare(
+    baseline: Annotated[
+        str | None, typer.Option(help="Baseline results (directory or URI).")] = None,
+    candidate: Annotated[
+        str | None, typer.Option(help="Candidate results (directory or URI).")] = None,
+    results: Annotated[
+        str | None, typer.Option(help="With --policies: the one result set.")] = None,
+    policies: Annotated[
+        str | None, typer.Option(help="BASE,CANDIDATE: two policies of one result set.")
+    ] = None,
+    sweep: Annotated[str | None, typer.Option(help="Only this sweep.")] = None,
+    baseline_version: Annotated[
+        str | None, typer.Option(help="Baseline's simulator version (with --policies: the "
+                                 "set's).")] = None,
+    candidate_version: Annotated[
+        str | None, typer.Option(help="Candidate's simulator version.")] = None,
+    markdown_out: Annotated[
+        Path | None, typer.Option("--markdown", help="Also write the table as Markdown here.")
+    ] = None,
+) -> None:
+    """Two result sets, or two policies of one, side by side as mmtests' compare-kernels
+    prints two kernels: means over seeds, the candidate's gain in percent, * where a paired
+    t-test over seeds says p < 0.05.
+
+    Example: sweep compare --results results --policies upstream,pcp-buddy --sweep scaling-laptop
+    """
+    from . import regress as regress_mod
+    from .commands import compare as compare_cmd
+    from .store import write_atomic
+
+    if policies is not None:
+        names = [p.strip() for p in policies.split(",")]
+        if len(names) != 2 or not all(names) or results is None or baseline or candidate:
+            raise SpecError("--policies takes BASE,CANDIDATE with --results (not --baseline "
+                            "or --candidate)")
+        points = regress_mod.load(results, sweep, baseline_version, tuple(compare_cmd.METRICS))
+        rows = compare_cmd.across_policies(points, names[0], names[1])
+        base_name, cand_name = names
+    else:
+        if baseline is None or candidate is None or results is not None:
+            raise SpecError("give --baseline and --candidate, or --results with --policies")
+        cols = tuple(compare_cmd.METRICS)
+        rows = compare_cmd.across_sets(regress_mod.load(baseline, sweep, baseline_version, cols),
+                                       regress_mod.load(candidate, sweep, candidate_version, cols))
+        base_name, cand_name = "baseline", "candidate"
+    print(compare_cmd.text(rows, base_name, cand_name), end="")
+    if markdown_out is not None:
+        write_atomic(markdown_out, compare_cmd.markdown(rows, base_name, cand_name))
+
+
+@app.command()
 def nightly(
     scenario: Annotated[str, typer.Argument(help="Scenario TOML file.")],
     baseline: Annotated[str, typer.Option(help="Baseline results to compare against.")],

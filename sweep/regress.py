@@ -86,7 +86,8 @@ class Outcome:
         return EXIT[self.verdict]
 
 
-def load(results: str, sweep: str | None, version: str | None) -> dict[str, Any]:
+def load(results: str, sweep: str | None, version: str | None,
+         metrics: tuple[str, ...] = tuple(METRICS)) -> dict[str, Any]:
     try:
         con = connect(results)
     except duckdb.Error as exc:
@@ -106,7 +107,7 @@ def load(results: str, sweep: str | None, version: str | None) -> dict[str, Any]
                         f"({', '.join(versions)}); choose one with --baseline-version / "
                         f"--candidate-version")
     cols = ["sweep", "param_id", "pair_id", "replicate", "mix", "policy", "cpus", "mem_bytes",
-            "seed", "stationary", *METRICS]
+            "seed", "stationary", *metrics]
     rows = con.execute(f"SELECT {', '.join(cols)} FROM points {clause}", params).fetchall()
     return {(r[0], r[1]): dict(zip(cols, r, strict=True)) for r in rows}
 
