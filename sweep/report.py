@@ -9,7 +9,6 @@ pages held in PCPs).
 
 from __future__ import annotations
 
-import html
 import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -22,6 +21,7 @@ matplotlib.use("Agg")
 matplotlib.rcParams["svg.fonttype"] = "none"  # text stays text: smaller, searchable SVGs
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+from markdown_it import MarkdownIt  # noqa: E402
 
 from allocator import SIM_VERSION  # noqa: E402
 from allocator.errors import SpecError  # noqa: E402
@@ -483,36 +483,12 @@ def _ci(t: Trend) -> str:
 
 
 def _html(md: str) -> str:
-    """A small static page from the report's Markdown (headings, bullets, tables, images)."""
-    body = []
-    in_table = False
-    for line in md.splitlines():
-        if line.startswith("|"):
-            cells = [html.escape(c.strip()) for c in line.strip("|").split("|")]
-            if set("".join(cells)) <= set("-"):
-                continue
-            if not in_table:
-                body.append("<table>")
-                in_table = True
-            body.append("<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
-            continue
-        if in_table:
-            body.append("</table>")
-            in_table = False
-        if line.startswith("# "):
-            body.append(f"<h1>{html.escape(line[2:])}</h1>")
-        elif line.startswith("## "):
-            body.append(f"<h2>{html.escape(line[3:])}</h2>")
-        elif line.startswith("- "):
-            text = html.escape(line[2:]).replace("**", "")
-            body.append(f"<p>&bull; {text}</p>")
-        elif line.startswith("!["):
-            src = line[line.index("(") + 1 : -1]
-            body.append(f'<p><img src="{html.escape(src)}" style="max-width:100%"></p>')
-        elif line.strip():
-            body.append(f"<p>{html.escape(line)}</p>")
-    if in_table:
-        body.append("</table>")
-    style = "body{font-family:sans-serif;max-width:1100px;margin:auto}td{padding:2px 8px}"
+    """The report's Markdown as a static page, rendered by markdown-it-py (CommonMark with
+    tables), figures sized to the page."""
+    body = MarkdownIt("commonmark", {"html": False}).enable("table").render(md)
+    style = ("body{font-family:sans-serif;max-width:1100px;margin:auto;line-height:1.4}"
+             "img{max-width:100%}table{border-collapse:collapse}"
+             "td,th{padding:2px 8px;border-bottom:1px solid #ddd;text-align:right}"
+             "td:first-child,th:first-child{text-align:left}code{background:#f4f4f4}")
     return (f"<!doctype html><html><head><meta charset='utf-8'><title>pcp-sweep report"
-            f"</title><style>{style}</style></head><body>{''.join(body)}</body></html>\n")
+            f"</title><style>{style}</style></head><body>{body}</body></html>\n")

@@ -119,3 +119,14 @@ def test_query_and_report_on_an_empty_directory_fail_cleanly(tmp_path, capsys):
                        capsys)
     assert code == 2 and "no points stored" in err
     assert not (tmp_path / "r").exists()
+
+
+def test_index_html_is_rendered_markdown_not_literal(results, tmp_path):
+    write_report(str(results), "synthetic", tmp_path)
+    page = (tmp_path / "index.html").read_text()
+    body = page.split("<body>", 1)[1]
+    assert "**" not in body and "`" not in body and "|---" not in body
+    assert "<strong>" in body and "<code>" in body and "<table>" in body and "<th>" in body
+    assert body.count("<img ") == len(list(tmp_path.glob("*.png")))
+    for src in (m.split('"')[1] for m in body.split("<img src=")[1:]):
+        assert (tmp_path / src).is_file()
