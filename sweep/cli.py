@@ -281,15 +281,8 @@ def run(
     out.print(run_cmd.plan_table(plan, local_workers))
     if dry_run:
         return
-    if address or os.environ.get("RAY_ADDRESS"):
-        err.print("on a cluster each node compiles its pairs on first use (or run `sweep "
-                  "compile SCENARIO` in cluster.yaml's setup_commands)", markup=False)
-    else:
-        run_cmd.compile_for_plan(plan, err, local_workers, in_process=executor == "serial")
-    summary = run_cmd.run_with_progress(
-        plan, results, err, executor=executor, address=address, workers=workers,
-        retries=retries,
-    )
+    summary = run_cmd.compile_and_run(plan, results, err, executor=executor, address=address,
+                                      workers=workers, retries=retries)
     if summary.quarantined:
         err.print(f"damaged: moved {len(summary.quarantined)} file(s) aside to "
                   f"{results}/{plan.scenario.name}/damaged/ and ran their points again "
@@ -516,25 +509,12 @@ def compare(
 
     Example: sweep compare --results results --policies upstream,pcp-buddy --sweep scaling-laptop
     """
-    from . import regress as regress_mod
     from .commands import compare as compare_cmd
     from .store import write_atomic
 
-    if policies is not None:
-        names = [p.strip() for p in policies.split(",")]
-        if len(names) != 2 or not all(names) or results is None or baseline or candidate:
-            raise SpecError("--policies takes BASE,CANDIDATE with --results (not --baseline "
-                            "or --candidate)")
-        points = regress_mod.load(results, sweep, baseline_version, tuple(compare_cmd.METRICS))
-        rows = compare_cmd.across_policies(points, names[0], names[1])
-        base_name, cand_name = names
-    else:
-        if baseline is None or candidate is None or results is not None:
-            raise SpecError("give --baseline and --candidate, or --results with --policies")
-        cols = tuple(compare_cmd.METRICS)
-        rows = compare_cmd.across_sets(regress_mod.load(baseline, sweep, baseline_version, cols),
-                                       regress_mod.load(candidate, sweep, candidate_version, cols))
-        base_name, cand_name = "baseline", "candidate"
+    rows, base_name, cand_name = compare_cmd.compare(
+        baseline=baseline, candidate=candidate, results=results, policies=policies,
+        sweep=sweep, baseline_version=baseline_version, candidate_version=candidate_version)
     print(compare_cmd.text(rows, base_name, cand_name), end="")
     if markdown_out is not None:
         write_atomic(markdown_out, compare_cmd.markdown(rows, base_name, cand_name))
@@ -568,7 +548,7 @@ def nightly(
 
     plan = run_cmd.plan_scenario(scenario, results)
     base = regress_mod.load(baseline, plan.scenario.name, baseline_version)  # fail early
-    summary = run_cmd.run_with_progress(plan, results, err, executor=executor, address=address)
+    summary = run_cmd.compile_and_run(plan, results, err, executor=executor, address=address)
     out.print(run_cmd.summary_table(summary))
     if summary.interrupted:
         sys.exit(130)

@@ -112,6 +112,28 @@ def across_policies(points: dict, base_policy: str, cand_policy: str) -> list[Ro
     return _rows(groups)
 
 
+def compare(*, baseline: str | None, candidate: str | None, results: str | None,
+            policies: str | None, sweep: str | None, baseline_version: str | None,
+            candidate_version: str | None) -> tuple[list[Row], str, str]:
+    """The command: two result sets, or (`policies` "BASE,CANDIDATE") two policies of
+    `results`; returns the rows and the two columns' names."""
+    from ..regress import load
+
+    cols = tuple(METRICS)
+    if policies is not None:
+        names = [p.strip() for p in policies.split(",")]
+        if len(names) != 2 or not all(names) or results is None or baseline or candidate:
+            raise SpecError("--policies takes BASE,CANDIDATE with --results (not --baseline "
+                            "or --candidate)")
+        points = load(results, sweep, baseline_version, cols)
+        return across_policies(points, names[0], names[1]), names[0], names[1]
+    if baseline is None or candidate is None or results is not None:
+        raise SpecError("give --baseline and --candidate, or --results with --policies")
+    rows = across_sets(load(baseline, sweep, baseline_version, cols),
+                       load(candidate, sweep, candidate_version, cols))
+    return rows, "baseline", "candidate"
+
+
 def _num(metric: str, v: float) -> str:
     if metric in PERCENT:
         return f"{100 * v:.4f}%"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections import Counter
 from typing import Any
 
@@ -60,6 +61,21 @@ def compile_for_plan(plan: Plan, console: Console, workers: int, *, in_process: 
     """Compile the plan's pairs not cached yet before any point runs, one line per pair."""
     pairs = compile_cmd.pairs_of(p.flat for p in plan.to_run)
     compile_pairs(pairs, workers, console, in_process=in_process)
+
+
+def compile_and_run(plan: Plan, root: str, console: Console, *, executor: str = "ray",
+                    address: str | None = None, workers: int | None = None,
+                    **options: Any) -> RunSummary:
+    """`sweep run` and `sweep nightly`: compile what the plan needs (locally; on a cluster
+    each node compiles on first use), then run it with a progress bar."""
+    if address or os.environ.get("RAY_ADDRESS"):
+        console.print("on a cluster each node compiles its pairs on first use (or run `sweep "
+                      "compile SCENARIO` in cluster.yaml's setup_commands)", markup=False)
+    else:
+        local = workers or (1 if executor == "serial" else os.cpu_count() or 1)
+        compile_for_plan(plan, console, local, in_process=executor == "serial")
+    return run_with_progress(plan, root, console, executor=executor, address=address,
+                             workers=workers, **options)
 
 
 def compile_pairs(pairs: list[compile_cmd.Pair], workers: int, console: Console, *,
