@@ -43,7 +43,9 @@ COSTS = (
     ("free_pageblocks", "free pageblocks"),
     ("pcp_pages_mean", "pages held in PCPs (mean)"),
 )
-ABSOLUTE = (("sys_frac", "%sys (allocator share)"), ("zone_lock_wait_ns", "zone->lock wait (ns)"))
+ABSOLUTE = (("sys_frac", "%sys (allocator), %"),
+            ("zone_lock_wait_frac", "zone->lock wait, % of CPU time"))
+PERCENT = {"sys_frac", "zone_lock_wait_frac"}  # shares of CPU time, drawn in percent
 
 
 @dataclass
@@ -231,8 +233,8 @@ def plot_absolute(con: Any, sweep: str, version: str, mix: str, out: Path) -> li
     for ax, c, lab in zip(axes[0], cols, labels, strict=True):
         for policy in np.unique(data["policy"]):
             sel = data["policy"] == policy
-            ax.plot(data["cpus"][sel], data[c][sel].astype(float), marker="o", ms=3,
-                    label=policy)
+            y = data[c][sel].astype(float) * (100.0 if c in PERCENT else 1.0)
+            ax.plot(data["cpus"][sel], y, marker="o", ms=3, label=policy)
         _log2_axis(ax)
         ax.set_xlabel("CPUs")
         ax.set_title(lab, fontsize=9)

@@ -45,7 +45,10 @@ SELECT
     rfc.replicate, rfc.seed,
     1 - rfc.sys_frac / NULLIF(up.sys_frac, 0) AS sys_gain,
     rfc.throughput_ops_per_s / NULLIF(up.throughput_ops_per_s, 0) - 1 AS throughput_gain,
-    1 - rfc.zone_lock_wait_ns / NULLIF(up.zone_lock_wait_ns, 0) AS zone_lock_wait_gain,
+    -- the share of CPU time spent waiting, not the count: auto windows differ in length
+    -- (a store from before zone_lock_wait_frac existed falls back to the count)
+    1 - coalesce(rfc.zone_lock_wait_frac / NULLIF(up.zone_lock_wait_frac, 0),
+                 rfc.zone_lock_wait_ns / NULLIF(up.zone_lock_wait_ns, 0)) AS zone_lock_wait_gain,
     1 - rfc.zone_lock_acq_per_kop / NULLIF(up.zone_lock_acq_per_kop, 0)
         AS zone_lock_acquisitions_gain,
     1 - rfc.alloc_latency_p99_ns / NULLIF(up.alloc_latency_p99_ns, 0) AS alloc_p99_gain,
@@ -54,6 +57,8 @@ SELECT
     up.sys_frac AS upstream_sys_frac, rfc.sys_frac AS rfc_sys_frac,
     up.zone_lock_wait_ns AS upstream_zone_lock_wait_ns,
     rfc.zone_lock_wait_ns AS rfc_zone_lock_wait_ns,
+    up.zone_lock_wait_frac AS upstream_zone_lock_wait_frac,
+    rfc.zone_lock_wait_frac AS rfc_zone_lock_wait_frac,
     up.throughput_ops_per_s AS upstream_throughput, rfc.throughput_ops_per_s AS rfc_throughput,
     up.unusable_index_order9 AS upstream_unusable_index_order9,
     rfc.unusable_index_order9 AS rfc_unusable_index_order9,

@@ -130,3 +130,15 @@ def test_index_html_is_rendered_markdown_not_literal(results, tmp_path):
     assert body.count("<img ") == len(list(tmp_path.glob("*.png")))
     for src in (m.split('"')[1] for m in body.split("<img src=")[1:]):
         assert (tmp_path / src).is_file()
+
+
+def test_zone_lock_wait_gain_is_a_rate_not_a_count(results):
+    """Auto windows differ in length: the gain compares the share of CPU time spent waiting."""
+    from sweep.db import connect
+
+    rows = connect(str(results)).execute(
+        "SELECT zone_lock_wait_gain, upstream_zone_lock_wait_frac, rfc_zone_lock_wait_frac "
+        "FROM gains").fetchall()
+    assert rows
+    for gain, up, rfc in rows:
+        assert gain == pytest.approx(1 - rfc / up)
