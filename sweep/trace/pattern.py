@@ -8,6 +8,10 @@ physical, so a pfn is live once at a time). What does not pair is kept, not drop
 - an allocation never freed within the trace has no free (`t_free_ns` = -1); the `trace` mix
   decides what to do with it (mix.trace.unfreed);
 - a second allocation of a live pfn (a free the trace lost) ends the first one unfreed;
+- a free of a pfn the trace has already freed and not allocated since (some kernels traced a
+  free twice, 2.6.33's mm_page_free_direct beside mm_pagevec_free) is a duplicate: counted and
+  dropped, since a pfn is live once at a time and a second "allocated before the trace" row
+  would hold it live twice;
 - failed allocations (pfn 0) are counted and not replayed.
 CPUs are renumbered densely in order (the trace's own numbers are kept in the metadata) and
 times start at 0. The pattern's columns are allocator.mixes.trace.PATTERN_COLUMNS.
@@ -39,6 +43,7 @@ class ImportSummary:
     paired: int = 0
     unfreed: int = 0
     prologue: int = 0
+    duplicate_frees: int = 0
     failed_allocs: int = 0
     cpus: tuple[int, ...] = ()
     duration_ns: int = 0
@@ -50,7 +55,9 @@ class ImportSummary:
             f"read {s.lines} lines: {kept}",
             f"{self.allocations} allocations replayable: {self.paired} freed in the trace, "
             f"{self.unfreed} never freed, {self.prologue} freed but allocated before the trace "
-            f"(replayed from its start); {self.failed_allocs} failed allocations not replayed",
+            f"(replayed from its start); {self.failed_allocs} failed allocations not replayed; "
+            f"{self.duplicate_frees} duplicate frees (a pfn freed again without an allocation "
+            f"between) dropped",
             f"{len(self.cpus)} CPUs ({_cpus(self.cpus)}), {self.duration_ns / 1e9:.6f} s",
         ]
         if s.skipped:
@@ -77,6 +84,7 @@ def pair(events: Iterable[Event], summary: ImportSummary) -> dict[str, np.ndarra
     dense = {c: i for i, c in enumerate(cpus)}
     rows: dict[str, list] = {c: [] for c in PATTERN_COLUMNS}
     live: dict[tuple[int, int], int] = {}
+    freed: set[tuple[int, int]] = set()  # freed in the trace and not allocated since
 
     def add(t, cpu, order, mt, gfp, prologue):
         for c, v in zip(PATTERN_COLUMNS, (t, cpu, order, mt, gfp, -1, -1, prologue),
@@ -91,8 +99,13 @@ def pair(events: Iterable[Event], summary: ImportSummary) -> dict[str, np.ndarra
                 summary.failed_allocs += 1
                 continue
             live[key] = add(e.ts_ns - t0, dense[e.cpu], e.order, e.migratetype, e.gfp, False)
+            freed.discard(key)
             continue
         i = live.pop(key, None)
+        if i is None and key in freed:
+            summary.duplicate_frees += 1
+            continue
+        freed.add(key)
         if i is None:
             i = add(0, dense[e.cpu], e.order, MIGRATE_MOVABLE, "", True)
             summary.prologue += 1

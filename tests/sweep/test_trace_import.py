@@ -100,3 +100,16 @@ def test_missing_file_is_an_error(tmp_path, capsys):
     with pytest.raises(SystemExit) as info:
         main(["trace", "import", str(tmp_path / "nope.txt")])
     assert info.value.code == 2 and "no such file" in capsys.readouterr().err
+
+
+def test_a_duplicated_free_is_dropped_and_counted(tmp_path):
+    """Each pfn is live once at a time: a second free without an allocation between is a
+    duplicate, not one more page allocated before the trace."""
+    s, rows, _ = load(tmp_path, "duplicate_free.txt")
+    assert (s.paired, s.prologue, s.duplicate_frees) == (2, 1, 2)
+    assert len(rows) == 3
+    assert sum(r["prologue"] for r in rows) == 1
+    assert any("2 duplicate frees" in line for line in s.lines())
+    # no pfn is live twice: the replayed intervals of the same pfn do not overlap
+    spans = sorted((r["t_alloc_ns"], r["t_free_ns"]) for r in rows if not r["prologue"])
+    assert all(a[1] <= b[0] for a, b in zip(spans, spans[1:], strict=False))
