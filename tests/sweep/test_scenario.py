@@ -35,6 +35,27 @@ EXPECTED = {
     "huge_grid.toml": "[grid]: 1,000,000 points (before exclusions), more than the limit of "
                       "100,000 (--max-points)",
     "not_utf8.toml": "not UTF-8 text (byte 19)",
+    "cap_below_warmup.toml": "shorter than duration_cap",
+    "cost_negative.toml": "cost.zone_page_ns must be a non-negative whole number",
+    "cpus_string.toml": "cpus must be an integer, got 'many'",
+    "cpus_too_many.toml": "cpus must be between 1 and 4096, got 5000",
+    "duplicate_key.toml": "not valid TOML: Cannot overwrite a value",
+    "duration_cap_without_auto.toml": "duration_cap applies only with duration = 'auto'",
+    "empty_policy_list.toml": "[grid] policy: expected a non-empty list",
+    "exclude_not_table.toml": "[sweep] exclude: unknown key",
+    "fixed_not_table.toml": "[sweep] fixed: unknown key",
+    "knob_bad_type.toml": "knob.watermark_scale_factor must be a number, got 'abc'",
+    "mem_bad_unit.toml": "mem must be a size such as 512MiB",
+    "mem_not_pageblocks.toml": "mem must be between 64MiB and 16TiB, got 1000000 bytes",
+    "mem_zero.toml": "mem must be between 64MiB and 16TiB, got 0 bytes",
+    "mix_param_wrong_mix.toml": "mix kbuild has no parameter 'nope'",
+    "precision_big.toml": "precision must be a relative half-width between 0 and 1",
+    "sample_zero.toml": "sample_interval must be positive",
+    "seeds_zero.toml": "[sweep] seeds: expected a count >= 1",
+    "unknown_fixed_key.toml": "[fixed] memory: unknown key",
+    "unknown_mix.toml": "unknown mix 'nope'",
+    "warmup_longer.toml": "shorter than duration (2000000ns)",
+    "zip_one_key.toml": "[[zip]] #1: expected at least two keys",
 }
 
 
@@ -111,3 +132,16 @@ def test_shipped_scenarios_are_valid():
     assert {p.spec.mix for p in scaling.points} == {"kbuild", "purge", "exit", "filecache"}
     assert {p.spec.policy for p in scaling.points} == {"upstream", "pcp-buddy"}
     assert {p.replicate for p in scaling.points} == {0, 1, 2}
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_malformed_scenario_on_the_command_line_exits_2_and_writes_nothing(name, tmp_path,
+                                                                          capsys):
+    from .cli_run import run
+
+    results = tmp_path / "results"
+    code, out, err = run(["run", str(BAD / name), "--results", str(results)], capsys)
+    assert code == 2
+    assert err.startswith("error: ") and err.count("\n") == 1 and "Traceback" not in err
+    assert EXPECTED[name] in err.replace("\n", "")
+    assert not results.exists()
