@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import statistics
 import time
+import uuid
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -21,7 +22,14 @@ from .compact import indexes
 from .executors import make_executor
 from .identity import pair_id
 from .scenario import Point, Scenario
-from .store import ensure_local_root, file_name, listing, quarantine, write_grid
+from .store import (
+    ensure_local_root,
+    file_name,
+    listing,
+    live_claims,
+    quarantine,
+    write_grid,
+)
 
 # Rough simulated operations per CPU per simulated second, for the --dry-run time estimate
 # when nothing comparable is stored yet; and the simulator's speed (ops/s per worker).
@@ -40,7 +48,7 @@ LOAD_S = 1.0  # per worker and (policy, mix) pair: the compiled engine loaded fr
 @dataclass
 class Plan:
     scenario: Scenario
-    status: dict[str, str]  # point_id -> stored / stale / failed / damaged / missing
+    status: dict[str, str]  # point_id -> stored / running / stale / failed / damaged / missing
     to_run: list[Point]
     history: dict[str, tuple[str, str, int, float]] = field(default_factory=dict)
     damaged: dict[str, str] = field(default_factory=dict)  # point file -> what is wrong
@@ -123,12 +131,15 @@ class Eta:
 def make_plan(scenario: Scenario, root: str, *, force: bool = False,
               rerun_stale: bool = False) -> Plan:
     found = listing(root, scenario.name)
+    running = live_claims(root, scenario.name)
     status: dict[str, str] = {}
     to_run: list[Point] = []
     for p in scenario.points:
         versions = found.points.get(p.param_id, set())
         if p.point_id in versions:
             state = "stored"
+        elif file_name(p.param_id, p.point_id) in running:
+            state = "running"  # another live run is computing it: not started twice
         elif f"{file_name(p.param_id, p.point_id)}.parquet" in found.damaged:
             state = "damaged"
         elif p.point_id in found.failures.get(p.param_id, set()):
@@ -205,6 +216,7 @@ class RunSummary:
     point_walls: list[float] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     quarantined: list[str] = field(default_factory=list)  # damaged files moved aside
+    claimed: int = 0  # left to another live run that was computing them
 
     @property
     def median_point_s(self) -> float:
@@ -236,8 +248,9 @@ def run_plan(
     if on_start is not None:
         on_start(ex)
     sweep = plan.scenario.name
+    run = uuid.uuid4().hex  # this run's claims: Ray's retries of its tasks take them over
     calls = (
-        (root, sweep, p.flat, (p.param_id, p.point_id, p.replicate), retries)
+        (root, sweep, p.flat, (p.param_id, p.point_id, p.replicate), retries, run)
         for p in plan.to_run
     )
     try:
@@ -245,6 +258,8 @@ def run_plan(
             if result["status"] == "done":
                 summary.done += 1
                 summary.point_walls.append(result["wall_s"])
+            elif result["status"] == "claimed":
+                summary.claimed += 1
             else:
                 summary.failed += 1
                 summary.errors.append(f"{result['point_id']}: {result.get('error', '?')}")

@@ -21,6 +21,7 @@ import os
 import platform
 import socket
 import subprocess
+import time
 import uuid
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -248,6 +249,97 @@ def quarantine(root: str, sweep: str, names: list[str]) -> list[str]:
             fs.move(src, f"{base}/{sweep}/damaged/{kind}/{name}")
             moved.append(f"{kind}/{name}")
     return moved
+
+
+# --- claims: a point being computed by a live run is not started again by another -----------
+
+CLAIM_TTL_S = 6 * 3600  # a claim older than this is stale whoever holds it (another host)
+
+
+def _claims_dir(root: str, sweep: str) -> Path:
+    return Path(root) / sweep / "claims"
+
+
+def _pid_alive(pid: int) -> bool:
+    """Does process `pid` of this host still run? A zombie (killed, not yet reaped) does not."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return False
+    except OSError:  # no /proc: ask the kernel
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return False
+        except PermissionError:
+            return True
+        return True
+    return stat.rsplit(")", 1)[-1].split()[0] not in ("Z", "X")
+
+
+def _claim_holder(path: Path, run: str = "") -> bool:
+    """Does the claim at `path` hold against run `run`? Not when it is that run's own (Ray
+    retrying a task whose worker died), its owner is gone (same host: the pid no longer runs),
+    or it is older than CLAIM_TTL_S (another host's, which cannot be asked)."""
+    try:
+        info = json.loads(path.read_text())
+        age = time.time() - float(info["t"])
+        host, pid, owner = str(info["host"]), int(info["pid"]), str(info.get("run", ""))
+    except (OSError, ValueError, KeyError, TypeError):
+        try:  # being written this instant, or damaged: judge by its age alone
+            return time.time() - path.stat().st_mtime < 60
+        except OSError:
+            return False
+    if run and owner == run:
+        return False
+    if age > CLAIM_TTL_S:
+        return False
+    return _pid_alive(pid) if host == socket.gethostname() else True
+
+
+def claim(root: str, sweep: str, name: str, run: str = "") -> bool:
+    """Claim point file `name` for this process of run `run` before computing it: False when a
+    live claim of another run holds it. Created with O_EXCL, so of two runs exactly one wins; a
+    stale claim (its owner gone) or one of the same run is taken over. Object-store roots have
+    no atomic create: their points are never claimed (two runs there may compute a point twice,
+    storing it once)."""
+    if "://" in root:
+        return True
+    directory = _claims_dir(root, sweep)
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / f"{name}.claim"
+    for _ in range(2):
+        try:
+            fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+        except FileExistsError:
+            if _claim_holder(path, run):
+                return False
+            with contextlib.suppress(FileNotFoundError):
+                path.unlink()
+            continue
+        with os.fdopen(fd, "w") as f:
+            json.dump({"host": socket.gethostname(), "pid": os.getpid(), "t": time.time(),
+                       "run": run}, f)
+        return True
+    return False
+
+
+def release(root: str, sweep: str, name: str) -> None:
+    """Drop this process's claim on `name` (the point is stored or recorded as failed)."""
+    if "://" in root:
+        return
+    with contextlib.suppress(FileNotFoundError):
+        (_claims_dir(root, sweep) / f"{name}.claim").unlink()
+
+
+def live_claims(root: str, sweep: str) -> set[str]:
+    """Point file names some live run is computing now."""
+    if "://" in root:
+        return set()
+    directory = _claims_dir(root, sweep)
+    if not directory.is_dir():
+        return set()
+    return {p.name[: -len(".claim")] for p in directory.glob("*.claim") if _claim_holder(p)}
 
 
 def read_metadata(path: str) -> dict[str, str]:

@@ -75,9 +75,28 @@ def run_point(
     flat: dict[str, Any],
     ids: tuple[str, str, int],
     retries: int,
+    run: str = "",
 ) -> dict[str, Any]:
     """Simulate `flat` (a canonical flat spec), store it; on error retry `retries` times, then
-    store the failure. Returns a small status dict."""
+    store the failure. Returns a small status dict. `run` names the sweep run the point belongs
+    to: a point another live run has claimed is left to it ("claimed")."""
+    param_id, point_id, replicate = ids
+    name = store.file_name(param_id, point_id)
+    if not store.claim(root, sweep, name, run):  # another live run is computing it now
+        return {"point_id": point_id, "status": "claimed"}
+    try:
+        return _run_point(root, sweep, flat, ids, retries)
+    finally:
+        store.release(root, sweep, name)
+
+
+def _run_point(
+    root: str,
+    sweep: str,
+    flat: dict[str, Any],
+    ids: tuple[str, str, int],
+    retries: int,
+) -> dict[str, Any]:
     param_id, point_id, replicate = ids
     attempts = 0
     with contextlib.suppress(Exception):  # the point's own run reports what is wrong

@@ -35,7 +35,7 @@ def plan_table(plan: Plan, workers: int) -> Table:
     table.add_column("what")
     table.add_column("points", justify="right")
     table.add_row("in the grid", str(len(plan.scenario.points)))
-    for state in ("stored", "stale", "failed", "damaged", "missing"):
+    for state in ("stored", "running", "stale", "failed", "damaged", "missing"):
         table.add_row(f"  {state}", str(c.get(state, 0)))
     table.add_row("to run", str(len(plan.to_run)))
     pairs = compile_cmd.pairs_of(p.flat for p in plan.to_run)
@@ -102,13 +102,13 @@ def compile_pairs(pairs: list[compile_cmd.Pair], workers: int, console: Console,
 
 def status_table(plan: Plan) -> Table:
     table = Table(title=f"{plan.scenario.name}: status per axis value")
-    for col in ("axis", "value", "stored", "stale", "failed", "damaged", "missing"):
+    for col in ("axis", "value", "stored", "running", "stale", "failed", "damaged", "missing"):
         table.add_column(col, justify="right" if col not in ("axis", "value") else "left")
     for axis, values in status_by_axis(plan).items():
         for value, counts in values.items():
             table.add_row(axis, str(value), *(str(counts.get(s, 0)) for s in
-                                              ("stored", "stale", "failed", "damaged",
-                                               "missing")))
+                                              ("stored", "running", "stale", "failed",
+                                               "damaged", "missing")))
     return table
 
 
@@ -148,7 +148,8 @@ def run_with_progress(
         progress.update(task, running=ex.workers, eta=_clock(eta.remaining_s()))
 
     def on_result(result: dict[str, Any], ex: Any) -> None:
-        counts["done" if result["status"] == "done" else "failed"] += 1
+        if result["status"] != "claimed":
+            counts["done" if result["status"] == "done" else "failed"] += 1
         elapsed = progress.tasks[0].elapsed or 1e-9
         finished = counts["done"] + counts["failed"]
         eta.done(result["point_id"], result.get("wall_s"))
@@ -175,6 +176,8 @@ def summary_table(summary: RunSummary) -> Table:
     table.add_row("done", str(summary.done))
     table.add_row("failed", str(summary.failed))
     table.add_row("already stored (skipped)", str(summary.skipped))
+    if summary.claimed:
+        table.add_row("left to another live run", str(summary.claimed))
     table.add_row("wall time", f"{summary.wall_s:.1f} s")
     table.add_row("median point", f"{summary.median_point_s:.2f} s")
     if summary.interrupted:

@@ -85,11 +85,11 @@ def synthetic_sets(rng, worse=None, noise=0.02, seeds=3):
                            "seed": r, "stationary": True,
                            "throughput_ops_per_s": 1e7 * (1 + noise * rng.standard_normal()),
                            "sys_frac": 0.1 * (1 + noise * rng.standard_normal()),
-                           "zone_lock_wait_ns": 1e6 * (1 + noise * rng.standard_normal()),
+                           "zone_lock_wait_frac": 1e-3 * (1 + noise * rng.standard_normal()),
                            "alloc_latency_p99_ns": 500 * (1 + noise * rng.standard_normal())}
                     base[key] = row
                     c = dict(row)
-                    for m in ("throughput_ops_per_s", "sys_frac", "zone_lock_wait_ns",
+                    for m in ("throughput_ops_per_s", "sys_frac", "zone_lock_wait_frac",
                               "alloc_latency_p99_ns"):
                         c[m] = row[m] * (1 + noise * rng.standard_normal())
                     if worse:

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 
@@ -99,3 +100,45 @@ def test_reads_write_nothing_and_sweep_index_compacts(tmp_path, capsys):
     code, out, _ = run(["query", "--results", results, "--format", "csv",
                         "SELECT count(*) AS n FROM points"], capsys)
     assert out.splitlines()[1] == "4"
+
+
+def _plant_claim(results, sweep, point, pid):
+    import json
+    import socket
+    import time
+
+    from sweep.store import file_name
+
+    d = Path(results, sweep, "claims")
+    d.mkdir(parents=True, exist_ok=True)
+    path = d / f"{file_name(point.param_id, point.point_id)}.claim"
+    path.write_text(json.dumps({"host": socket.gethostname(), "pid": pid, "t": time.time()}))
+    return path
+
+
+def test_a_point_another_live_run_computes_is_not_started_twice(tmp_path, capsys):
+    import os
+    import subprocess
+    import sys
+
+    _, scenario = tiny_scenario(tmp_path)
+    results = str(tmp_path / "results")
+    first, second = scenario.points[0], scenario.points[1]
+    plan = make_plan(scenario, results)  # planned before the other run claimed anything
+    _plant_claim(results, "tiny", first, os.getpid())  # a live owner: this very process
+    summary = run_plan(plan, results, executor="serial")
+    assert (summary.done, summary.claimed, summary.failed) == (3, 1, 0)
+    again = make_plan(scenario, results)
+    assert again.status[first.point_id] == "running" and first not in again.to_run
+    code, out, _ = run(["status", str(tmp_path / "tiny.toml"), "--results", results], capsys)
+    assert code == 0 and re.search(r"running\s*│?\s*1", out)
+
+    # the owner died (a pid that exited): the claim is stale, the next run takes the point over
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True).stdout.strip()
+    _plant_claim(results, "tiny", first, int(dead))
+    later = make_plan(scenario, results)
+    assert later.status[first.point_id] == "missing"
+    assert run_plan(later, results, executor="serial").done == 1
+    assert not any(Path(results, "tiny", "claims").glob("*.claim"))  # released when done
+    assert make_plan(scenario, results).status[second.point_id] == "stored"
