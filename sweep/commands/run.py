@@ -17,6 +17,8 @@ from rich.progress import (
 )
 from rich.table import Table
 
+from allocator.units import format_size
+
 from ..identity import pair_id
 from ..runner import Plan, RunSummary, make_plan, run_plan, status_by_axis
 from ..scenario import MAX_POINTS, load_scenario
@@ -100,13 +102,30 @@ def compile_pairs(pairs: list[compile_cmd.Pair], workers: int, console: Console,
     return sum(1 for _, compiled, _ in results if compiled)
 
 
+_DURATIONS = ("duration", "warmup", "sample_interval", "duration_cap")
+
+
+def axis_value(axis: str, value: Any) -> str:
+    """An axis value in the units a user writes it in: sizes as 8GiB, durations as 50ms."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        return str(value)
+    if axis == "mem" or axis.endswith("_bytes"):
+        return format_size(value)
+    if axis in _DURATIONS:
+        for unit, ns in (("s", 10**9), ("ms", 10**6), ("us", 10**3)):
+            if value >= ns and value % (ns // 1000 or 1) == 0:
+                return f"{value / ns:g}{unit}"
+        return f"{value}ns"
+    return str(value)
+
+
 def status_table(plan: Plan) -> Table:
     table = Table(title=f"{plan.scenario.name}: status per axis value")
     for col in ("axis", "value", "stored", "running", "stale", "failed", "damaged", "missing"):
         table.add_column(col, justify="right" if col not in ("axis", "value") else "left")
     for axis, values in status_by_axis(plan).items():
         for value, counts in values.items():
-            table.add_row(axis, str(value), *(str(counts.get(s, 0)) for s in
+            table.add_row(axis, axis_value(axis, value), *(str(counts.get(s, 0)) for s in
                                               ("stored", "running", "stale", "failed",
                                                "damaged", "missing")))
     return table

@@ -118,3 +118,15 @@ def test_version_names_the_simulator_and_the_git_revision(capsys):
     code, out, _ = run(["--version"], capsys)
     assert code == 0
     assert out.startswith(f"pcp-sweep simulator {SIM_VERSION}, git ")
+
+
+def test_status_shows_axis_values_in_the_units_they_are_written_in(tmp_path, capsys):
+    from sweep.commands.run import axis_value
+
+    assert [axis_value("mem", 8 << 30), axis_value("duration", 50_000_000),
+            axis_value("duration_cap", 1_500_000_000), axis_value("mix.exit.rss_bytes", 16 << 20),
+            axis_value("cpus", 16), axis_value("duration", "auto")] == [
+        "8GiB", "50ms", "1.5s", "16MiB", "16", "auto"]
+    laptop = Path(__file__).resolve().parents[2] / "scenarios" / "scaling-laptop.toml"
+    code, out, _ = run(["status", str(laptop), "--results", str(tmp_path)], capsys)
+    assert code == 0 and "32GiB" in out and "34359738368" not in out
