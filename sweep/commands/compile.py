@@ -61,9 +61,8 @@ def uncached(pairs: Iterable[Pair]) -> list[Pair]:
     return [p for p in pairs if not is_compiled(Spec.from_flat(p.flat))]
 
 
-def estimate_s(pairs: list[Pair], workers: int) -> float:
-    """Compile time of the pairs not cached yet, in parallel over `workers`."""
-    todo = uncached(pairs)
+def estimate_s(todo: list[Pair], workers: int) -> float:
+    """Compile time of `todo` (the pairs not cached yet: uncached()), `workers` at a time."""
     if not todo:
         return 0.0
     first = ENGINE_COMPILE_S if kernels_cached() else FIRST_COMPILE_S
@@ -78,16 +77,16 @@ def _compile(flat: dict) -> tuple[bool, float]:
 
 
 def compile_pairs(
-    pairs: list[Pair],
+    todo: list[Pair],
     workers: int,
     on_start: Callable[[Pair, int, int], None] | None = None,
     on_done: Callable[[Pair, bool, float], None] | None = None,
     *,
     in_process: bool = False,
 ) -> list[tuple[Pair, bool, float]]:
-    """Compile the pairs not cached yet: (pair, compiled?, CPU seconds) per pair, in the order
-    they finished. `on_start(pair, i, n)` as each starts (1-based), `on_done` as it ends."""
-    todo = uncached(pairs)
+    """Compile `todo` (the pairs not cached yet: uncached()): (pair, compiled?, CPU seconds)
+    per pair, in the order they finished; a pair another one's compile already cached reports
+    compiled? False. `on_start(pair, i, n)` as each starts (1-based), `on_done` as it ends."""
     done: list[tuple[Pair, bool, float]] = []
 
     def finish(pair: Pair, compiled: bool, cpu_s: float) -> None:

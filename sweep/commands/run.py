@@ -42,7 +42,7 @@ def plan_table(plan: Plan, workers: int) -> Table:
     table.add_row("to run", str(len(plan.to_run)))
     pairs = compile_cmd.pairs_of(p.flat for p in plan.to_run)
     todo = compile_cmd.uncached(pairs)
-    compile_s = compile_cmd.estimate_s(pairs, workers)
+    compile_s = compile_cmd.estimate_s(todo, workers)
     table.add_row("(policy, mix) pairs to compile", f"{len(todo)} of {len(pairs)}")
     est = plan.estimate_s(workers) + compile_s
     auto = any(p.spec.auto_duration for p in plan.to_run)
@@ -86,7 +86,7 @@ def compile_pairs(pairs: list[compile_cmd.Pair], workers: int, console: Console,
     todo = compile_cmd.uncached(pairs)
     if not todo:
         return 0
-    est = compile_cmd.estimate_s(pairs, workers)
+    est = compile_cmd.estimate_s(todo, workers)
     console.print(f"compiling {len(todo)} (policy, mix) pair(s) not in the cache, "
                   f"{min(workers, len(todo))} at a time (about {est / 60:.1f} min; once per "
                   "machine and simulator version)", markup=False, highlight=False)
