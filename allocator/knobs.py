@@ -144,6 +144,16 @@ ENGINE_KNOBS: tuple[Knob, ...] = (
         "include/linux/folio_batch.h, v6.10 .. v7.0-rc), which keeps one pcp->lock across them; "
         "reclaim frees its SWAP_CLUSTER_MAX batch the same way. 1 frees page by page.",
     ),
+    Knob(
+        "symmetric_nodes",
+        1,
+        0,
+        1,
+        "With nodes > 1: 1 simulates one node and reports the machine as `nodes` copies of it, "
+        "exact when the nodes are alike and the workload node-local (every mix here is), up to "
+        "cross-node fallback under memory pressure, which balances out between alike nodes. "
+        "0 asks for every node simulated with cross-node frees and fallback: not built yet.",
+    ),
 )
 
 # Indices into the knob array: engine knobs first, in ENGINE_KNOBS order.
@@ -162,8 +172,9 @@ K_VMSTAT_INTERVAL_MS = 11
 K_PCP_BATCH = 12
 K_PCP_HIGH = 13
 K_FOLIO_BATCH = 14
+K_SYMMETRIC_NODES = 15
 NR_ENGINE_KNOBS = len(ENGINE_KNOBS)
-assert ENGINE_KNOBS[K_FOLIO_BATCH].name == "folio_batch"
+assert ENGINE_KNOBS[K_SYMMETRIC_NODES].name == "symmetric_nodes"
 
 
 def resolve_knobs(

@@ -308,6 +308,15 @@ def collect_metrics(
         "high_min": machine.high_min,
         "high_max": machine.high_max,
         "min_free_kbytes": machine.min_free_kbytes,
+        # the topology: the counts above are the simulated node's (Topology.simulated);
+        # with the symmetric shortcut the machine is `nodes` copies of it
+        "nodes": machine.nodes,
+        "node": machine.node,
+        "zone": machine.zone,
+        "node_cpus": machine.cpus,
+        "zone_managed_pages": machine.managed_pages,
+        "wmark_low": machine.wmark_low,
+        "machine_throughput_ops_per_s": machine.nodes * _frac(ops * 1e9, sim_ns),
     }
     for i, name in enumerate(event_names):
         m[name] = int(ev[EV_POLICY0 + i])

@@ -41,7 +41,7 @@ from .layout import (
     ZC_WMARK_LOW,
     ZC_WMARK_MIN,
 )
-from .machine import Machine, derive_machine
+from .machine import Boot, Machine, boot_zones, machine_from_boot
 from .metrics import (
     Counters,
     Window,
@@ -89,9 +89,16 @@ class SimResult(Mapping[str, Any]):
 def machine_for(spec: Spec) -> Machine:
     policy = get_policy(spec.policy)
     knobs = resolve_knobs(dict(spec.knobs), policy.knobs, all_policy_knob_names())
-    return derive_machine(
-        spec.cpus,
-        spec.mem_bytes,
+    return machine_from_boot(boot_for(spec, knobs), spec.mem_bytes)
+
+
+def boot_for(spec: Spec, knobs: dict[str, int] | None = None) -> Boot:
+    """Every zone of the spec's machine after boot (machine.boot_zones)."""
+    if knobs is None:
+        policy = get_policy(spec.policy)
+        knobs = resolve_knobs(dict(spec.knobs), policy.knobs, all_policy_knob_names())
+    return boot_zones(
+        spec.topology(),
         min_free_kbytes=knobs["min_free_kbytes"],
         watermark_scale_factor=knobs["watermark_scale_factor"],
         percpu_pagelist_high_fraction=knobs["percpu_pagelist_high_fraction"],
@@ -114,10 +121,10 @@ def setup(spec: Spec, trace_events: int = 0) -> tuple[Zone, Any, Any, Any, Any, 
     run_ns = spec.duration_ns - spec.warmup_ns
     z = build_zone(
         nr_pageblocks=nr_pb,
-        nr_cpus=spec.cpus,
+        nr_cpus=machine.cpus,
         pcp_lists_per_agent=policy_cls.pcp_lists_per_agent,
-        policy_lists=policy.policy_lists(spec.cpus),
-        mix_lists=mix.lists(spec.cpus),
+        policy_lists=policy.policy_lists(machine.cpus),
+        mix_lists=mix.lists(machine.cpus),
         nr_samples=run_ns // spec.sample_ns + 1,
         trace_events=trace_events,
         costs=cost_array(validate_costs(dict(spec.costs))),
@@ -129,7 +136,7 @@ def setup(spec: Spec, trace_events: int = 0) -> tuple[Zone, Any, Any, Any, Any, 
 
 
 def _init_zone(z: Zone, spec: Spec, machine: Machine, knobs: dict[str, int]) -> None:
-    ncpu = spec.cpus
+    ncpu = machine.cpus
     z.zc[ZC_MANAGED] = machine.managed_pages
     z.zc[ZC_NR_PAGEBLOCKS] = machine.nr_pageblocks
     z.zc[ZC_WMARK_MIN] = machine.wmark_min
@@ -195,7 +202,7 @@ def simulate(spec: Spec, *, check_every_ns: int = 0, trace_events: int = 0) -> S
     the engine resumes exactly where it stopped.
     `trace_events` > 0 records up to that many kmem events (after the warm-up) in `.trace`."""
     z, ps, ms, policy, mix, machine = setup(spec, trace_events)
-    ncpu = spec.cpus
+    ncpu = machine.cpus
     classes = mix.cpu_classes(ms, ncpu)
     counts = np.bincount(classes)
     peak_ev = peak_events(policy.event_names)
@@ -250,7 +257,7 @@ def _assess(
     n = int(z.eng[E_NSAMPLES])
     return assess(
         z.samples[:n],
-        spec.cpus,
+        int(z.zc[ZC_NR_CPUS]),
         np.array(obs_t),
         np.array(obs_high),
         interval_ns=interval,
@@ -293,7 +300,8 @@ def _result(
         trace=trace,
         trace_lost=int(z.eng[E_TRACE_LOST]),
         end_state={"nr_free": z.nr_free.copy(),
-                   "pageblocks": np.bincount(z.pb_mt, minlength=MIGRATE_PCPTYPES)},
+                   "pageblocks": np.bincount(z.pb_mt, minlength=MIGRATE_PCPTYPES),
+                   "node": machine.node, "zone": machine.zone},
     )
 
 

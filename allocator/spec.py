@@ -2,7 +2,8 @@
 
 Build one with keywords (`Spec(cpus=32, mem_bytes=32 << 30, mix="kbuild")`) or from flat
 `key=value` strings as the CLI and the sweep do (`Spec.from_flat({...})`): `cpus`, `mem`, `mix`,
-`policy`, `seed`, `duration`, `warmup`, `sample_interval`, `duration_cap`, `precision`,
+`policy`, `seed`, `nodes`, `zones`, `zone_pages`, `duration`, `warmup`, `sample_interval`,
+`duration_cap`, `precision`,
 `cost.<name>`, `knob.<name>`, `mix.<mix>.<param>`. Every bad value raises SpecError naming the
 field and what is allowed.
 
@@ -26,6 +27,13 @@ from .knobs import resolve_knobs
 from .mixes.base import get_mix
 from .policy import all_policy_knob_names, get_policy
 from .runlength import DEFAULT_CAP_NS, DEFAULT_PRECISION, SEGMENT_NS
+from .topology import (
+    Topology,
+    build_topology,
+    format_zone_pages,
+    parse_zone_pages,
+    topology_from_pages,
+)
 from .units import parse_duration, parse_size
 
 MIN_CPUS, MAX_CPUS = 1, 4096
@@ -55,6 +63,16 @@ class Spec:
     costs: Mapping[str, Any] = field(default_factory=dict)
     knobs: Mapping[str, Any] = field(default_factory=dict)
     mix_params: Mapping[str, Any] = field(default_factory=dict)
+    nodes: int = 1
+    zones: str = "x86_64"
+    # managed pages of DMA, DMA32 and Normal per node, as read from a /proc/zoneinfo;
+    # when given it replaces the layout `zones` would build from `mem` (topology.py)
+    zone_pages: tuple[tuple[int, int, int], ...] = ()
+
+    def topology(self) -> Topology:
+        if self.zone_pages:
+            return topology_from_pages(self.cpus, self.zone_pages)
+        return build_topology(self.cpus, self.mem_bytes, self.nodes, self.zones)
 
     def __post_init__(self) -> None:
         for name in ("costs", "knobs", "mix_params"):
@@ -69,6 +87,10 @@ class Spec:
             raise SpecError(
                 f"mem must be a whole number of 2MiB pageblocks, got {self.mem_bytes} bytes"
             )
+        _check_int("nodes", self.nodes)
+        if self.zone_pages and len(self.zone_pages) != self.nodes:
+            raise SpecError(f"zone_pages gives {len(self.zone_pages)} nodes, nodes is {self.nodes}")
+        self.topology()  # validates nodes against cpus and mem
         _check_int("seed", self.seed)
         if self.seed < 0:
             raise SpecError(f"seed must not be negative, got {self.seed}")
@@ -105,6 +127,8 @@ class Spec:
         get_mix(self.mix).resolve_params(dict(self.mix_params))
         validate_costs(dict(self.costs))
         knobs = resolve_knobs(dict(self.knobs), policy.knobs, all_policy_knob_names())
+        if self.nodes > 1:
+            self._check_shortcut(knobs["symmetric_nodes"])
         if self.auto_warmup:
             need = 2 * knobs["vmstat_interval_ms"] * 1_000_000 + SEGMENT_NS
             if self.duration_ns < need:
@@ -112,6 +136,18 @@ class Spec:
                     f"warmup = 'auto' needs a {length} of at least {need}ns (two decay "
                     f"intervals of pcp->high and a segment), got {self.duration_ns}ns"
                 )
+
+    def _check_shortcut(self, symmetric: int) -> None:
+        """Several nodes run as one (knob.symmetric_nodes): refused where it is not exact."""
+        if not symmetric:
+            raise SpecError(
+                "knob.symmetric_nodes = 0 asks for every node simulated at once (cross-node "
+                "frees and fallback), which is not built yet; use 1 with alike nodes")
+        differs = self.topology().alike()
+        if differs:
+            raise SpecError(
+                f"{differs}: the symmetric shortcut (knob.symmetric_nodes) needs alike nodes, "
+                "and the full multi-node simulation is not built yet")
 
     @classmethod
     def from_flat(cls, values: Mapping[str, Any]) -> Spec:
@@ -143,6 +179,12 @@ class Spec:
             else:
                 known = ", ".join([*_TOP, "cost.<name>", "knob.<name>", "mix.<mix>.<param>"])
                 raise SpecError(f"unknown key '{key}'; known keys: {known}")
+        if "zone_pages" in kw:
+            if "zones" in kw:
+                raise SpecError("zones and zone_pages are exclusive: zone_pages gives the layout")
+            kw.setdefault("nodes", len(kw["zone_pages"]))
+            total = sum(map(sum, kw["zone_pages"])) // PAGEBLOCK_NR_PAGES * PAGEBLOCK_BYTES
+            kw.setdefault("mem_bytes", max(total, MIN_MEM))
         if "cpus" not in kw or "mem_bytes" not in kw:
             raise SpecError("cpus and mem are required")
         if kw.get("auto_duration"):
@@ -165,6 +207,13 @@ class Spec:
             "warmup": "auto" if self.auto_warmup else self.warmup_ns,
             "sample_interval": self.sample_ns,
         }
+        # only when not the default: the flat form (and identity) of one-node points stays
+        if self.nodes != 1:
+            flat["nodes"] = self.nodes
+        if self.zones != "x86_64":
+            flat["zones"] = self.zones
+        if self.zone_pages:
+            flat["zone_pages"] = format_zone_pages(self.zone_pages)
         if self.auto_duration:  # only then: the flat form (and identity) of fixed runs stays
             flat["duration_cap"] = self.duration_ns
             flat["precision"] = self.precision
@@ -227,4 +276,9 @@ _TOP = {
     "sample_interval": ("sample_ns", lambda v, k: parse_duration(v, k)),
     "duration_cap": ("cap_ns", lambda v, k: parse_duration(v, k)),
     "precision": ("precision", _precision),
+    "nodes": ("nodes", _int),
+    "zones": ("zones", lambda v, k: str(v)),
+    "zone_pages": ("zone_pages", lambda v, k: parse_zone_pages(v)),
 }
+
+TOP_KEYS = tuple(_TOP)  # the flat keys that are not cost.*, knob.* or mix.*

@@ -8,7 +8,7 @@ point of the target scenario is charged that length times its CPUs times that co
 growth of the cost per operation with CPU count measured in issue 13 (240 ns at 8 CPUs, 685
 ns at 1024: x2.85 over 7 doublings, taken as linear in log2(CPUs) from 16 CPUs up). Points
 that reach their cap cost more than the small grid's mean length says; it is a lower bound
-where larger machines stay transient longer.
+where larger machines stay transient longer. A point of several nodes costs one node's CPUs.
 """
 
 from __future__ import annotations
@@ -41,9 +41,10 @@ def main() -> None:
         if p.spec.mix not in cost:
             raise SystemExit(f"no stored point of mix {p.spec.mix} in sweep {args.source}")
         base_cpus, per, length = cost[p.spec.mix]
-        growth = 1 + GROWTH_PER_DOUBLING * max(0.0, math.log2(p.spec.cpus / base_cpus))
+        ran = p.spec.cpus // p.spec.nodes  # the symmetric shortcut simulates one node
+        growth = 1 + GROWTH_PER_DOUBLING * max(0.0, math.log2(ran / base_cpus))
         sim = min(length, p.spec.duration_ns / 1e9)
-        total += p.spec.cpus * sim * per * growth
+        total += ran * sim * per * growth
     basis = ", ".join(f"{m} {c[1] * 1e3:.0f} ms at {c[0]} CPUs over {c[2]:.1f} s"
                       for m, c in sorted(cost.items()))
     print(f"{args.scenario}: about {total / 3600:.1f} CPU-hours, "

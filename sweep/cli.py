@@ -14,7 +14,6 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
-from rich.table import Table
 
 from allocator import is_compiled
 from allocator.errors import SpecError
@@ -72,8 +71,14 @@ SetOpt = Annotated[
 
 @app.command()
 def simulate(
-    cpus: Annotated[int, typer.Option(help="CPUs (1 to 4096).")],
-    mem: Annotated[str, typer.Option(help="Memory, e.g. 512MiB, 64GiB, 1TiB.")],
+    cpus: Annotated[int | None, typer.Option(help="CPUs (1 to 4096).")] = None,
+    mem: Annotated[str | None, typer.Option(help="Memory, e.g. 512MiB, 64GiB, 1TiB.")] = None,
+    nodes: Annotated[int | None, typer.Option(
+        help="NUMA nodes, CPUs and memory split evenly (default 1); one node is simulated "
+        "and the machine reported (knob.symmetric_nodes).")] = None,
+    zoneinfo: Annotated[str | None, typer.Option(
+        help="Simulate a machine shaped like this /proc/zoneinfo (its zones' managed pages "
+        "and its CPUs).")] = None,
     mix: Annotated[
         str,
         typer.Option(help="Workload mix: kbuild, purge, exit, filecache, pressure, page_fault1, "
@@ -151,6 +156,8 @@ def simulate(
         duration_cap=duration_cap,
         precision=precision,
         sets=sets,
+        nodes=nodes,
+        zoneinfo=zoneinfo,
     )
     procfs = [name for name, on in (("--buddyinfo", buddyinfo), ("--pagetypeinfo", pagetypeinfo),
                                     ("--vmstat", vmstat)) if on]
@@ -193,7 +200,10 @@ def simulate(
                 "--vmstat": lambda: procfs_cmd.vmstat(result)}
         print("\n".join(text[name]() for name in procfs), end="")
     else:
-        title = f"{spec.policy} / {spec.mix} / {spec.cpus} CPUs / {mem} / seed {spec.seed}"
+        shape = f"{spec.cpus} CPUs / {mem or 'zoneinfo ' + str(zoneinfo)}"
+        if spec.nodes > 1:
+            shape += f" / {spec.nodes} nodes (one simulated)"
+        title = f"{spec.policy} / {spec.mix} / {shape} / seed {spec.seed}"
         out.print(simulate_cmd.metrics_table(title, dict(result)))
         if not result["stationary"]:
             hint = "" if spec.auto_duration and spec.auto_warmup else (
@@ -203,30 +213,44 @@ def simulate(
 
 @app.command()
 def describe(
-    cpus: Annotated[int, typer.Option(help="CPUs (1 to 4096).")],
-    mem: Annotated[str, typer.Option(help="Memory, e.g. 512MiB, 64GiB, 1TiB.")],
+    cpus: Annotated[int | None, typer.Option(help="CPUs (1 to 4096).")] = None,
+    mem: Annotated[str | None, typer.Option(help="Memory, e.g. 512MiB, 64GiB, 1TiB.")] = None,
+    nodes: Annotated[int | None, typer.Option(help="NUMA nodes (default 1).")] = None,
+    zoneinfo: Annotated[
+        str | None, typer.Option(help="A real /proc/zoneinfo: derive its machine and compare.")
+    ] = None,
     sets: SetOpt = None,
     json_out: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
-    """Print what the kernel derives for a machine: min_free_kbytes, watermarks, PCP batch and
-    high, as /proc/zoneinfo shows them (one node, one ZONE_NORMAL).
+    """Print what the kernel derives at boot for every zone of a machine (min_free_kbytes,
+    watermarks, protection, PCP batch and high), in /proc/zoneinfo's names and layout.
 
-    Example: sweep describe --cpus 64 --mem 256GiB --set knob.watermark_scale_factor=100
+    With --zoneinfo FILE, the machine is the file's (managed pages per zone, CPUs per node)
+    and each printed value is shown beside the model's, differences marked and explained.
+
+    Examples: sweep describe --cpus 224 --mem 512GiB --nodes 2;
+    sweep describe --zoneinfo /proc/zoneinfo
     """
-    machine = describe_cmd.describe_machine(cpus, mem, sets)
-    data = machine.as_dict()
+    zi = describe_cmd.load(zoneinfo) if zoneinfo else None
+    if zi is None and (cpus is None or mem is None):
+        raise SpecError("describe needs --cpus and --mem, or --zoneinfo FILE")
+    if zi is not None and zi.unsupported():
+        raise SpecError(f"{zoneinfo}: cannot lay out this machine: {zi.unsupported()}")
+    spec = describe_cmd.spec_for(cpus, mem, nodes, sets, zi)
+    boot = describe_cmd.boot_of(spec, zi)
+    result = describe_cmd.compare(boot, zi) if zi is not None else None
     if json_out:
         import json
 
+        data = describe_cmd.as_json(spec, boot)
+        if result is not None:
+            data["zoneinfo"] = {"path": zoneinfo, **result}
         print(json.dumps(data, sort_keys=True))
         return
-    table = Table(title=f"{cpus} CPUs, {mem}", show_header=False, box=None)
-    table.add_column("field", style="cyan")
-    table.add_column("value", justify="right")
-    table.add_column("zoneinfo", style="dim")
-    for key, value in data.items():
-        table.add_row(key, simulate_cmd.fmt(value), describe_cmd.ZONEINFO_NAMES.get(key, ""))
-    out.print(table)
+    if zi is not None and result is not None:
+        print(describe_cmd.render_compare(boot, zi, result, str(zoneinfo)))
+    else:
+        print(describe_cmd.render(spec, boot))
 
 
 # Typer raises click's exceptions, or those of its vendored copy of click in newer releases.

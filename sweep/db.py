@@ -23,6 +23,8 @@ LATER_COLUMNS = {
     "sys_frac_ci95": "DOUBLE",
     "throughput_ops_per_s_ci95": "DOUBLE",
     "zone_lock_wait_frac_ci95": "DOUBLE",
+    "nodes": "BIGINT",
+    "node_cpus": "BIGINT",
 }
 
 

@@ -56,6 +56,9 @@ class MixResult:
     n_pairs: int
     by_mem: dict[int, Trend]  # memory size -> the %sys gain's trend with CPUs at that size
     transient: list[str] = field(default_factory=list)  # the pairs that were not stationary
+    # with a nodes axis: the %sys gain against CPUs per node and memory per node (what one
+    # zone->lock sees), beside the whole machine's trends above; None with one node only
+    per_node: tuple[Trend, Trend] | None = None
 
 
 def transient_verdict(n: int) -> str:
@@ -71,9 +74,10 @@ def _refuse(t: Trend, transient: list[str], swept: bool) -> Trend:
     return replace(t, verdict=transient_verdict(len(transient)))
 
 
-def _pair_name(cpus: int, mem: int, seed: int, up: Any, rfc: Any) -> str:
+def _pair_name(cpus: int, mem: int, seed: int, up: Any, rfc: Any, nodes: int = 1) -> str:
     which = [p for p, ok in (("upstream", up), ("pcp-buddy", rfc)) if not ok]
-    return f"{cpus} CPUs/{format_size(mem)} seed {seed} ({', '.join(which) or 'both'})"
+    shape = f"{cpus} CPUs/{format_size(mem)}" + (f"/{nodes} nodes" if nodes > 1 else "")
+    return f"{shape} seed {seed} ({', '.join(which) or 'both'})"
 
 
 def _fetch(con: Any, sql: str, params: list[Any]) -> dict[str, np.ndarray]:
@@ -88,8 +92,8 @@ def analyse(con: Any, sweep: str, version: str, min_slope: float,
     """The verdicts, from the pairs that satisfy `where` (choices.default_sql: the defaults of
     the design choices a sweep varies)."""
     metrics = ", ".join(m for m, _, _ in HEADLINE)
-    g = _fetch(con, f"SELECT mix, cpus, mem_bytes, seed, stationary, upstream_stationary, "
-               f"rfc_stationary, {metrics} FROM gains "
+    g = _fetch(con, f"SELECT mix, cpus, mem_bytes, nodes, node_cpus, seed, stationary, "
+               f"upstream_stationary, rfc_stationary, {metrics} FROM gains "
                f"WHERE sweep = ? AND sim_version = ? AND {where} ORDER BY mix, cpus, mem_bytes, "
                f"seed", [sweep, version])
     if not len(g.get("mix", [])):
@@ -100,7 +104,8 @@ def analyse(con: Any, sweep: str, version: str, min_slope: float,
         in_mix = g["mix"] == mix
         steady = g["stationary"].astype(bool)
         transient = [_pair_name(int(g["cpus"][i]), int(g["mem_bytes"][i]), int(g["seed"][i]),
-                                g["upstream_stationary"][i], g["rfc_stationary"][i])
+                                g["upstream_stationary"][i], g["rfc_stationary"][i],
+                                int(g["nodes"][i]))
                      for i in np.nonzero(in_mix & ~steady)[0]]
         sel = in_mix & steady
         x1 = np.log2(g["cpus"][sel].astype(float))
@@ -120,8 +125,18 @@ def analyse(con: Any, sweep: str, version: str, min_slope: float,
                           f"AND mix = ? AND stationary AND {where}",
                           [sweep, version, mix]).fetchone()
         costs = {c: (row[2 * i], row[2 * i + 1]) for i, (c, _) in enumerate(COSTS)}
+        per_node = None
+        if len(np.unique(g["nodes"][in_mix])) > 1:
+            nodes = g["nodes"][sel].astype(float)
+            n1 = np.log2(g["node_cpus"][sel].astype(float))
+            n2 = np.log2(g["mem_bytes"][sel].astype(float) / nodes)
+            swept_n = (len(np.unique(g["node_cpus"][in_mix])) > 1,
+                       len(np.unique(g["mem_bytes"][in_mix] / g["nodes"][in_mix])) > 1)
+            per_node = tuple(_refuse(t, transient, sw) for t, sw in zip(
+                trends(n1, n2, g["sys_gain"][sel].astype(float), min_slope), swept_n,
+                strict=True))
         out.append(MixResult(mix=mix, trends=tr, costs=costs, n_pairs=int(sel.sum()),
-                             by_mem=by_mem, transient=transient))
+                             by_mem=by_mem, transient=transient, per_node=per_node))
     return out
 
 
@@ -145,6 +160,11 @@ def verdict_lines(results: list[MixResult], grid: Completeness | None = None) ->
                 + (f" ({_pp(t.slope)})" if np.isfinite(t.slope) else "")
                 for m, t in r.by_mem.items()
             ) + "."
+        if r.per_node is not None:
+            ncpu, nmem = r.per_node
+            per_mem += (f" Per node (the CPUs on one zone->lock): with CPUs per node "
+                        f"**{ncpu.verdict}** ({_describe(ncpu)}); with memory per node "
+                        f"**{nmem.verdict}** ({_describe(nmem)}).")
         named = ""
         if r.transient:
             shown = ", ".join(r.transient[:8]) + (", ..." if len(r.transient) > 8 else "")
@@ -183,9 +203,19 @@ def _cost_lines(results: list[MixResult]) -> list[str]:
 
 
 def _curves(con: Any, sweep: str, version: str, mix: str, metric: str) -> dict[str, np.ndarray]:
-    return _fetch(con, "SELECT mem_bytes, cpus, mean, ci95_lo, ci95_hi FROM curves "
-                  "WHERE sweep = ? AND sim_version = ? AND mix = ? AND metric = ? "
-                  "ORDER BY mem_bytes, cpus", [sweep, version, mix, metric])
+    """The curve of one metric; with several node counts, each (memory, nodes) is a line."""
+    c = _fetch(con, "SELECT mem_bytes, cpus, nodes, mean, ci95_lo, ci95_hi FROM curves "
+               "WHERE sweep = ? AND sim_version = ? AND mix = ? AND metric = ? "
+               "ORDER BY mem_bytes, nodes, cpus", [sweep, version, mix, metric])
+    if len(c.get("cpus", [])) and len(np.unique(c["nodes"])) > 1:
+        c["mem_label"] = np.array([f"{format_size(int(m))} x{int(n)}n" for m, n in
+                                   zip(c["mem_bytes"], c["nodes"], strict=True)])
+        c["cpu_label"] = np.array([f"{int(p)}/{int(n)}n" for p, n in
+                                   zip(c["cpus"], c["nodes"], strict=True)])
+    elif len(c.get("cpus", [])):
+        c["mem_label"] = np.array([format_size(int(m)) for m in c["mem_bytes"]])
+        c["cpu_label"] = np.array([str(int(p)) for p in c["cpus"]])
+    return c
 
 
 def _band(ax: Any, x: np.ndarray, c: dict[str, np.ndarray], sel: np.ndarray, label: str) -> None:
@@ -204,16 +234,16 @@ def plot_gains(con: Any, sweep: str, version: str, mix: str, out: Path) -> list[
         if not len(c["cpus"]):
             continue
         ax = axes[0][col]
-        for mem in np.unique(c["mem_bytes"]):
-            _band(ax, c["cpus"].astype(float), c, c["mem_bytes"] == mem, format_size(mem))
+        for mem in dict.fromkeys(c["mem_label"].tolist()):
+            _band(ax, c["cpus"].astype(float), c, c["mem_label"] == mem, mem)
         _log2_axis(ax)
         ax.set_xlabel("CPUs")
         ax.set_ylabel(f"{label} (%)")
         ax.axhline(0, color="grey", lw=0.8)
         ax.legend(title="memory", fontsize=7, loc="upper left")
         ax = axes[1][col]
-        for cpus in np.unique(c["cpus"]):
-            _band(ax, c["mem_bytes"].astype(float) / 2**30, c, c["cpus"] == cpus, f"{cpus}")
+        for cpus in dict.fromkeys(c["cpu_label"].tolist()):
+            _band(ax, c["mem_bytes"].astype(float) / 2**30, c, c["cpu_label"] == cpus, cpus)
         _log2_axis(ax)
         ax.set_xlabel("memory (GiB)")
         ax.set_ylabel(f"{label} (%)")
@@ -350,16 +380,19 @@ def point_lines(con: Any, sweep: str, version: str, where: str) -> list[str]:
     own half-widths, and how many of its pairs were stationary (a cell with a transient pair
     is marked)."""
     rows = con.execute(
-        "SELECT mix, cpus, mem_bytes, count(*), count(*) FILTER (WHERE stationary), "
+        "SELECT mix, cpus, mem_bytes, nodes, count(*), count(*) FILTER (WHERE stationary), "
         "avg(sys_gain), avg(sys_gain_ci95), avg(throughput_gain), avg(throughput_gain_ci95) "
         "FROM gains WHERE sweep = ? AND sim_version = ? AND "
-        f"{where} GROUP BY ALL ORDER BY mix, mem_bytes, cpus", [sweep, version]).fetchall()
-    lines = ["| mix | CPUs | memory | %sys saved | throughput gained | stationary pairs |",
-             "|---|---|---|---|---|---|"]
-    for mix, cpus, mem, n, st, sg, sgw, tg, tgw in rows:
+        f"{where} GROUP BY ALL ORDER BY mix, mem_bytes, nodes, cpus", [sweep, version]).fetchall()
+    many = len({r[3] for r in rows}) > 1
+    lines = ["| mix | CPUs | memory |" + (" nodes |" if many else "")
+             + " %sys saved | throughput gained | stationary pairs |",
+             "|---|---|---|" + ("---|" if many else "") + "---|---|---|"]
+    for mix, cpus, mem, nodes, n, st, sg, sgw, tg, tgw in rows:
         mark = "" if st == n else " **transient**"
-        lines.append(f"| {mix} | {cpus} | {format_size(int(mem))} | {_pm(sg, sgw)} | "
-                     f"{_pm(tg, tgw)} | {st} of {n}{mark} |")
+        lines.append(f"| {mix} | {cpus} | {format_size(int(mem))} |"
+                     + (f" {nodes} |" if many else "")
+                     + f" {_pm(sg, sgw)} | {_pm(tg, tgw)} | {st} of {n}{mark} |")
     return lines
 
 

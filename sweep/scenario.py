@@ -29,9 +29,10 @@
     mem = "16GiB"
 
 Keys are those of `sweep simulate --set`: cpus, mem, mix, policy, duration, warmup,
-sample_interval, duration_cap, precision, cost.<name>, knob.<name>, mix.<mix>.<param>. Without
-`duration` a point is a steady-state point (allocator/runlength.py); a fixed duration without a
-`warmup` has none. Every error names the file, the key and what was expected.
+sample_interval, duration_cap, precision, nodes, zones, zone_pages, cost.<name>, knob.<name>,
+mix.<mix>.<param>. Without `duration` a point is a steady-state point (allocator/runlength.py);
+a fixed duration without a `warmup` has none. Every error names the file, the key and what was
+expected.
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ from pathlib import Path
 from typing import Any
 
 from allocator import SIM_VERSION, Spec, SpecError, get_mix
+from allocator.spec import TOP_KEYS
 from allocator.units import parse_duration, parse_size
 
 from .identity import derive_seed, param_id, point_id
@@ -98,8 +100,7 @@ def _normal(key: str, value: Any) -> Any:
 
 
 def _check_key(path: Path, table: str, key: str) -> None:
-    top = {"cpus", "mem", "mix", "policy", "duration", "warmup", "sample_interval",
-           "duration_cap", "precision"}
+    top = set(TOP_KEYS) - {"seed"}
     if key in top or key.startswith(("cost.", "knob.")):
         return
     if key.startswith("mix."):
@@ -117,8 +118,8 @@ def _check_key(path: Path, table: str, key: str) -> None:
         return
     if key == "seed":
         raise _err(path, f"[{table}] seed", "seeds are set in [sweep] (seeds, seed)")
-    raise _err(path, f"[{table}] {key}", "unknown key; expected cpus, mem, mix, policy, "
-               "duration, warmup, sample_interval, duration_cap, precision, cost.<name>, "
+    expected = ", ".join(k for k in TOP_KEYS if k != "seed")
+    raise _err(path, f"[{table}] {key}", f"unknown key; expected {expected}, cost.<name>, "
                "knob.<name>, mix.<mix>.<param>")
 
 

@@ -14,7 +14,7 @@
 --           rfc/upstream - 1, and so on. Costs: unusable_index_order9_change (rfc - upstream,
 --           absolute) and pcp_pages_change (rfc/upstream - 1). `stationary`: both runs were
 --           (allocator/runlength.py); *_gain_ci95: the gain's half-width from both runs'.
--- curves    per sweep, mix, metric, memory size and CPU count: the gain's mean over seeds,
+-- curves    per sweep, mix, metric, memory size, CPU count and nodes: the gain's mean over seeds,
 --           its sample standard deviation and a 95% confidence interval (Student's t).
 --
 -- Points stored before run-length control (no `stationary`, no *_ci95) need `sweep query`,
@@ -43,6 +43,8 @@ WITH up AS (SELECT * FROM points WHERE policy = 'upstream'),
 SELECT
     rfc.sweep, rfc.sim_version, rfc.pair_id, rfc.mix, rfc.cpus, rfc.mem_bytes,
     rfc.replicate, rfc.seed,
+    -- the topology (points from before it have one node: their columns are NULL)
+    coalesce(rfc.nodes, 1) AS nodes, coalesce(rfc.node_cpus, rfc.cpus) AS node_cpus,
     1 - rfc.sys_frac / NULLIF(up.sys_frac, 0) AS sys_gain,
     rfc.throughput_ops_per_s / NULLIF(up.throughput_ops_per_s, 0) - 1 AS throughput_gain,
     -- the share of CPU time spent waiting, not the count: auto windows differ in length
@@ -84,7 +86,7 @@ FROM rfc JOIN up USING (sweep, sim_version, pair_id);
 
 CREATE OR REPLACE VIEW curves AS
 WITH long AS (
-    UNPIVOT (SELECT sweep, sim_version, mix, mem_bytes, cpus, sys_gain, throughput_gain,
+    UNPIVOT (SELECT sweep, sim_version, mix, mem_bytes, cpus, nodes, sys_gain, throughput_gain,
                     zone_lock_wait_gain, zone_lock_acquisitions_gain, alloc_p99_gain,
                     unusable_index_order9_change, pcp_pages_change
              FROM gains)
@@ -93,7 +95,7 @@ WITH long AS (
     INTO NAME metric VALUE value
 ),
 agg AS (
-    SELECT sweep, sim_version, mix, metric, mem_bytes, cpus,
+    SELECT sweep, sim_version, mix, metric, mem_bytes, cpus, nodes,
            count(value) AS n, avg(value) AS mean, stddev_samp(value) AS sd
     FROM long GROUP BY ALL
 )

@@ -20,13 +20,13 @@ from allocator.simulate import simulate
 from .flags import parse_sets
 
 _TOP_KEYS = ("cpus", "mem", "mix", "policy", "seed", "duration", "warmup", "sample_interval",
-             "duration_cap", "precision")
+             "duration_cap", "precision", "nodes")  # the keys that are options
 
 
 def build_spec(
     *,
-    cpus: int,
-    mem: str,
+    cpus: int | None,
+    mem: str | None,
     mix: str,
     policy: str,
     seed: int,
@@ -36,10 +36,12 @@ def build_spec(
     duration_cap: str | None = None,
     precision: float | None = None,
     sets: list[str] | None = None,
+    nodes: int | None = None,
+    zoneinfo: str | None = None,
 ) -> Spec:
+    """The point of the command line. With `zoneinfo`, a machine shaped like that file: its
+    managed pages per node and zone (`zone_pages`) and its CPUs, unless --cpus is given."""
     flat: dict[str, Any] = {
-        "cpus": cpus,
-        "mem": mem,
         "mix": mix,
         "policy": policy,
         "seed": seed,
@@ -47,6 +49,23 @@ def build_spec(
         "warmup": warmup,
         "sample_interval": sample_interval,
     }
+    if zoneinfo is not None:
+        from allocator.topology import format_zone_pages
+        from allocator.zoneinfo import read_zoneinfo
+
+        zi = read_zoneinfo(zoneinfo)
+        if zi.unsupported():
+            raise SpecError(f"{zoneinfo}: cannot lay out this machine: {zi.unsupported()}")
+        flat["zone_pages"] = format_zone_pages(zi.zone_pages())
+        flat["cpus"] = zi.cpus
+    elif cpus is None or mem is None:
+        raise SpecError("give --cpus and --mem, or --zoneinfo FILE")
+    if cpus is not None:
+        flat["cpus"] = cpus
+    if mem is not None:
+        flat["mem"] = mem
+    if nodes is not None:
+        flat["nodes"] = nodes
     if duration_cap is not None:
         flat["duration_cap"] = duration_cap
     if precision is not None:

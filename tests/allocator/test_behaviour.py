@@ -28,7 +28,7 @@ def test_pcp_high_rises_under_steady_frees_and_decays_when_idle(tmp_path):
     m = derive_machine(4, GIB)
     high = r.samples["pcp_high_mean"]
     peak = high.max()
-    assert high[0] == m.high_min and peak > 3 * m.high_min  # rose under the frees
+    assert high[0] == m.high_min and peak > 2 * m.high_min  # rose under the frees
     assert peak <= m.high_max
     assert r["pcp_high_decays"] > 0
     # three vmstat intervals idle: at most (7/8)^2 of the peak is left (the third may fall

@@ -144,4 +144,4 @@ def test_filecache_lifetimes_and_file_share():
 def test_pressure_fills_memory_and_keeps_reclaim_busy():
     r, *_ = stream("pressure", cpus=4, mem=256 << 20, duration_ms=60, fill_frac=0.9)
     assert r["pgsteal_kswapd"] + r["pgsteal_direct"] > 0
-    assert r["lru_pages_peak"] >= 0.85 * (256 << 20) // 4096
+    assert r["lru_pages_peak"] >= 0.85 * r["zone_managed_pages"]  # DMA32: 256 MiB - 16 MiB

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 from pathlib import Path
 
@@ -12,9 +13,13 @@ import pyarrow.parquet as pq
 from sweep.identity import pair_id, param_id, point_id
 
 
-def point_row(sweep, mix, policy, cpus, mem, replicate, metrics, sim_version="synthetic"):
+def point_row(sweep, mix, policy, cpus, mem, replicate, metrics, sim_version="synthetic",
+              nodes=1):
     flat = {"cpus": cpus, "mem": mem, "mix": mix, "policy": policy, "seed": 1000 + replicate,
             "duration": 10_000_000, "warmup": 0, "sample_interval": 1_000_000}
+    if nodes != 1:
+        flat["nodes"] = nodes
+    metrics = {**metrics, "nodes": nodes, "node_cpus": cpus // nodes}  # as every record has
     pid = param_id(flat, replicate)
     return {
         "point_id": point_id(pid, sim_version), "param_id": pid, "sweep": sweep,
@@ -42,26 +47,27 @@ def base_metrics(rng, noise):
 
 def write_sweep(root, sweep="synthetic", mixes=("grows", "flat"), cpus=(8, 16, 32, 64, 128),
                 mems=(16 << 30, 64 << 30), seeds=3, sys_gain=None, noise=0.01, seed=0,
-                scale=None, sim_version="synthetic"):
+                scale=None, sim_version="synthetic", nodes=(1,)):
     """Upstream and pcp-buddy points. `sys_gain(mix, cpus, mem)` plants pcp-buddy's %sys
-    gain; `scale(mix, policy, cpus, mem)` multiplies every metric (for regressions)."""
+    gain (`sys_gain(mix, cpus, mem, nodes)` with several `nodes`); `scale(mix, policy, cpus,
+    mem)` multiplies every metric (for regressions)."""
     rng = np.random.default_rng(seed)
     rows = []
-    for mix in mixes:
-        for c in cpus:
-            for m in mems:
-                for r in range(seeds):
-                    up = base_metrics(rng, noise)
-                    rfc = dict(up)
-                    g = sys_gain(mix, c, m) if sys_gain else 0.0
-                    rfc["sys_frac"] = up["sys_frac"] * (1 - g) * (1 + noise * rng.standard_normal())
-                    for policy, metrics in (("upstream", up), ("pcp-buddy", rfc)):
-                        k = scale(mix, policy, c, m) if scale else 1.0
-                        if k != 1.0:
-                            metrics = dict(metrics)
-                            metrics["throughput_ops_per_s"] /= k
-                            metrics["sys_frac"] *= k
-                        rows.append(point_row(sweep, mix, policy, c, m, r, metrics, sim_version))
+    for mix, c, m, n in itertools.product(mixes, cpus, mems, nodes):
+        for r in range(seeds):
+            up = base_metrics(rng, noise)
+            rfc = dict(up)
+            args = (mix, c, m, n) if len(nodes) > 1 else (mix, c, m)
+            g = sys_gain(*args) if sys_gain else 0.0
+            rfc["sys_frac"] = up["sys_frac"] * (1 - g) * (1 + noise * rng.standard_normal())
+            for policy, metrics in (("upstream", up), ("pcp-buddy", rfc)):
+                k = scale(mix, policy, c, m) if scale else 1.0
+                if k != 1.0:
+                    metrics = dict(metrics)
+                    metrics["throughput_ops_per_s"] /= k
+                    metrics["sys_frac"] *= k
+                rows.append(point_row(sweep, mix, policy, c, m, r, metrics, sim_version,
+                                      n))
     directory = Path(root) / sweep / "points"
     directory.mkdir(parents=True, exist_ok=True)
     for row in rows:

@@ -58,9 +58,15 @@ def test_describe_json(capsys):
     code, out, _ = run(["describe", "--cpus", "64", "--mem", "64GiB", "--json"], capsys)
     assert code == 0
     data = json.loads(out)
-    assert data["wmark_low"] == 24969 and data["high_max"] == 32768 and data["batch"] == 63
-    for key in ("managed_pages", "min_free_kbytes", "wmark_min", "wmark_high", "high_min"):
-        assert key in data
+    # node 0: DMA, DMA32 (2 GiB - 16 MiB) and Normal (62 GiB = 16252928 pages, simulated);
+    # khugepaged's 3 zones give 67584 kB; Normal's share of pages_min is 16368, gap 16252
+    assert data["zone"] == "Normal" and data["managed_pages"] == 16252928
+    assert data["min_free_kbytes"] == 67584 and data["wmark_low"] == 16368 + 16252
+    assert data["high_max"] == 16252928 // 8 // 64 and data["batch"] == 63
+    assert [(z["name"], z["managed"]) for z in data["zones"][:3]] == [
+        ("DMA", 3840), ("DMA32", 520192), ("Normal", 16252928)]
+    for key in ("min", "low", "high", "promo", "protection", "batch", "high_min", "high_max"):
+        assert key in data["zones"][2]
 
 
 @pytest.mark.parametrize(

@@ -142,3 +142,28 @@ def test_zone_lock_wait_gain_is_a_rate_not_a_count(results):
     assert rows
     for gain, up, rfc in rows:
         assert gain == pytest.approx(1 - rfc / up)
+
+
+def test_per_node_trend_is_reported_beside_the_machine_trend(tmp_path, capsys):
+    """Issue #14: with a nodes axis the report states the %sys gain's trend against CPUs per
+    node as well as against the machine's CPUs. Planted: the gain follows CPUs per node only
+    (one zone->lock per node), so at 64 CPUs it is largest on one node."""
+    from sweep.report import analyse
+
+    root = tmp_path / "res"
+    write_sweep(root, sweep="numa", mixes=("purge",), cpus=(16, 32, 64), mems=(64 << 30,),
+                nodes=(1, 2, 4), sys_gain=lambda mix, c, m, n: 0.05 * np.log2(c / n),
+                noise=0.002)
+    from sweep.db import connect
+
+    con = connect(str(root))
+    (r,) = analyse(con, "numa", "synthetic", min_slope=0.005)
+    assert r.per_node is not None
+    by_cpu, _ = r.per_node
+    assert by_cpu.verdict == "supported" and abs(by_cpu.slope - 0.05) < 0.005
+    code, _, err = run(["report", "numa", "--results", str(root), "--out",
+                        str(tmp_path / "rep"), "--sim-version", "synthetic"], capsys)
+    assert code == 0, err
+    text = (tmp_path / "rep" / "report.md").read_text()
+    assert "Per node (the CPUs on one zone->lock): with CPUs per node **supported**" in text
+    assert "| nodes |" in text

@@ -127,7 +127,13 @@ def test_shipped_scenarios_are_valid():
     scaling = load_scenario(SCENARIOS / "scaling.toml")
     assert len(smoke.points) <= 16
     cpus = {p.spec.cpus for p in scaling.points}
-    assert cpus == {8, 16, 32, 64, 128, 256, 512, 1024}
+    assert cpus == {8, 16, 32, 64, 128, 224, 256, 512, 1024}
+    # machines as they are built: one node, 2 x 112 and 8 x 128 CPUs
+    shapes = {(p.spec.cpus, p.spec.nodes) for p in scaling.points}
+    assert {(224, 2), (1024, 8), (1024, 1)} <= shapes and len(shapes) == 10
+    numa = load_scenario(SCENARIOS / "numa-laptop.toml")
+    assert {(p.spec.cpus, p.spec.nodes) for p in numa.points} == {
+        (c, n) for c in (8, 16, 32) for n in (1, 2)}
     assert {p.spec.mem_bytes for p in scaling.points} == {16 << 30, 128 << 30, 1 << 40}
     assert {p.spec.mix for p in scaling.points} == {"kbuild", "purge", "exit", "filecache"}
     assert {p.spec.policy for p in scaling.points} == {"upstream", "pcp-buddy"}
