@@ -284,28 +284,15 @@ def machine_from_boot(boot: Boot, mem_bytes: int) -> Machine:
     )
 
 
+# the knobs (sysctls) boot_zones() reads, by the names of its keyword arguments
+BOOT_KNOBS = ("min_free_kbytes", "watermark_scale_factor", "percpu_pagelist_high_fraction",
+              "thp", "pcp_batch", "pcp_high")
+
+
 def derive_machine(
-    cpus: int,
-    mem_bytes: int,
-    *,
-    nodes: int = 1,
-    zones: str = "x86_64",
-    min_free_kbytes: int = 0,
-    watermark_scale_factor: int = 10,
-    percpu_pagelist_high_fraction: int = 0,
-    thp: int = 1,
-    pcp_batch: int = 0,
-    pcp_high: int = 0,
+    cpus: int, mem_bytes: int, *, nodes: int = 1, zones: str = "x86_64", **sysctls: int
 ) -> Machine:
     """The simulated zone of `cpus` CPUs and `mem_bytes` over `nodes` nodes laid out as
-    `zones` (topology.py), after boot_zones()."""
-    boot = boot_zones(
-        build_topology(cpus, mem_bytes, nodes, zones),
-        min_free_kbytes=min_free_kbytes,
-        watermark_scale_factor=watermark_scale_factor,
-        percpu_pagelist_high_fraction=percpu_pagelist_high_fraction,
-        thp=thp,
-        pcp_batch=pcp_batch,
-        pcp_high=pcp_high,
-    )
-    return machine_from_boot(boot, mem_bytes)
+    `zones` (topology.py), after boot_zones() with `sysctls` (BOOT_KNOBS)."""
+    return machine_from_boot(boot_zones(build_topology(cpus, mem_bytes, nodes, zones),
+                                        **sysctls), mem_bytes)

@@ -41,7 +41,7 @@ from .layout import (
     ZC_WMARK_LOW,
     ZC_WMARK_MIN,
 )
-from .machine import Boot, Machine, boot_zones, machine_from_boot
+from .machine import BOOT_KNOBS, Boot, Machine, boot_zones, machine_from_boot
 from .metrics import (
     Counters,
     Window,
@@ -58,6 +58,7 @@ from .rng import seed_streams
 from .runlength import SEGMENT_NS, Assessment, assess, class_high
 from .spec import Spec
 from .state import INF_NS, Zone, build_zone
+from .topology import Topology
 
 # vmstat_update runs per CPU at round_jiffies_relative(HZ): each CPU is skewed by 3 jiffies
 # (HZ=250: 12 ms) so that not all CPUs fire at once (__round_jiffies()).
@@ -87,25 +88,17 @@ class SimResult(Mapping[str, Any]):
 
 
 def machine_for(spec: Spec) -> Machine:
-    policy = get_policy(spec.policy)
-    knobs = resolve_knobs(dict(spec.knobs), policy.knobs, all_policy_knob_names())
-    return machine_from_boot(boot_for(spec, knobs), spec.mem_bytes)
+    """The zone the engine runs, with what the kernel derives for it (machine.py)."""
+    return machine_from_boot(boot_for(spec), spec.mem_bytes)
 
 
-def boot_for(spec: Spec, knobs: dict[str, int] | None = None) -> Boot:
-    """Every zone of the spec's machine after boot (machine.boot_zones)."""
+def boot_for(spec: Spec, knobs: dict[str, int] | None = None,
+             topology: Topology | None = None) -> Boot:
+    """Every zone of the spec's machine (or of `topology`, a real file's) after boot."""
     if knobs is None:
         policy = get_policy(spec.policy)
         knobs = resolve_knobs(dict(spec.knobs), policy.knobs, all_policy_knob_names())
-    return boot_zones(
-        spec.topology(),
-        min_free_kbytes=knobs["min_free_kbytes"],
-        watermark_scale_factor=knobs["watermark_scale_factor"],
-        percpu_pagelist_high_fraction=knobs["percpu_pagelist_high_fraction"],
-        thp=knobs["thp"],
-        pcp_batch=knobs["pcp_batch"],
-        pcp_high=knobs["pcp_high"],
-    )
+    return boot_zones(topology or spec.topology(), **{k: knobs[k] for k in BOOT_KNOBS})
 
 
 def setup(spec: Spec, trace_events: int = 0) -> tuple[Zone, Any, Any, Any, Any, Machine]:

@@ -7,6 +7,12 @@ Build one with keywords (`Spec(cpus=32, mem_bytes=32 << 30, mix="kbuild")`) or f
 `cost.<name>`, `knob.<name>`, `mix.<mix>.<param>`. Every bad value raises SpecError naming the
 field and what is allowed.
 
+`nodes` (default 1) splits CPUs and memory evenly over NUMA nodes; `zones` is the layout
+("x86_64": DMA and DMA32 on node 0, the rest Normal; or "normal"); `zone_pages` gives each
+node's managed DMA, DMA32 and Normal pages instead, as a /proc/zoneinfo shows them
+(topology.py). Several nodes run by the symmetric shortcut (knob.symmetric_nodes), refused
+where the nodes are not alike.
+
 `duration = "auto"` runs until every key metric's 95% half-width is within `precision` of its
 mean (default 2%), or `duration_cap` (default 10 s) of simulated time; `warmup = "auto"` finds
 where the start-up transient ends from the run's own series (runlength.py). With auto,

@@ -231,12 +231,8 @@ def describe(
     Examples: sweep describe --cpus 224 --mem 512GiB --nodes 2;
     sweep describe --zoneinfo /proc/zoneinfo
     """
+    spec = describe_cmd.spec_for(cpus, mem, nodes, sets, zoneinfo)
     zi = describe_cmd.load(zoneinfo) if zoneinfo else None
-    if zi is None and (cpus is None or mem is None):
-        raise SpecError("describe needs --cpus and --mem, or --zoneinfo FILE")
-    if zi is not None and zi.unsupported():
-        raise SpecError(f"{zoneinfo}: cannot lay out this machine: {zi.unsupported()}")
-    spec = describe_cmd.spec_for(cpus, mem, nodes, sets, zi)
     boot = describe_cmd.boot_of(spec, zi)
     result = describe_cmd.compare(boot, zi) if zi is not None else None
     if json_out:

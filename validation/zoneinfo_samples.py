@@ -43,7 +43,7 @@ def row(path: Path) -> str:
     short = path.name.replace("__proc_zoneinfo.txt", "").replace("__zoneinfo.txt", "")
     if zi.unsupported():
         return f"| {short} | {kernel_of(short)} | - | - | not laid out: {zi.unsupported()} |"
-    boot = d.boot_of(d.spec_for(None, None, None, [], zi), zi)
+    boot = d.boot_of(d.spec_for(None, None, None, [], str(path)), zi)
     res = d.compare(boot, zi)
     rows = res["rows"]
     ok = sum(r["ok"] for r in rows)

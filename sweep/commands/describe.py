@@ -11,7 +11,7 @@ from allocator.machine import Boot, ZoneBoot, machine_from_boot
 from allocator.simulate import boot_for
 from allocator.zoneinfo import ZoneEntry, Zoneinfo, read_zoneinfo
 
-from .flags import parse_sets
+from .flags import machine_flat, parse_sets
 
 TOLERANCE = 0.01  # watermarks within 1% (issue #14); pagesets must be equal
 WMARKS = ("min", "low", "high", "promo")
@@ -19,17 +19,8 @@ PCP = ("batch", "high_min", "high_max")
 
 
 def spec_for(cpus: int | None, mem: str | None, nodes: int | None,
-             sets: list[str] | None, zi: Zoneinfo | None = None) -> Spec:
-    flat: dict[str, object] = {}
-    if zi is not None:
-        flat["zone_pages"] = ";".join(",".join(map(str, r)) for r in zi.zone_pages())
-        flat["cpus"] = zi.cpus
-    if cpus is not None:
-        flat["cpus"] = cpus
-    if mem is not None:
-        flat["mem"] = mem
-    if nodes is not None:
-        flat["nodes"] = nodes
+             sets: list[str] | None, zoneinfo: str | None = None) -> Spec:
+    flat = machine_flat(cpus, mem, nodes, zoneinfo)
     flat.update(parse_sets(sets or []))
     return Spec.from_flat(flat)
 
@@ -37,23 +28,7 @@ def spec_for(cpus: int | None, mem: str | None, nodes: int | None,
 def boot_of(spec: Spec, zi: Zoneinfo | None = None) -> Boot:
     """The spec's machine after boot; with a zoneinfo file, its exact zones (present and
     spanned pages, CPUs per node as the file shows them) replace the spec's layout."""
-    if zi is None:
-        return boot_for(spec)
-    from allocator.knobs import resolve_knobs
-    from allocator.machine import boot_zones
-    from allocator.policy import all_policy_knob_names, get_policy
-
-    knobs = resolve_knobs(dict(spec.knobs), get_policy(spec.policy).knobs,
-                          all_policy_knob_names())
-    return boot_zones(
-        zi.topology(),
-        min_free_kbytes=knobs["min_free_kbytes"],
-        watermark_scale_factor=knobs["watermark_scale_factor"],
-        percpu_pagelist_high_fraction=knobs["percpu_pagelist_high_fraction"],
-        thp=knobs["thp"],
-        pcp_batch=knobs["pcp_batch"],
-        pcp_high=knobs["pcp_high"],
-    )
+    return boot_for(spec, topology=zi.topology() if zi is not None else None)
 
 
 def as_json(spec: Spec, boot: Boot) -> dict[str, Any]:

@@ -1,4 +1,5 @@
-"""Parsing shared by the commands: `--set KEY=VALUE` pairs into a flat spec mapping."""
+"""Parsing shared by the commands: `--set KEY=VALUE` pairs and the machine's shape
+(`--cpus`, `--mem`, `--nodes`, `--zoneinfo FILE`) into a flat spec mapping."""
 
 from __future__ import annotations
 
@@ -19,3 +20,25 @@ def parse_sets(pairs: Iterable[str]) -> dict[str, str]:
             raise SpecError(f"--set {key} given twice")
         out[key] = value.strip()
     return out
+
+
+def machine_flat(cpus: int | None, mem: str | None, nodes: int | None,
+                 zoneinfo: str | None) -> dict[str, object]:
+    """The machine's flat keys. With `zoneinfo`, a machine shaped like that file: its managed
+    pages per node and zone (`zone_pages`) and its CPUs, unless --cpus is given."""
+    flat: dict[str, object] = {}
+    if zoneinfo is not None:
+        from allocator.topology import format_zone_pages
+        from allocator.zoneinfo import read_zoneinfo
+
+        zi = read_zoneinfo(zoneinfo)
+        if zi.unsupported():
+            raise SpecError(f"{zoneinfo}: cannot lay out this machine: {zi.unsupported()}")
+        flat["zone_pages"] = format_zone_pages(zi.zone_pages())
+        flat["cpus"] = zi.cpus
+    elif cpus is None or mem is None:
+        raise SpecError("give --cpus and --mem, or --zoneinfo FILE")
+    for key, value in (("cpus", cpus), ("mem", mem), ("nodes", nodes)):
+        if value is not None:
+            flat[key] = value
+    return flat

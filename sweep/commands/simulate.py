@@ -17,7 +17,7 @@ from allocator import SimResult, Spec
 from allocator.errors import SpecError
 from allocator.simulate import simulate
 
-from .flags import parse_sets
+from .flags import machine_flat, parse_sets
 
 _TOP_KEYS = ("cpus", "mem", "mix", "policy", "seed", "duration", "warmup", "sample_interval",
              "duration_cap", "precision", "nodes")  # the keys that are options
@@ -39,8 +39,7 @@ def build_spec(
     nodes: int | None = None,
     zoneinfo: str | None = None,
 ) -> Spec:
-    """The point of the command line. With `zoneinfo`, a machine shaped like that file: its
-    managed pages per node and zone (`zone_pages`) and its CPUs, unless --cpus is given."""
+    """The point of the command line (the machine's shape: flags.machine_flat)."""
     flat: dict[str, Any] = {
         "mix": mix,
         "policy": policy,
@@ -49,23 +48,7 @@ def build_spec(
         "warmup": warmup,
         "sample_interval": sample_interval,
     }
-    if zoneinfo is not None:
-        from allocator.topology import format_zone_pages
-        from allocator.zoneinfo import read_zoneinfo
-
-        zi = read_zoneinfo(zoneinfo)
-        if zi.unsupported():
-            raise SpecError(f"{zoneinfo}: cannot lay out this machine: {zi.unsupported()}")
-        flat["zone_pages"] = format_zone_pages(zi.zone_pages())
-        flat["cpus"] = zi.cpus
-    elif cpus is None or mem is None:
-        raise SpecError("give --cpus and --mem, or --zoneinfo FILE")
-    if cpus is not None:
-        flat["cpus"] = cpus
-    if mem is not None:
-        flat["mem"] = mem
-    if nodes is not None:
-        flat["nodes"] = nodes
+    flat.update(machine_flat(cpus, mem, nodes, zoneinfo))
     if duration_cap is not None:
         flat["duration_cap"] = duration_cap
     if precision is not None:

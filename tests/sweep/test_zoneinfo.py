@@ -110,7 +110,7 @@ def test_describe_per_zone_layout(capsys):
          "must not exceed cpus"),
         (["describe", "--cpus", "4", "--mem", "66MiB", "--nodes", "2"],
          "whole 2MiB pageblocks over 2 nodes"),
-        (["describe", "--cpus", "4"], "needs --cpus and --mem, or --zoneinfo"),
+        (["describe", "--cpus", "4"], "give --cpus and --mem, or --zoneinfo FILE"),
         (["simulate", "--cpus", "4", "--mem", "1GiB", "--nodes", "2", "--set",
           "knob.symmetric_nodes=0"], "not built yet"),
     ],
