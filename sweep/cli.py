@@ -6,21 +6,20 @@ unexpected keeps its traceback.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from rich.console import Console
 
-from allocator import is_compiled
 from allocator.errors import SpecError
 from allocator.units import parse_duration
 
 from .commands import compile as compile_cmd
 from .commands import describe as describe_cmd
+from .commands import nightly as nightly_cmd
 from .commands import query as query_cmd
 from .commands import run as run_cmd
 from .commands import simulate as simulate_cmd
@@ -161,54 +160,13 @@ def simulate(
     )
     procfs = [name for name, on in (("--buddyinfo", buddyinfo), ("--pagetypeinfo", pagetypeinfo),
                                     ("--vmstat", vmstat)) if on]
-    if procfs and json_out:
-        raise SpecError(f"{procfs[0]} prints /proc text; it does not combine with --json")
-    if samples_json and not json_out:
-        raise SpecError("--samples-json adds the time series to --json; give --json too")
-    every = parse_duration(check_invariants, "--check-invariants") if check_invariants else 0
-    if samples_csv is not None and not samples_csv.parent.is_dir():
-        raise SpecError(f"--samples-csv: directory {samples_csv.parent} does not exist")
-    if emit_trace is not None and not emit_trace.parent.is_dir():
-        raise SpecError(f"--emit-trace: directory {emit_trace.parent} does not exist")
-    events = trace_events if emit_trace is not None else 0
-    if json_out:
-        if not is_compiled(spec):
-            err.print(f"compiling {spec.policy}/{spec.mix}", markup=False)
-        result = simulate_cmd.run_point(spec, every, events)
-    else:
-        if not is_compiled(spec):
-            err.print(f"compiling {spec.policy}/{spec.mix}: once per machine and simulator "
-                      "version, 15-20 s (a minute or more the very first time)", markup=False)
-        with err.status("simulating..."):
-            result = simulate_cmd.run_point(spec, every, events)
-    if samples_csv is not None:
-        simulate_cmd.write_samples_csv(result, samples_csv)
-    if emit_trace is not None:
-        from .trace.emit import write_trace
-
-        write_trace(emit_trace, result.trace, spec.cpus)
-        if result.trace_lost:
-            err.print(f"--emit-trace: {result.trace_lost} events beyond --trace-events "
-                      f"{trace_events} were not written", markup=False)
-    if json_out:
-        print(simulate_cmd.metrics_json(result, samples=samples_json))
-    elif procfs:
-        from .commands import procfs as procfs_cmd
-
-        text = {"--buddyinfo": lambda: procfs_cmd.buddyinfo(result),
-                "--pagetypeinfo": lambda: procfs_cmd.pagetypeinfo(result.end_state),
-                "--vmstat": lambda: procfs_cmd.vmstat(result)}
-        print("\n".join(text[name]() for name in procfs), end="")
-    else:
-        shape = f"{spec.cpus} CPUs / {mem or 'zoneinfo ' + str(zoneinfo)}"
-        if spec.nodes > 1:
-            shape += f" / {spec.nodes} nodes (one simulated)"
-        title = f"{spec.policy} / {spec.mix} / {shape} / seed {spec.seed}"
-        out.print(simulate_cmd.metrics_table(title, dict(result)))
-        if not result["stationary"]:
-            hint = "" if spec.auto_duration and spec.auto_warmup else (
-                "; --duration auto --warmup auto finds a steady state")
-            err.print(f"not a steady-state result: {result['steady_note']}{hint}", markup=False)
+    asked = simulate_cmd.Outputs(
+        json=json_out, samples_json=samples_json, samples_csv=samples_csv,
+        emit_trace=emit_trace, trace_events=trace_events, procfs=procfs,
+        check_every_ns=parse_duration(check_invariants, "--check-invariants")
+        if check_invariants else 0)
+    simulate_cmd.check_outputs(asked)
+    simulate_cmd.execute(spec, asked, mem or f"zoneinfo {zoneinfo}", out, err)
 
 
 @app.command()
@@ -231,22 +189,7 @@ def describe(
     Examples: sweep describe --cpus 224 --mem 512GiB --nodes 2;
     sweep describe --zoneinfo /proc/zoneinfo
     """
-    spec = describe_cmd.spec_for(cpus, mem, nodes, sets, zoneinfo)
-    zi = describe_cmd.load(zoneinfo) if zoneinfo else None
-    boot = describe_cmd.boot_of(spec, zi)
-    result = describe_cmd.compare(boot, zi) if zi is not None else None
-    if json_out:
-        import json
-
-        data = describe_cmd.as_json(spec, boot)
-        if result is not None:
-            data["zoneinfo"] = {"path": zoneinfo, **result}
-        print(json.dumps(data, sort_keys=True))
-        return
-    if zi is not None and result is not None:
-        print(describe_cmd.render_compare(boot, zi, result, str(zoneinfo)))
-    else:
-        print(describe_cmd.render(spec, boot))
+    print(describe_cmd.describe(cpus, mem, nodes, sets, zoneinfo, json_out))
 
 
 # Typer raises click's exceptions, or those of its vendored copy of click in newer releases.
@@ -303,15 +246,7 @@ def run(
         return
     summary = run_cmd.compile_and_run(plan, results, err, executor=executor, address=address,
                                       workers=workers, retries=retries)
-    if summary.quarantined:
-        err.print(f"damaged: moved {len(summary.quarantined)} file(s) aside to "
-                  f"{results}/{plan.scenario.name}/damaged/ and ran their points again "
-                  f"({', '.join(summary.quarantined[:3])}"
-                  f"{', ...' if len(summary.quarantined) > 3 else ''})", markup=False,
-                  soft_wrap=True)
-    out.print(run_cmd.summary_table(summary))
-    for line in summary.errors[:10]:
-        err.print(f"failed: {line}", markup=False, highlight=False)
+    run_cmd.print_summary(summary, plan, results, out, err)
     if summary.interrupted:
         sys.exit(130)
     if summary.failed:
@@ -332,18 +267,7 @@ def compile_(
 
     Example: sweep compile scenarios/scaling-laptop.toml
     """
-    if workers is not None and workers < 1:
-        raise SpecError(f"--workers must be at least 1, got {workers}")
-    if scenario is None:
-        pairs = compile_cmd.builtin_pairs()
-    else:
-        from .scenario import load_scenario
-
-        pairs = compile_cmd.pairs_of(p.flat for p in load_scenario(scenario).points)
-    n = len(pairs)
-    compiled = run_cmd.compile_pairs(pairs, workers or os.cpu_count() or 1, err)
-    out.print(f"{n} (policy, mix) pair(s): {compiled} compiled, {n - compiled} already cached",
-              markup=False)
+    compile_cmd.compile_scenario(scenario, workers, out, err)
 
 
 @app.command()
@@ -373,16 +297,9 @@ def verify(
 
     Example: sweep verify scaling-laptop
     """
-    from .commands.verify import verify as verify_cmd
+    from .commands.verify import verify_and_print
 
-    if sweep is not None and not Path(results, sweep).is_dir() and "://" not in results:
-        raise SpecError(f"no sweep {sweep!r} under {results!r}")
-    checked, damaged = verify_cmd(results, sweep)
-    for name, reason in damaged:
-        out.print(f"damaged: {name}: {reason}", markup=False, highlight=False, soft_wrap=True)
-    out.print(f"{checked} file(s) checked, {len(damaged)} damaged", markup=False)
-    if damaged:
-        sys.exit(1)
+    sys.exit(verify_and_print(results, sweep, out))
 
 
 @app.command()
@@ -457,18 +374,6 @@ def report(
     out.print(f"written: {path} and {path.with_name('index.html')}", markup=False)
 
 
-def _regress_outputs(outcome: Any, junit: Path | None, markdown: Path | None) -> None:
-    from . import regress as regress_mod
-    from .store import write_atomic
-
-    text = regress_mod.markdown(outcome)
-    if junit is not None:
-        write_atomic(junit, regress_mod.junit(outcome))
-    if markdown is not None:
-        write_atomic(markdown, text)
-    print(text, end="")
-
-
 @app.command()
 def regress(
     baseline: Annotated[str, typer.Option(help="Baseline results (directory or URI).")],
@@ -498,7 +403,7 @@ def regress(
         baseline, candidate, sweep=sweep, baseline_version=baseline_version,
         candidate_version=candidate_version, min_effect=min_effect, min_slope=min_slope,
     )
-    _regress_outputs(outcome, junit, markdown)
+    nightly_cmd.regress_outputs(outcome, junit, markdown)
     sys.exit(outcome.exit_code)
 
 
@@ -561,27 +466,10 @@ def nightly(
 
     Example: sweep nightly scenarios/scaling.toml --baseline /srv/pcp-sweep/main --junit r.xml
     """
-    from allocator import SIM_VERSION
-
-    from . import regress as regress_mod
-    from . import report as report_mod
-
-    plan = run_cmd.plan_scenario(scenario, results)
-    base = regress_mod.load(baseline, plan.scenario.name, baseline_version)  # fail early
-    summary = run_cmd.compile_and_run(plan, results, err, executor=executor, address=address)
-    out.print(run_cmd.summary_table(summary))
-    if summary.interrupted:
-        sys.exit(130)
-    if summary.failed:
-        err.print(f"{summary.failed} point(s) failed: an infrastructure problem", markup=False)
-        sys.exit(2)
-
-    with contextlib.suppress(SpecError):  # a sweep without both policies has no verdict
-        report_mod.write_report(results, plan.scenario.name, report_dir, version=SIM_VERSION)
-    # tonight's points: this simulator's version only
-    outcome = regress_mod.decide(base, regress_mod.load(results, plan.scenario.name, SIM_VERSION))
-    _regress_outputs(outcome, junit, markdown)
-    sys.exit(outcome.exit_code)
+    sys.exit(nightly_cmd.nightly(scenario, baseline, results, out, err,
+                                 baseline_version=baseline_version, executor=executor,
+                                 address=address, report_dir=report_dir, junit=junit,
+                                 markdown=markdown))
 
 
 def main(argv: list[str] | None = None) -> None:

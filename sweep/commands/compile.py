@@ -14,9 +14,11 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass
 from multiprocessing import get_context
+from typing import Any
 
 from allocator import Spec, compile_engine, is_compiled, registered_mixes, registered_policies
 from allocator.engine_cache import kernels_cached
+from allocator.errors import SpecError
 
 # Measured on the 2-core development machine (CPU seconds, one process per pair):
 # an engine alone 14-19 s; the very first pair on a machine also builds the shared kernels
@@ -113,3 +115,23 @@ def compile_pairs(
             for fut in finished:
                 finish(running.pop(fut), *fut.result())
     return done
+
+
+def compile_scenario(scenario: str | None, workers: int | None, out: Any, err: Any) -> None:
+    """`sweep compile [SCENARIO]`: every pair the scenario needs (or every built-in pair)."""
+    import os
+
+    from . import run as run_cmd
+
+    if workers is not None and workers < 1:
+        raise SpecError(f"--workers must be at least 1, got {workers}")
+    if scenario is None:
+        pairs = builtin_pairs()
+    else:
+        from ..scenario import load_scenario
+
+        pairs = pairs_of(p.flat for p in load_scenario(scenario).points)
+    n = len(pairs)
+    compiled = run_cmd.compile_pairs(pairs, workers or os.cpu_count() or 1, err)
+    out.print(f"{n} (policy, mix) pair(s): {compiled} compiled, {n - compiled} already cached",
+              markup=False)

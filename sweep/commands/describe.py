@@ -244,6 +244,25 @@ def render_compare(boot: Boot, zi: Zoneinfo, result: dict[str, Any], path: str) 
     return "\n".join(lines)
 
 
+def describe(cpus: int | None, mem: str | None, nodes: int | None, sets: list[str] | None,
+             zoneinfo: str | None, json_out: bool) -> str:
+    """What `sweep describe` prints: the machine's zones, or the model beside a zoneinfo."""
+    spec = spec_for(cpus, mem, nodes, sets, zoneinfo)
+    zi = load(zoneinfo) if zoneinfo else None
+    boot = boot_of(spec, zi)
+    result = compare(boot, zi) if zi is not None else None
+    if json_out:
+        import json
+
+        data = as_json(spec, boot)
+        if result is not None:
+            data["zoneinfo"] = {"path": zoneinfo, **result}
+        return json.dumps(data, sort_keys=True)
+    if zi is not None and result is not None:
+        return render_compare(boot, zi, result, str(zoneinfo))
+    return render(spec, boot)
+
+
 def load(path: str) -> Zoneinfo:
     return read_zoneinfo(path)
 

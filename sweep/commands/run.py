@@ -188,6 +188,20 @@ def _clock(seconds: float) -> str:
     return f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
 
 
+def print_summary(summary: RunSummary, plan: Any, results: str, out: Any, err: Any) -> None:
+    """What `sweep run` prints when the points are done: files moved aside, the summary
+    table, the first failures."""
+    if summary.quarantined:
+        err.print(f"damaged: moved {len(summary.quarantined)} file(s) aside to "
+                  f"{results}/{plan.scenario.name}/damaged/ and ran their points again "
+                  f"({', '.join(summary.quarantined[:3])}"
+                  f"{', ...' if len(summary.quarantined) > 3 else ''})", markup=False,
+                  soft_wrap=True)
+    out.print(summary_table(summary))
+    for line in summary.errors[:10]:
+        err.print(f"failed: {line}", markup=False, highlight=False)
+
+
 def summary_table(summary: RunSummary) -> Table:
     table = Table(title="run summary", show_header=False)
     table.add_column("what")

@@ -7,13 +7,14 @@ import json
 import math
 import os
 import tempfile
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from rich.table import Table
 
-from allocator import SimResult, Spec
+from allocator import SimResult, Spec, is_compiled
 from allocator.errors import SpecError
 from allocator.simulate import simulate
 
@@ -181,3 +182,70 @@ def metrics_table(title: str, metrics: dict[str, Any]) -> Table:
         for name in rest:
             table.add_row(f"  {name}", fmt(metrics[name]))
     return table
+
+
+@dataclass(frozen=True)
+class Outputs:
+    """What `sweep simulate` was asked to print or write besides the table."""
+
+    json: bool = False
+    samples_json: bool = False
+    samples_csv: Path | None = None
+    emit_trace: Path | None = None
+    trace_events: int = 1_000_000
+    procfs: list[str] = field(default_factory=list)  # --buddyinfo, --pagetypeinfo, --vmstat
+    check_every_ns: int = 0
+
+
+def check_outputs(o: Outputs) -> None:
+    """The combinations refused, before anything runs."""
+    if o.procfs and o.json:
+        raise SpecError(f"{o.procfs[0]} prints /proc text; it does not combine with --json")
+    if o.samples_json and not o.json:
+        raise SpecError("--samples-json adds the time series to --json; give --json too")
+    if o.samples_csv is not None and not o.samples_csv.parent.is_dir():
+        raise SpecError(f"--samples-csv: directory {o.samples_csv.parent} does not exist")
+    if o.emit_trace is not None and not o.emit_trace.parent.is_dir():
+        raise SpecError(f"--emit-trace: directory {o.emit_trace.parent} does not exist")
+
+
+def execute(spec: Spec, o: Outputs, mem_label: str, out: Any, err: Any) -> None:
+    """Run the point and print or write what `o` asks; `out` and `err` are rich consoles."""
+    events = o.trace_events if o.emit_trace is not None else 0
+    if not is_compiled(spec):
+        err.print(f"compiling {spec.policy}/{spec.mix}" + ("" if o.json else (
+            ": once per machine and simulator version, 15-20 s (a minute or more the very "
+            "first time)")), markup=False)
+    if o.json:
+        result = run_point(spec, o.check_every_ns, events)
+    else:
+        with err.status("simulating..."):
+            result = run_point(spec, o.check_every_ns, events)
+    if o.samples_csv is not None:
+        write_samples_csv(result, o.samples_csv)
+    if o.emit_trace is not None:
+        from ..trace.emit import write_trace
+
+        write_trace(o.emit_trace, result.trace, int(result["node_cpus"]))
+        if result.trace_lost:
+            err.print(f"--emit-trace: {result.trace_lost} events beyond --trace-events "
+                      f"{o.trace_events} were not written", markup=False)
+    if o.json:
+        print(metrics_json(result, samples=o.samples_json))
+    elif o.procfs:
+        from . import procfs as procfs_cmd
+
+        text = {"--buddyinfo": lambda: procfs_cmd.buddyinfo(result),
+                "--pagetypeinfo": lambda: procfs_cmd.pagetypeinfo(result.end_state),
+                "--vmstat": lambda: procfs_cmd.vmstat(result)}
+        print("\n".join(text[name]() for name in o.procfs), end="")
+    else:
+        shape = f"{spec.cpus} CPUs / {mem_label}"
+        if spec.nodes > 1:
+            shape += f" / {spec.nodes} nodes (one simulated)"
+        out.print(metrics_table(f"{spec.policy} / {spec.mix} / {shape} / seed {spec.seed}",
+                                dict(result)))
+        if not result["stationary"]:
+            hint = "" if spec.auto_duration and spec.auto_warmup else (
+                "; --duration auto --warmup auto finds a steady state")
+            err.print(f"not a steady-state result: {result['steady_note']}{hint}", markup=False)

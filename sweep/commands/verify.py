@@ -5,7 +5,12 @@ Parquet structure, readable, and for a point or failure one row whose ids are it
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Any
+
 import pyarrow.fs as pafs
+
+from allocator.errors import SpecError
 
 from ..compact import sweeps
 from ..store import KINDS, _fs, check_point_file
@@ -28,3 +33,14 @@ def verify(root: str, sweep: str | None = None) -> tuple[int, list[tuple[str, st
                 if reason is not None:
                     damaged.append((f"{name}/{kind}/{info.base_name}", reason))
     return checked, damaged
+
+
+def verify_and_print(root: str, sweep: str | None, out: Any) -> int:
+    """`sweep verify`: each damaged file on a line, the count; the exit code (1: damage)."""
+    if sweep is not None and not Path(root, sweep).is_dir() and "://" not in root:
+        raise SpecError(f"no sweep {sweep!r} under {root!r}")
+    checked, damaged = verify(root, sweep)
+    for name, reason in damaged:
+        out.print(f"damaged: {name}: {reason}", markup=False, highlight=False, soft_wrap=True)
+    out.print(f"{checked} file(s) checked, {len(damaged)} damaged", markup=False)
+    return 1 if damaged else 0

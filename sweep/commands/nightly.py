@@ -1,0 +1,51 @@
+"""`sweep nightly`: run a scenario, write its report, decide the regression against a baseline
+(run, report and regress composed), and `regress_outputs`, the outputs both verbs write."""
+
+from __future__ import annotations
+
+import contextlib
+from pathlib import Path
+from typing import Any
+
+from allocator import SIM_VERSION
+from allocator.errors import SpecError
+
+from . import run as run_cmd
+
+
+def regress_outputs(outcome: Any, junit: Path | None, markdown: Path | None) -> None:
+    """Print the regression's Markdown summary; write it and the JUnit XML where asked."""
+    from .. import regress as regress_mod
+    from ..store import write_atomic
+
+    text = regress_mod.markdown(outcome)
+    if junit is not None:
+        write_atomic(junit, regress_mod.junit(outcome))
+    if markdown is not None:
+        write_atomic(markdown, text)
+    print(text, end="")
+
+
+def nightly(scenario: str, baseline: str, results: str, out: Any, err: Any, *,
+            baseline_version: str | None = None, executor: str = "ray",
+            address: str | None = None, report_dir: Path = Path("report"),
+            junit: Path | None = None, markdown: Path | None = None) -> int:
+    """The exit code: 0 pass, 1 regression, 3 inconclusive, 2 failed points, 130 interrupted."""
+    from .. import regress as regress_mod
+    from .. import report as report_mod
+
+    plan = run_cmd.plan_scenario(scenario, results)
+    base = regress_mod.load(baseline, plan.scenario.name, baseline_version)  # fail early
+    summary = run_cmd.compile_and_run(plan, results, err, executor=executor, address=address)
+    out.print(run_cmd.summary_table(summary))
+    if summary.interrupted:
+        return 130
+    if summary.failed:
+        err.print(f"{summary.failed} point(s) failed: an infrastructure problem", markup=False)
+        return 2
+    with contextlib.suppress(SpecError):  # a sweep without both policies has no verdict
+        report_mod.write_report(results, plan.scenario.name, report_dir, version=SIM_VERSION)
+    # tonight's points: this simulator's version only
+    outcome = regress_mod.decide(base, regress_mod.load(results, plan.scenario.name, SIM_VERSION))
+    regress_outputs(outcome, junit, markdown)
+    return outcome.exit_code
