@@ -52,6 +52,7 @@ class Plan:
     to_run: list[Point]
     history: dict[str, tuple[str, str, int, float]] = field(default_factory=dict)
     damaged: dict[str, str] = field(default_factory=dict)  # point file -> what is wrong
+    history_from: str = "this sweep"  # or "other sweeps": none of this one's was stored
 
     def counts(self) -> Counter:
         return Counter(self.status.values())
@@ -72,10 +73,15 @@ class Plan:
         return eta
 
 
+def _ran_cpus(spec: Any) -> int:
+    """The CPUs a point simulates: one node's with several (knob.symmetric_nodes)."""
+    return spec.cpus // spec.nodes
+
+
 def _estimate_point_s(point: Point) -> float:
     spec = point.spec
     rate = OPS_PER_CPU_SECOND.get(spec.mix, 500_000)
-    ops = spec.cpus * rate * spec.duration_ns / 1e9
+    ops = _ran_cpus(spec) * rate * spec.duration_ns / 1e9
     return 0.05 + ops / SIM_OPS_PER_SECOND
 
 
@@ -103,12 +109,13 @@ class Eta:
         if p is None or wall_s is None:
             return
         s = p.spec
-        self.learn(p.param_id, s.policy, s.mix, s.cpus, wall_s)
+        self.learn(p.param_id, s.policy, s.mix, _ran_cpus(s), wall_s)
         self._measured += wall_s
         self._prior += _estimate_point_s(p)
 
     def learn(self, param_id: str, policy: str, mix: str, cpus: int, wall_s: float) -> None:
-        """A point that took `wall_s`: finished in this run, or stored before (any version)."""
+        """A point that took `wall_s`: finished in this run, or stored before (any version);
+        `cpus` are the CPUs simulated (one node's, with the symmetric shortcut)."""
         self._exact.setdefault(param_id, wall_s)
         self._by_class.setdefault((policy, mix, cpus), []).append(wall_s)
         self._per_cpu.setdefault((policy, mix), []).append(wall_s / cpus)
@@ -117,10 +124,10 @@ class Eta:
         s = p.spec
         if p.param_id in self._exact:  # the very same point, run by an earlier version
             return self._exact[p.param_id]
-        if walls := self._by_class.get((s.policy, s.mix, s.cpus)):
+        if walls := self._by_class.get((s.policy, s.mix, _ran_cpus(s))):
             return statistics.fmean(walls)
         if per := self._per_cpu.get((s.policy, s.mix)):
-            return statistics.fmean(per) * s.cpus
+            return statistics.fmean(per) * _ran_cpus(s)
         scale = self._measured / self._prior if self._prior else 1.0
         return _estimate_point_s(p) * scale
 
@@ -152,16 +159,30 @@ def make_plan(scenario: Scenario, root: str, *, force: bool = False,
         if (force or state in ("missing", "failed", "damaged")
                 or (rerun_stale and state == "stale")):
             to_run.append(p)
+    history, source = _history(root, scenario.name, set(found.damaged)) if to_run else ({}, "")
     return Plan(scenario=scenario, status=status, to_run=schedule(to_run),
-                history=stored_walls(root, scenario.name, set(found.damaged)) if to_run else {},
-                damaged=found.damaged)
+                history=history, history_from=source, damaged=found.damaged)
+
+
+def _history(root: str, sweep: str, damaged: set[str]
+             ) -> tuple[dict[str, tuple[str, str, int, float]], str]:
+    """What the points to run are charged from: this sweep's stored points, or, with none,
+    the other sweeps' of the same results root (a new grid learns from an old one)."""
+    own = stored_walls(root, sweep, damaged)
+    if own or "://" in root or not Path(root).is_dir():
+        return own, "this sweep"
+    other: dict[str, tuple[str, str, int, float]] = {}
+    for name in sorted(p.name for p in Path(root).iterdir() if p.is_dir() and p.name != sweep
+                       and not p.name.startswith(".")):
+        other.update(stored_walls(root, name))
+    return other, "other sweeps"
 
 
 def stored_walls(root: str, sweep: str,
                  damaged: set[str] = frozenset()) -> dict[str, tuple[str, str, int, float]]:
-    """param_id -> (policy, mix, CPUs, wall seconds) of this sweep's stored points, any
-    simulator version (the median over versions), read from the point files without writing
-    anything; {} for a remote root or an empty sweep."""
+    """param_id -> (policy, mix, CPUs simulated, wall seconds) of this sweep's stored points,
+    any simulator version (the median over versions), read from the point files without
+    writing anything; {} for a remote root or an empty sweep."""
     if "://" in root:
         return {}
     directory = Path(root) / sweep / "points"
@@ -169,11 +190,13 @@ def stored_walls(root: str, sweep: str,
     if not files:
         return {}
     con = duckdb.connect()
+    sql = ("SELECT param_id, any_value(policy), any_value(mix), any_value({cpus}), "
+           "median(wall_s) FROM read_parquet(?, union_by_name = true) GROUP BY param_id")
     try:
-        rows = con.execute(
-            "SELECT param_id, any_value(policy), any_value(mix), any_value(cpus), "
-            "median(wall_s) FROM read_parquet(?, union_by_name = true) GROUP BY param_id",
-            [files]).fetchall()
+        try:  # points from before topology have no node_cpus: they ran all their CPUs
+            rows = con.execute(sql.format(cpus="coalesce(node_cpus, cpus)"), [files]).fetchall()
+        except duckdb.BinderException:
+            rows = con.execute(sql.format(cpus="cpus"), [files]).fetchall()
     except duckdb.Error:
         return {}
     finally:

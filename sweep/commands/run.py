@@ -48,7 +48,8 @@ def plan_table(plan: Plan, workers: int) -> Table:
     auto = any(p.spec.auto_duration for p in plan.to_run)
     # an auto point stops when precise enough: its cap bounds the prior, not the time
     if plan.history:
-        label = f"time learnt from {len(plan.history)} stored point(s),"
+        of = "" if plan.history_from == "this sweep" else f" of {plan.history_from}"
+        label = f"time learnt from {len(plan.history)} stored point(s){of},"
     elif auto:
         label = "rough time, every auto point at its cap,"
     else:

@@ -51,3 +51,29 @@ def test_the_plan_learns_from_points_stored_before(tmp_path):
     assert set(again.history) == {p.param_id for p in scenario.points}
     walls = sum(h[3] for h in again.history.values())
     assert again.estimate_s(2) == pytest.approx(walls / 2 + LOAD_S * 2)
+
+
+def test_a_new_sweep_learns_from_the_other_sweeps_of_its_root(tmp_path):
+    """Issue #18: with none of its own points stored, a sweep's plan is charged what the same
+    (policy, mix, CPUs) classes took in the other sweeps, not the cap of every point."""
+    from sweep.commands.run import plan_table
+    from sweep.runner import make_plan, run_plan
+
+    from .tiny import tiny_scenario
+
+    _, old = tiny_scenario(tmp_path, "old")
+    results = str(tmp_path / "results")
+    run_plan(make_plan(old, results), results, executor="serial")
+    _, new = tiny_scenario(tmp_path, "new", seeds=2)  # other seeds: other param_ids
+    plan = make_plan(new, results)
+    assert plan.history_from == "other sweeps" and len(plan.history) == len(old.points)
+    walls = {(h[0], h[2]): h[3] for h in plan.history.values()}
+    want = sum(walls[(p.spec.policy, p.spec.cpus)] for p in plan.to_run
+               if p.param_id not in plan.history)
+    want += sum(plan.history[p.param_id][3] for p in plan.to_run if p.param_id in plan.history)
+    assert plan.eta(2).remaining_s() == pytest.approx(want / 2)
+    from rich.console import Console
+
+    console = Console(width=200, record=True)
+    console.print(plan_table(plan, 2))
+    assert "stored point(s) of other sweeps" in console.export_text()
