@@ -24,6 +24,7 @@ from .commands import query as query_cmd
 from .commands import run as run_cmd
 from .commands import simulate as simulate_cmd
 from .commands.trace import trace_app
+from .executors import EXECUTORS
 
 app = typer.Typer(
     add_completion=False,
@@ -238,6 +239,8 @@ def run(
         raise SpecError(f"--workers must be at least 1, got {workers}")
     if max_points < 1:
         raise SpecError(f"--max-points must be at least 1, got {max_points}")
+    if executor not in EXECUTORS:
+        raise SpecError(f"unknown executor {executor!r}; expected one of {', '.join(EXECUTORS)}")
     plan = run_cmd.plan_scenario(scenario, results, force=force, rerun_stale=rerun_stale,
                                  max_points=max_points)
     local_workers = workers or 1 if executor == "serial" else workers or os.cpu_count() or 1
@@ -475,7 +478,7 @@ def nightly(
 def main(argv: list[str] | None = None) -> None:
     """Console-script entry point."""
     try:
-        app(args=argv, standalone_mode=False)
+        app(args=argv, prog_name="sweep", standalone_mode=False)
     except SpecError as exc:
         err.print(f"error: {exc}", markup=False, highlight=False, soft_wrap=True)
         sys.exit(2)
@@ -485,7 +488,11 @@ def main(argv: list[str] | None = None) -> None:
         err.print("aborted", markup=False)
         sys.exit(130)
     except _CLICK_EXCEPTION as exc:  # usage errors typer found: bad option values, etc.
-        exc.show()
+        # one line, as every other error: the message, and where the usage is
+        ctx = getattr(exc, "ctx", None)
+        where = f" (see `{ctx.command_path} --help`)" if ctx is not None else ""
+        message = " ".join(exc.format_message().split())
+        err.print(f"error: {message}{where}", markup=False, highlight=False, soft_wrap=True)
         sys.exit(exc.exit_code)
 
 

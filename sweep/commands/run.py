@@ -17,6 +17,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
+from allocator.errors import SpecError
 from allocator.units import format_size
 
 from ..identity import pair_id
@@ -27,8 +28,16 @@ from . import compile as compile_cmd
 
 def plan_scenario(path: str, root: str, force: bool = False, rerun_stale: bool = False,
                   max_points: int = MAX_POINTS) -> Plan:
+    check_results_root(root)
     return make_plan(load_scenario(path, max_points), root, force=force,
                      rerun_stale=rerun_stale)
+
+
+def check_results_root(root: str) -> None:
+    """A local results root is a directory, or does not exist yet (`sweep run` makes it)."""
+    if "://" not in root and os.path.exists(root) and not os.path.isdir(root):
+        raise SpecError(f"--results {root}: not a directory (a results directory holds one "
+                        "folder per sweep)")
 
 
 def plan_table(plan: Plan, workers: int) -> Table:
