@@ -109,12 +109,14 @@ def load(results: str, sweep: str | None, version: str | None,
                         f"({', '.join(versions)}); choose one with --baseline-version / "
                         f"--candidate-version")
     cols = ["sweep", "param_id", "pair_id", "replicate", "mix", "policy", "cpus", "mem_bytes",
-            "seed", "stationary", *metrics]
-    rows = con.execute(f"SELECT {', '.join(cols)} FROM points {clause}", params).fetchall()
+            "nodes", "seed", "stationary", *metrics]
+    select = ", ".join("coalesce(nodes, 1) AS nodes" if c == "nodes" else c for c in cols)
+    rows = con.execute(f"SELECT {select} FROM points {clause}", params).fetchall()
     return {(r[0], r[1]): dict(zip(cols, r, strict=True)) for r in rows}
 
 
-Key = tuple[str, str, str, int, str]  # sweep, mix, series (a policy or "gain"), mem, metric
+# sweep, mix, series (a policy or "gain"), mem, nodes, metric: one curve against CPUs
+Key = tuple[str, str, str, int, int, str]
 
 
 def _series(baseline: dict, candidate: dict, shared: list) -> dict[Key, tuple[list, list]]:
@@ -126,7 +128,8 @@ def _series(baseline: dict, candidate: dict, shared: list) -> dict[Key, tuple[li
         pairs[(b["sweep"], b["pair_id"])][b["policy"]] = key
         for metric, direction in METRICS.items():
             if b[metric] and c[metric] and b[metric] > 0 and c[metric] > 0:
-                xs, ds = out[(b["sweep"], b["mix"], b["policy"], b["mem_bytes"], metric)]
+                nodes = b.get("nodes") or 1
+                xs, ds = out[(b["sweep"], b["mix"], b["policy"], b["mem_bytes"], nodes, metric)]
                 xs.append(b["cpus"])
                 ds.append(direction * np.log(c[metric] / b[metric]))
     for by_policy in pairs.values():
@@ -140,7 +143,8 @@ def _series(baseline: dict, candidate: dict, shared: list) -> dict[Key, tuple[li
             if not all(v and v > 0 for v in vals):
                 continue
             bu, br, cu, cr = np.log(np.array(vals, dtype=float))
-            xs, ds = out[(b["sweep"], b["mix"], "gain", b["mem_bytes"], metric)]
+            xs, ds = out[(b["sweep"], b["mix"], "gain", b["mem_bytes"], b.get("nodes") or 1,
+                          metric)]
             xs.append(b["cpus"])
             ds.append(direction * ((cr - cu) - (br - bu)))
     return out
@@ -164,11 +168,12 @@ def compare(baseline: dict, candidate: dict, *, min_effect: float = 0.05,
                                     f"{shown}", "stationary", np.nan, np.nan, "inconclusive"))
         shared = [k for k in shared if k not in set(transient)]
     checks = []  # (kind, where, metric, worse, threshold, p)
-    for (sweep, mix, series, mem, metric), (xs, ds) in sorted(
+    for (sweep, mix, series, mem, nodes, metric), (xs, ds) in sorted(
             _series(baseline, candidate, shared).items(), key=lambda kv: str(kv[0])):
         direction = METRICS[metric]
         x, d = np.log2(np.array(xs, dtype=float)), np.array(ds)
-        what = f"{sweep}: {mix} {series} mem={format_size(mem)}"
+        what = f"{sweep}: {mix} {series} mem={format_size(mem)}" + (
+            f" nodes={nodes}" if nodes > 1 else "")
         if series != "gain":
             cpus = np.unique(xs)
             means, ps = pooled_tests([d[np.array(xs) == c] for c in cpus])

@@ -14,6 +14,7 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from scipy import stats
@@ -82,8 +83,11 @@ def _rows(groups: dict[tuple, list[tuple[dict, dict]]]) -> list[Row]:
     return out
 
 
-def _machine(r: dict) -> tuple[str, int, int]:
-    return (r["mix"], int(r["cpus"]), int(r["mem_bytes"]))
+def _machine(r: dict) -> tuple[Any, ...]:
+    """(mix, CPUs, memory), and the nodes when there are several."""
+    nodes = int(r.get("nodes") or 1)
+    return (r["mix"], int(r["cpus"]), int(r["mem_bytes"])) + ((f"{nodes} nodes",) if nodes > 1
+                                                              else ())
 
 
 def across_sets(baseline: dict, candidate: dict) -> list[Row]:
