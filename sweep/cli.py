@@ -21,6 +21,7 @@ from .commands import compile as compile_cmd
 from .commands import describe as describe_cmd
 from .commands import nightly as nightly_cmd
 from .commands import query as query_cmd
+from .commands import report as report_cmd
 from .commands import run as run_cmd
 from .commands import simulate as simulate_cmd
 from .commands.trace import trace_app
@@ -335,14 +336,7 @@ def query(
     Example: sweep query "select mix, cpus, mean, ci95_lo, ci95_hi from curves
     where metric = 'sys_gain' and mem_bytes = 1099511627776 order by mix, cpus"
     """
-    if fmt not in query_cmd.FORMATS:
-        raise SpecError(f"--format must be one of {', '.join(query_cmd.FORMATS)}, got {fmt!r}")
-    columns, rows = query_cmd.run_query(sql, results)
-    rendered = query_cmd.render(columns, rows, fmt)
-    if isinstance(rendered, str):
-        print(rendered)
-    else:
-        out.print(rendered)
+    query_cmd.print_query(sql, results, fmt, out)
 
 
 @app.command()
@@ -362,6 +356,9 @@ def report(
         typer.Option(help="Simulator version of the points (default: the only one stored, "
                      "else this simulator's)."),
     ] = None,
+    history: Annotated[str | None, typer.Option(
+        help="Draw the nightly history kept here (sweep nightly) instead: history.md, .html "
+        "and a figure per mix in --out.")] = None,
 ) -> None:
     """Scaling curves, plots (PNG, SVG) and the verdict on the RFC's claim per mix:
     report.md and index.html, whose first lines say whether pcp-buddy's gain grows with CPUs
@@ -369,12 +366,7 @@ def report(
 
     Example: sweep report scaling --results results --out report
     """
-    from . import report as report_mod  # matplotlib: loaded only when a report is asked for
-
-    path = report_mod.write_report(results, sweep, out_dir, min_slope, sim_version)
-    text = path.read_text()
-    out.print(text.split("\n## ")[0], markup=False, highlight=False, soft_wrap=True)
-    out.print(f"written: {path} and {path.with_name('index.html')}", markup=False)
+    report_cmd.report(results, sweep, out_dir, min_slope, sim_version, history, out)
 
 
 @app.command()
@@ -463,6 +455,9 @@ def nightly(
     ),
     junit: Annotated[Path | None, typer.Option(help="Write JUnit XML here.")] = None,
     markdown: Annotated[Path | None, typer.Option(help="Write a Markdown summary here.")] = None,
+    history: Annotated[str | None, typer.Option(
+        help="Keep tonight's headline numbers here (default: BASELINE-history beside a local "
+        "baseline; '' for none); `sweep report --history` draws them.")] = None,
 ) -> None:
     """Run a scenario, write its report, compare it with a baseline, exit with the verdict
     (0 pass, 1 regression, 3 inconclusive, 2 error): a nightly job in one line.
@@ -472,7 +467,7 @@ def nightly(
     sys.exit(nightly_cmd.nightly(scenario, baseline, results, out, err,
                                  baseline_version=baseline_version, executor=executor,
                                  address=address, report_dir=report_dir, junit=junit,
-                                 markdown=markdown))
+                                 markdown=markdown, history=history))
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -29,8 +29,11 @@ def regress_outputs(outcome: Any, junit: Path | None, markdown: Path | None) -> 
 def nightly(scenario: str, baseline: str, results: str, out: Any, err: Any, *,
             baseline_version: str | None = None, executor: str = "ray",
             address: str | None = None, report_dir: Path = Path("report"),
-            junit: Path | None = None, markdown: Path | None = None) -> int:
-    """The exit code: 0 pass, 1 regression, 3 inconclusive, 2 failed points, 130 interrupted."""
+            junit: Path | None = None, markdown: Path | None = None,
+            history: str | None = None) -> int:
+    """The exit code: 0 pass, 1 regression, 3 inconclusive, 2 failed points, 130 interrupted.
+    Tonight's headline numbers go to `history` (default: beside the baseline,
+    `<baseline>-history`; "" for none), for `sweep report --history`."""
     from .. import regress as regress_mod
     from .. import report as report_mod
 
@@ -48,4 +51,17 @@ def nightly(scenario: str, baseline: str, results: str, out: Any, err: Any, *,
     # tonight's points: this simulator's version only
     outcome = regress_mod.decide(base, regress_mod.load(results, plan.scenario.name, SIM_VERSION))
     regress_outputs(outcome, junit, markdown)
+    where = history_dir(baseline, history)
+    if where:
+        from .. import history as history_mod
+
+        path = history_mod.record(where, results, plan.scenario.name, SIM_VERSION, outcome)
+        err.print(f"history: {path}", markup=False)
     return outcome.exit_code
+
+
+def history_dir(baseline: str, history: str | None) -> str:
+    """The history store: as given, or beside a local baseline ('' for none)."""
+    if history is not None:
+        return history
+    return "" if "://" in baseline else baseline.rstrip("/") + "-history"

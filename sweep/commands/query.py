@@ -61,3 +61,15 @@ def _text(v: Any) -> str:
     if isinstance(v, float):
         return f"{v:.6g}"
     return str(v)
+
+
+def print_query(sql: str, results: str, fmt: str, out: Any) -> None:
+    """`sweep query`: the rows in `fmt` (a rich table on `out`, else text on stdout)."""
+    if fmt not in FORMATS:
+        raise SpecError(f"--format must be one of {', '.join(FORMATS)}, got {fmt!r}")
+    columns, rows = run_query(sql, results)
+    rendered = render(columns, rows, fmt)
+    if isinstance(rendered, str):
+        print(rendered)
+    else:
+        out.print(rendered)
