@@ -69,6 +69,28 @@ def _prune(z, lock):
 
 
 @njit
+def _coalesce(z, lock):
+    """The timeline is full of sections no request can pass yet (a saturated lock: more
+    sections queued ahead of the earliest agent than it holds): merge the two neighbours with
+    the smallest gap into one span, the gap counted as busy. A request that would have fitted
+    in that gap waits for the span instead (at most the gap longer); no section is ever left
+    out of the timeline, so two holders never overlap."""
+    n = z.lk[lock, LK_NRES]
+    best = 0
+    best_gap = z.lkres[lock, 2] - z.lkres[lock, 1]
+    for i in range(1, n - 1):
+        gap = z.lkres[lock, 2 * i + 2] - z.lkres[lock, 2 * i + 1]
+        if gap < best_gap:
+            best_gap = gap
+            best = i
+    z.lkres[lock, 2 * best + 1] = z.lkres[lock, 2 * best + 3]
+    for i in range(best + 1, n - 1):
+        z.lkres[lock, 2 * i] = z.lkres[lock, 2 * i + 2]
+        z.lkres[lock, 2 * i + 1] = z.lkres[lock, 2 * i + 3]
+    z.lk[lock, LK_NRES] = n - 1
+
+
+@njit
 def _place(z, lock, t, length):
     """Earliest start >= t where [start, start + length) fits between the placed sections
     (kept sorted; they do not overlap, so their ends are sorted too); records it and returns
@@ -77,6 +99,9 @@ def _place(z, lock, t, length):
     if n * 2 >= z.lkres.shape[1]:
         _prune(z, lock)
         n = z.lk[lock, LK_NRES]
+        if n * 2 >= z.lkres.shape[1]:
+            _coalesce(z, lock)
+            n = z.lk[lock, LK_NRES]
     start = t
     pos = n
     if n > 0 and z.lkres[lock, 2 * n - 1] > t:
@@ -89,9 +114,6 @@ def _place(z, lock, t, length):
                 pos = i
                 break
             start = e
-    if n * 2 >= z.lkres.shape[1]:  # still full: queue after the last section
-        last = z.lkres[lock, 2 * n - 1]
-        return last if last > start else start
     for i in range(n, pos, -1):
         z.lkres[lock, 2 * i] = z.lkres[lock, 2 * i - 2]
         z.lkres[lock, 2 * i + 1] = z.lkres[lock, 2 * i - 1]
