@@ -123,8 +123,7 @@ def read(history: str, sweep: str | None = None) -> tuple[str, dict[str, np.ndar
         raise SpecError(f"--history {history}: no night of sweep {sweep!r}; found: "
                         f"{', '.join(sweeps)}")
     files = sorted(str(p) for p in (root / sweep).glob("*.parquet"))
-    table = pq.ParquetDataset(files).read() if len(files) > 1 else pq.read_table(files[0])
-    table = table.sort_by([("night", "ascending")])
+    table = pq.ParquetDataset(files).read().sort_by([("night", "ascending")])
     return sweep, {c: np.array(table.column(c).to_pylist()) for c in COLUMNS}
 
 

@@ -18,7 +18,7 @@ from typing import Any
 
 import duckdb
 
-from .compact import indexes
+from .compact import indexes, sweeps
 from .executors import make_executor
 from .identity import pair_id
 from .scenario import Point, Scenario
@@ -172,9 +172,9 @@ def _history(root: str, sweep: str, damaged: set[str]
     if own or "://" in root or not Path(root).is_dir():
         return own, "this sweep"
     other: dict[str, tuple[str, str, int, float]] = {}
-    for name in sorted(p.name for p in Path(root).iterdir() if p.is_dir() and p.name != sweep
-                       and not p.name.startswith(".")):
-        other.update(stored_walls(root, name))
+    for name in sweeps(root):
+        if name != sweep:
+            other.update(stored_walls(root, name))
     return other, "other sweeps"
 
 

@@ -9,9 +9,9 @@ from allocator import Spec
 from allocator.consts import PAGEBLOCK_NR_PAGES
 from allocator.machine import Boot, ZoneBoot, machine_from_boot
 from allocator.simulate import boot_for
-from allocator.zoneinfo import ZoneEntry, Zoneinfo, read_zoneinfo
+from allocator.zoneinfo import ZoneEntry, Zoneinfo
 
-from .flags import machine_flat, parse_sets
+from .flags import load_zoneinfo, machine_flat, parse_sets
 
 TOLERANCE = 0.01  # watermarks within 1% (issue #14); pagesets must be equal
 WMARKS = ("min", "low", "high", "promo")
@@ -19,8 +19,8 @@ PCP = ("batch", "high_min", "high_max")
 
 
 def spec_for(cpus: int | None, mem: str | None, nodes: int | None,
-             sets: list[str] | None, zoneinfo: str | None = None) -> Spec:
-    flat = machine_flat(cpus, mem, nodes, zoneinfo)
+             sets: list[str] | None, zi: Zoneinfo | None = None) -> Spec:
+    flat = machine_flat(cpus, mem, nodes, zi)
     flat.update(parse_sets(sets or []))
     return Spec.from_flat(flat)
 
@@ -159,13 +159,13 @@ def explain(boot: Boot, zi: Zoneinfo, rows: list[dict[str, Any]],
         notes.append("every printed watermark within 1%, pagesets and protection equal")
         return notes
     fields = {r["field"] for r in bad}
-    implied = implied_min_free_kbytes(zi, dict(((z.node, z.name), b) for z, b in inferred))
+    boosts = {(z.node, z.name): b for z, b in inferred}
+    implied = implied_min_free_kbytes(zi, boosts)
     if fields & set(WMARKS) and _rel(boot.min_free_kbytes, implied) > TOLERANCE:
         notes.append(
             f"min_free_kbytes: the model derives {boot.min_free_kbytes} kB, the file's "
             f"watermarks imply about {implied} kB (a user setting, THP off or a kernel with "
             "another formula); rerun with --set knob.min_free_kbytes=" f"{implied}")
-    boosts = {(z.node, z.name): b for z, b in inferred}
     lows = [z for z in zi.zones if z.name in ("DMA32", "Normal") and z.managed
             and z.fields["min"] > 0]
     ratio = {(z.node, z.name): (z.fields["min"] - boosts.get((z.node, z.name), z.boost))
@@ -247,8 +247,8 @@ def render_compare(boot: Boot, zi: Zoneinfo, result: dict[str, Any], path: str) 
 def describe(cpus: int | None, mem: str | None, nodes: int | None, sets: list[str] | None,
              zoneinfo: str | None, json_out: bool) -> str:
     """What `sweep describe` prints: the machine's zones, or the model beside a zoneinfo."""
-    spec = spec_for(cpus, mem, nodes, sets, zoneinfo)
-    zi = load(zoneinfo) if zoneinfo else None
+    zi = load_zoneinfo(zoneinfo) if zoneinfo is not None else None
+    spec = spec_for(cpus, mem, nodes, sets, zi)
     boot = boot_of(spec, zi)
     result = compare(boot, zi) if zi is not None else None
     if json_out:
@@ -263,9 +263,3 @@ def describe(cpus: int | None, mem: str | None, nodes: int | None, sets: list[st
     return render(spec, boot)
 
 
-def load(path: str) -> Zoneinfo:
-    return read_zoneinfo(path)
-
-
-__all__ = ["ZoneEntry", "as_json", "boot_of", "compare", "load", "render", "render_compare",
-           "spec_for"]

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 from allocator.errors import SpecError
 
@@ -22,18 +23,25 @@ def parse_sets(pairs: Iterable[str]) -> dict[str, str]:
     return out
 
 
-def machine_flat(cpus: int | None, mem: str | None, nodes: int | None,
-                 zoneinfo: str | None) -> dict[str, object]:
-    """The machine's flat keys. With `zoneinfo`, a machine shaped like that file: its managed
-    pages per node and zone (`zone_pages`) and its CPUs, unless --cpus is given."""
-    flat: dict[str, object] = {}
-    if zoneinfo is not None:
-        from allocator.topology import format_zone_pages
-        from allocator.zoneinfo import read_zoneinfo
+def load_zoneinfo(path: str) -> Any:
+    """A real /proc/zoneinfo the model can lay out (allocator.zoneinfo.Zoneinfo), or one line
+    saying why not."""
+    from allocator.zoneinfo import read_zoneinfo
 
-        zi = read_zoneinfo(zoneinfo)
-        if zi.unsupported():
-            raise SpecError(f"{zoneinfo}: cannot lay out this machine: {zi.unsupported()}")
+    zi = read_zoneinfo(path)
+    if zi.unsupported():
+        raise SpecError(f"{path}: cannot lay out this machine: {zi.unsupported()}")
+    return zi
+
+
+def machine_flat(cpus: int | None, mem: str | None, nodes: int | None,
+                 zi: Any = None) -> dict[str, object]:
+    """The machine's flat keys. With `zi` (load_zoneinfo), a machine shaped like that file:
+    its managed pages per node and zone (`zone_pages`) and its CPUs, unless --cpus is given."""
+    flat: dict[str, object] = {}
+    if zi is not None:
+        from allocator.topology import format_zone_pages
+
         flat["zone_pages"] = format_zone_pages(zi.zone_pages())
         flat["cpus"] = zi.cpus
     elif cpus is None or mem is None:

@@ -18,7 +18,7 @@ from allocator import SimResult, Spec, is_compiled
 from allocator.errors import SpecError
 from allocator.simulate import simulate
 
-from .flags import machine_flat, parse_sets
+from .flags import load_zoneinfo, machine_flat, parse_sets
 
 _TOP_KEYS = ("cpus", "mem", "mix", "policy", "seed", "duration", "warmup", "sample_interval",
              "duration_cap", "precision", "nodes")  # the keys that are options
@@ -49,7 +49,8 @@ def build_spec(
         "warmup": warmup,
         "sample_interval": sample_interval,
     }
-    flat.update(machine_flat(cpus, mem, nodes, zoneinfo))
+    zi = load_zoneinfo(zoneinfo) if zoneinfo is not None else None
+    flat.update(machine_flat(cpus, mem, nodes, zi))
     if duration_cap is not None:
         flat["duration_cap"] = duration_cap
     if precision is not None:

@@ -27,7 +27,7 @@ def test_nights_are_kept_and_drawn_with_the_regression_marked(tmp_path, capsys):
         outcome = regress.decide(regress.load(str(base), "synthetic", None),
                                  regress.load(str(cand), "synthetic", None))
         history.record(str(store), str(cand), "synthetic", "synthetic", outcome,
-                       now=dt.datetime(2026, 12, 1 + night, 3, 0, tzinfo=dt.timezone.utc))
+                       now=dt.datetime(2026, 12, 1 + night, 3, 0, tzinfo=dt.UTC))
     sweep, h = history.read(str(store))
     assert sweep == "synthetic"
     nights = list(dict.fromkeys(h["night"].tolist()))
