@@ -129,11 +129,7 @@ def read(history: str, sweep: str | None = None) -> tuple[str, dict[str, np.ndar
 
 def write_page(history: str, sweep: str | None, out: Path) -> Path:
     """history.md, history.html and per mix a figure; returns history.md's path."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    from markdown_it import MarkdownIt
+    from . import figures  # matplotlib: loaded only when a page is asked for
 
     sweep, h = read(history, sweep)
     out.mkdir(parents=True, exist_ok=True)
@@ -151,9 +147,8 @@ def write_page(history: str, sweep: str | None, out: Path) -> Path:
     lines.append("")
     metrics = POLICY_METRICS + GAIN_METRICS
     for mix in sorted(set(h["mix"].tolist())):
-        fig, axes = plt.subplots(1, len(metrics), figsize=(4.2 * len(metrics), 3.6),
-                                 squeeze=False)
-        for ax, (metric, label, scale) in zip(axes[0], metrics, strict=True):
+        fig, axes = figures.panels(len(metrics), row_in=3.4)
+        for ax, (metric, label, scale) in zip(axes, metrics, strict=True):
             sel = (h["mix"] == mix) & (h["metric"] == metric)
             keys = sorted({(int(c), int(m), int(n), s) for c, m, n, s in zip(
                 h["cpus"][sel], h["mem_bytes"][sel], h["nodes"][sel], h["series"][sel],
@@ -167,21 +162,16 @@ def write_page(history: str, sweep: str | None, out: Path) -> Path:
                 ax.plot(x, y, marker="o", ms=3, label=name)
                 bad = h["regressed"][k].astype(bool)
                 ax.scatter(x[bad], y[bad], s=80, facecolors="none", edgecolors="red", zorder=3)
-            ax.set_title(label, fontsize=10)
+            ax.set_title(label)
             ax.set_xticks(range(len(nights)))
-            ax.set_xticklabels([n[:10] for n in nights], rotation=45, ha="right", fontsize=8)
+            ax.set_xticklabels([n[:10] for n in nights], rotation=45, ha="right")
             if keys and len(keys) <= 12:
-                ax.legend(fontsize=6)
+                ax.legend()
         fig.suptitle(f"{sweep} / {mix}: headline numbers by night")
-        fig.tight_layout()
-        for ext in ("png", "svg"):
-            fig.savefig(out / f"history-{mix}.{ext}", dpi=110)
-        plt.close(fig)
+        figures.save(fig, out / f"history-{mix}")
         lines += [f"## {mix}", "", f"![{mix}](history-{mix}.png)", ""]
     text = "\n".join(lines) + "\n"
     md = out / "history.md"
     write_atomic(md, text)
-    html = MarkdownIt("commonmark").enable("table").render(text)
-    write_atomic(out / "history.html", "<!doctype html><meta charset=utf-8><title>"
-                 f"{sweep} history</title>\n" + html)
+    write_atomic(out / "history.html", figures.page(f"{sweep} history", text))
     return md

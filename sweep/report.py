@@ -9,29 +9,22 @@ pages held in PCPs).
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-import matplotlib
 import matplotlib.ticker
+import numpy as np
 
-matplotlib.use("Agg")
-matplotlib.rcParams["svg.fonttype"] = "none"  # text stays text: smaller, searchable SVGs
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-from markdown_it import MarkdownIt  # noqa: E402
+from allocator import SIM_VERSION
+from allocator.errors import SpecError
+from allocator.units import format_size
 
-from allocator import SIM_VERSION  # noqa: E402
-from allocator.errors import SpecError  # noqa: E402
-from allocator.units import format_size  # noqa: E402
-
-from . import choices  # noqa: E402
-from .analysis import Trend, trends  # noqa: E402
-from .completeness import Completeness, completeness, completeness_line  # noqa: E402
-from .db import connect  # noqa: E402
-from .store import read_grid, write_atomic  # noqa: E402
+from . import choices, figures
+from .analysis import Trend, trends
+from .completeness import Completeness, completeness, completeness_line
+from .db import connect
+from .store import read_grid, write_atomic
 
 HEADLINE = (
     ("sys_gain", "%sys saved", "less time in the allocator"),
@@ -198,7 +191,7 @@ def _cost_lines(results: list[MixResult]) -> list[str]:
                 continue
             rel = f" ({(rfc / up - 1) * 100:+.1f}%)" if up else ""
             parts.append(f"{label} {up:.4g} -> {rfc:.4g}{rel}")
-        lines.append(f"{r.mix}: " + "; ".join(parts))
+        lines.append(f"{r.mix}: " + ("; ".join(parts) or "no stationary pair to measure it on"))
     return lines
 
 
@@ -228,29 +221,29 @@ def _band(ax: Any, x: np.ndarray, c: dict[str, np.ndarray], sel: np.ndarray, lab
 
 
 def plot_gains(con: Any, sweep: str, version: str, mix: str, out: Path) -> list[Path]:
-    fig, axes = plt.subplots(2, len(HEADLINE), figsize=(5 * len(HEADLINE), 7), squeeze=False)
+    fig, axes = figures.panels(2 * len(HEADLINE), columns=len(HEADLINE))
     for col, (metric, label, _) in enumerate(HEADLINE):
         c = _curves(con, sweep, version, mix, metric)
         if not len(c["cpus"]):
             continue
-        ax = axes[0][col]
+        ax = axes[col]
         for mem in dict.fromkeys(c["mem_label"].tolist()):
             _band(ax, c["cpus"].astype(float), c, c["mem_label"] == mem, mem)
         _log2_axis(ax)
         ax.set_xlabel("CPUs")
         ax.set_ylabel(f"{label} (%)")
         ax.axhline(0, color="grey", lw=0.8)
-        ax.legend(title="memory", fontsize=7, loc="upper left")
-        ax = axes[1][col]
+        ax.legend(title="memory", loc="upper left")
+        ax = axes[len(HEADLINE) + col]
         for cpus in dict.fromkeys(c["cpu_label"].tolist()):
             _band(ax, c["mem_bytes"].astype(float) / 2**30, c, c["cpu_label"] == cpus, cpus)
         _log2_axis(ax)
         ax.set_xlabel("memory (GiB)")
         ax.set_ylabel(f"{label} (%)")
         ax.axhline(0, color="grey", lw=0.8)
-        ax.legend(title="CPUs", fontsize=7, ncol=2, loc="upper left")
+        ax.legend(title="CPUs", ncol=2, loc="upper left")
     fig.suptitle(f"{sweep} / {mix}: pcp-buddy against upstream, mean and 95% CI over seeds")
-    return _save(fig, out / f"{mix}-gains")
+    return figures.save(fig, out / f"{mix}-gains")
 
 
 def plot_absolute(con: Any, sweep: str, version: str, mix: str, out: Path) -> list[Path]:
@@ -259,18 +252,18 @@ def plot_absolute(con: Any, sweep: str, version: str, mix: str, out: Path) -> li
     data = _fetch(con, f"SELECT policy, cpus, {', '.join(f'avg({c}) AS {c}' for c in cols)} "
                   "FROM points WHERE sweep = ? AND sim_version = ? AND mix = ? "
                   "GROUP BY policy, cpus ORDER BY policy, cpus", [sweep, version, mix])
-    fig, axes = plt.subplots(1, len(cols), figsize=(4 * len(cols), 3.6), squeeze=False)
-    for ax, c, lab in zip(axes[0], cols, labels, strict=True):
+    fig, axes = figures.panels(len(cols))
+    for ax, c, lab in zip(axes, cols, labels, strict=True):
         for policy in np.unique(data["policy"]):
             sel = data["policy"] == policy
             y = data[c][sel].astype(float) * (100.0 if c in PERCENT else 1.0)
             ax.plot(data["cpus"][sel], y, marker="o", ms=3, label=policy)
         _log2_axis(ax)
         ax.set_xlabel("CPUs")
-        ax.set_title(lab, fontsize=9)
-        ax.legend(fontsize=7, loc="best" if len(data["cpus"]) < 64 else "upper left")
+        ax.set_title(lab)
+        ax.legend(loc="best" if len(data["cpus"]) < 64 else "upper left")
     fig.suptitle(f"{sweep} / {mix}: both policies, mean over memory sizes and seeds")
-    return _save(fig, out / f"{mix}-absolute")
+    return figures.save(fig, out / f"{mix}-absolute")
 
 
 SERIES = (  # key metrics of runlength.KEY_METRICS, as the samples view holds them
@@ -327,8 +320,9 @@ def plot_timeseries(con: Any, sweep: str, version: str, mix: str, out: Path,
         return []  # no samples stored
     machines = list(dict.fromkeys((int(r["cpus"]), int(r["mem_bytes"])) for r in reps))
     cols = ", ".join(c for c, _, _ in SERIES)
-    fig, axes = plt.subplots(len(machines), len(SERIES), figsize=(3.6 * len(SERIES),
-                             3.0 * len(machines)), squeeze=False)
+    # each machine takes whole rows of figures.COLUMNS panels, one panel per series
+    per = -(-len(SERIES) // figures.COLUMNS) * figures.COLUMNS
+    fig, axes = figures.panels(per * len(machines), row_in=2.8)
     for r in reps:
         row = machines.index((int(r["cpus"]), int(r["mem_bytes"])))
         smp = _fetch(con, f"SELECT t_ns, {cols} FROM samples WHERE point_id = ? ORDER BY t_ns",
@@ -337,20 +331,18 @@ def plot_timeseries(con: Any, sweep: str, version: str, mix: str, out: Path,
             continue
         steady = "" if r["stationary"] else " (not stationary)"
         for col, (c, label, kind) in enumerate(SERIES):
-            ax = axes[row][col]
+            ax = axes[per * row + col]
             x, y = _binned(smp["t_ns"], smp[c], kind, int(r["cpus"]))
             line, = ax.plot(x, y, lw=0.9, label=f"{r['policy']}{steady}")
             if r["warmup_ns"] is not None and r["warmup_ns"] > smp["t_ns"][0]:
                 ax.axvline(r["warmup_ns"] / 1e9, color=line.get_color(), ls="--", lw=0.8)
-            ax.set_title(f"{label}, {r['cpus']} CPUs/{format_size(int(r['mem_bytes']))}",
-                         fontsize=8)
-            ax.set_xlabel("simulated time (s)", fontsize=8)
-            ax.tick_params(labelsize=7)
-    for row in axes:
-        row[0].legend(fontsize=7, loc="best")
+            ax.set_title(f"{label}, {r['cpus']} CPUs/{format_size(int(r['mem_bytes']))}")
+            ax.set_xlabel("simulated time (s)")
+    for row in range(len(machines)):
+        axes[per * row].legend(loc="best")
     fig.suptitle(f"{sweep} / {mix}: key metrics against time; dashed: the detected warm-up "
-                 "(left of it is discarded)", fontsize=9)
-    return _save(fig, out / f"{mix}-timeseries")
+                 "(left of it is discarded)")
+    return figures.save(fig, out / f"{mix}-timeseries")
 
 
 def steady_lines(con: Any, sweep: str, version: str, where: str) -> list[str]:
@@ -412,19 +404,6 @@ def _log2_axis(ax: Any) -> None:
     ax.xaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:g}"))
 
 
-def _save(fig: Any, stem: Path) -> list[Path]:
-    fig.tight_layout()
-    paths = []
-    for ext in ("png", "svg"):
-        path = stem.with_suffix(f".{ext}")
-        tmp = path.with_name(f".{path.name}.tmp")
-        fig.savefig(tmp, format=ext, dpi=100)
-        os.replace(tmp, path)
-        paths.append(path)
-    plt.close(fig)
-    return paths
-
-
 def write_report(results: str, sweep: str | None, out: Path, min_slope: float = 0.005,
                  version: str | None = None) -> Path:
     """Write the report of `sweep` (default: scaling, else the first) made by simulator
@@ -449,28 +428,28 @@ def write_report(results: str, sweep: str | None, out: Path, min_slope: float = 
     swept = choices.swept_knobs(con, sweep, version)
     where = choices.default_sql(swept)
     mixes = analyse(con, sweep, version, min_slope, where)
-    figures = {r.mix: plot_gains(con, sweep, version, r.mix, out)
+    drawn = {r.mix: plot_gains(con, sweep, version, r.mix, out)
                + plot_absolute(con, sweep, version, r.mix, out)
                + plot_timeseries(con, sweep, version, r.mix, out, where) for r in mixes}
     grid = completeness(con, read_grid(results, sweep), sweep, version)
     n_stored = con.execute("SELECT count(*) FROM points WHERE sweep = ? AND sim_version = ?",
                            [sweep, version]).fetchone()[0]
-    md = _markdown(sweep, version, results, mixes, figures, min_slope, grid, n_stored,
+    md = _markdown(sweep, version, results, mixes, drawn, min_slope, grid, n_stored,
                    choices.section(choices.settings(con, sweep, version, min_slope)),
                    steady_lines(con, sweep, version, where) + [""]
                    + point_lines(con, sweep, version, where))
     write_atomic(out / "report.md", md)
-    write_atomic(out / "index.html", _html(md))
+    write_atomic(out / "index.html", figures.page(f"pcp-sweep report: {sweep}", md))
     return out / "report.md"
 
 
-def _markdown(sweep: str, version: str, results: str, mixes: list[MixResult], figures: dict,
+def _markdown(sweep: str, version: str, results: str, mixes: list[MixResult], drawn: dict,
               min_slope: float, grid: Completeness | None, n_stored: int,
               choice_lines: list[str], steady: list[str]) -> str:
     lines = [f"# Does pcp-buddy's gain grow with CPUs and memory? ({sweep})", ""]
     lines += [completeness_line(grid, n_stored), ""]
     lines += [f"- {line}" for line in verdict_lines(mixes, grid)]
-    lines += ["", "## What it costs", ""]
+    lines += ["", "## What it costs (upstream -> pcp-buddy, mean of the stationary pairs)", ""]
     lines += [f"- {line}" for line in _cost_lines(mixes)]
     lines += [
         "",
@@ -504,7 +483,7 @@ def _markdown(sweep: str, version: str, results: str, mixes: list[MixResult], fi
                          f"{_ci(mem)} |")
     lines += ["", "## Open design choices", "", *choice_lines]
     lines += ["", "## Figures", ""]
-    for mix, paths in figures.items():
+    for mix, paths in drawn.items():
         for p in paths:
             if p.suffix == ".png":
                 lines.append(f"![{mix}: {p.stem}]({p.name})")
@@ -515,15 +494,3 @@ def _ci(t: Trend) -> str:
     if t.verdict == "not swept" or not np.isfinite(t.slope):
         return "n/a"
     return f"{_pp(t.slope)} [{_pp(t.lo)}, {_pp(t.hi)}]"
-
-
-def _html(md: str) -> str:
-    """The report's Markdown as a static page, rendered by markdown-it-py (CommonMark with
-    tables), figures sized to the page."""
-    body = MarkdownIt("commonmark", {"html": False}).enable("table").render(md)
-    style = ("body{font-family:sans-serif;max-width:1100px;margin:auto;line-height:1.4}"
-             "img{max-width:100%}table{border-collapse:collapse}"
-             "td,th{padding:2px 8px;border-bottom:1px solid #ddd;text-align:right}"
-             "td:first-child,th:first-child{text-align:left}code{background:#f4f4f4}")
-    return (f"<!doctype html><html><head><meta charset='utf-8'><title>pcp-sweep report"
-            f"</title><style>{style}</style></head><body>{body}</body></html>\n")

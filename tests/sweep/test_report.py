@@ -3,12 +3,14 @@ give the planted numbers, from `sweep query` and from a plain DuckDB session ali
 verdict lines follow the data; the figures are real images of the expected size."""
 
 import json
+import re
 import struct
 
 import duckdb
 import numpy as np
 import pytest
 
+from sweep import figures
 from sweep.db import VIEWS_SQL
 from sweep.report import write_report
 
@@ -48,10 +50,14 @@ def test_report_verdicts_follow_the_planted_effects(results, tmp_path):
     html = (tmp_path / "index.html").read_text()
     assert html.index("supported") < html.index("<h2>")
     for mix in ("grows", "flat"):
-        assert png_size(tmp_path / f"{mix}-gains.png") == (1500, 700)
-        assert png_size(tmp_path / f"{mix}-absolute.png") == (2000, 360)
-        svg = (tmp_path / f"{mix}-gains.svg").read_text()
-        assert svg.lstrip().startswith("<?xml") and "</svg>" in svg
+        # sized for the page: as wide as its text column, so shown unscaled, type as set
+        assert png_size(tmp_path / f"{mix}-gains.png") == (figures.PAGE_PX, 640)
+        assert png_size(tmp_path / f"{mix}-absolute.png") == (figures.PAGE_PX, 640)
+        for kind in ("gains", "absolute"):
+            svg = (tmp_path / f"{mix}-{kind}.svg").read_text()
+            assert svg.lstrip().startswith("<?xml") and "</svg>" in svg
+            sizes = [float(v) for v in re.findall(r"font-size: ([0-9.]+)px", svg)]
+            assert sizes and min(sizes) >= figures.MIN_FONT_PT, (kind, min(sizes))
         assert f"{mix}-gains.png" in html
 
 
