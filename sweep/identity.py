@@ -1,5 +1,10 @@
 """Stable identities: a point's id, its parameter id, and its seed.
 
+- `canonical`: the one spelling of a point, taken before any id: `Spec.to_flat` (sizes in
+  bytes, durations in ns), every mix parameter in its unit's number (`map_bytes = "4MiB"` and
+  `4194304` alike), and every cost, knob and mix parameter at its default left out (set to its
+  default and left unset are the same point). A point already spelt so keeps the id it had.
+
 - `param_id`: hash of the point's canonical parameters (the flat spec without the seed, sorted
   keys) and its replicate index. The same point of the same scenario always has it.
 - `point_id`: `param_id` plus the simulator version: a changed simulator gives new ids, and a
@@ -17,6 +22,42 @@ import json
 from typing import Any
 
 WORKLOAD_KEYS = ("cpus", "mem", "mix", "duration", "warmup", "sample_interval")
+
+
+def canonical(flat: dict[str, Any]) -> dict[str, Any]:
+    """`flat` (as `Spec.to_flat` gives it, so already valid) in its one spelling."""
+    from allocator import get_mix
+    from allocator.costs import default_costs
+
+    from .choices import knob_defaults
+
+    mix = get_mix(str(flat.get("mix", "kbuild")))
+    params = {p.name: p for p in mix.params}
+    costs = default_costs()
+    knobs = knob_defaults()
+    out: dict[str, Any] = {}
+    for key, value in flat.items():
+        kind, dot, name = key.partition(".")
+        if not dot:  # a top-level key: Spec.to_flat spelt it
+            pass
+        elif kind == "mix":
+            param = params[name.rpartition(".")[2]]
+            if param.kind != "path":  # a path is kept as written: no default, no unit
+                value = _param_number(param, param.resolve(value, mix.name))
+                if value == _param_number(param, param.resolve(param.default, mix.name)):
+                    continue
+        elif kind == "cost" and costs.get(name) == value:
+            continue
+        elif kind == "knob" and knobs.get(f"knob_{name}") == value:
+            continue
+        out[key] = value
+    return dict(sorted(out.items()))
+
+
+def _param_number(param: Any, resolved: int | str) -> int | float | str:
+    """A mix parameter as it is written canonically: a fraction as the fraction the mix was
+    handed (ppm back to [0, 1]), everything else as resolved (bytes, ns, an integer, a path)."""
+    return resolved / 1e6 if param.kind == "frac" else resolved
 
 
 def _digest(obj: Any, size: int = 8) -> str:

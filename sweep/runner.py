@@ -12,7 +12,7 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -135,14 +135,33 @@ class Eta:
         return sum(self.point_s(p) for p in self._left.values()) / self._workers
 
 
+def adopt_legacy(scenario: Scenario, found: Any) -> Scenario:
+    """The scenario with each pair that a store holds under its pre-canonical ids (a point of
+    it stored by this simulator version) taken under those ids, every point of the pair
+    alike: the stored points stay current and a missing partner runs on the very seed its
+    stored partner ran (identity.canonical; a compatibility read, nothing is rewritten)."""
+    adopt = {pair_id(p.legacy.flat, p.replicate) for p in scenario.points
+             if p.legacy is not None
+             and p.legacy.point_id in found.points.get(p.legacy.param_id, ())}
+    if not adopt:
+        return scenario
+    points = tuple(
+        replace(p.legacy, axes=p.axes) if p.legacy is not None
+        and pair_id(p.legacy.flat, p.replicate) in adopt else p for p in scenario.points)
+    return replace(scenario, points=points)
+
+
 def make_plan(scenario: Scenario, root: str, *, force: bool = False,
               rerun_stale: bool = False) -> Plan:
     found = listing(root, scenario.name)
+    scenario = adopt_legacy(scenario, found)
     running = live_claims(root, scenario.name)
     status: dict[str, str] = {}
     to_run: list[Point] = []
     for p in scenario.points:
         versions = found.points.get(p.param_id, set())
+        if not versions and p.legacy is not None:  # stored only by other versions, old ids
+            versions = found.points.get(p.legacy.param_id, set())
         if p.point_id in versions:
             state = "stored"
         elif file_name(p.param_id, p.point_id) in running:

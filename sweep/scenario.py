@@ -48,6 +48,7 @@ from allocator import SIM_VERSION, Spec, SpecError, get_mix
 from allocator.spec import TOP_KEYS
 from allocator.units import parse_duration, parse_size
 
+from . import identity
 from .identity import derive_seed, param_id, point_id
 
 _SWEEP_KEYS = {"name", "seeds", "seed", "duration", "warmup", "sample_interval", "duration_cap",
@@ -80,6 +81,9 @@ class Point:
     param_id: str
     point_id: str
     axes: dict[str, Any] = field(default_factory=dict)  # the point's value on each axis
+    # the same point as ids were taken before they were canonical (identity.canonical), when
+    # that differs: a store written then holds it under these ids (runner.adopt_legacy)
+    legacy: Point | None = None
 
 
 @dataclass(frozen=True)
@@ -248,21 +252,27 @@ def parse_scenario(path: Path, data: dict[str, Any], max_points: int = MAX_POINT
         for replicate, base_seed in enumerate(base_seeds):
             try:
                 probe = Spec.from_flat({**flat, "seed": 0}).to_flat()
-                canonical = {k: v for k, v in probe.items() if k != "seed"}
-                seed = derive_seed(base_seed, replicate, canonical)
-                spec = Spec.from_flat({**canonical, "seed": seed})
+                spelt = {k: v for k, v in probe.items() if k != "seed"}
+                canonical = identity.canonical(spelt)
+                legacy = None
+                if spelt != canonical:
+                    legacy = _point(spelt, base_seed, replicate, {})
+                point = _point(canonical, base_seed, replicate,
+                               {k: normal[k] for k in axis_names}, legacy)
             except SpecError as exc:
                 where = ", ".join(f"{k}={v}" for k, v in chosen.items()) or "the point"
                 raise _err(path, where, str(exc)) from None
-            pid = param_id(canonical, replicate)
-            points.append(Point(
-                flat={**canonical, "seed": seed},
-                spec=spec,
-                replicate=replicate,
-                param_id=pid,
-                point_id=point_id(pid, SIM_VERSION),
-                axes={k: normal[k] for k in axis_names},
-            ))
+            points.append(point)
     if not points:
         raise _err(path, "[grid]", "the grid is empty (every point excluded?)")
     return Scenario(path=path, name=name, axes=axis_names, points=tuple(points))
+
+
+def _point(flat: dict[str, Any], base_seed: int, replicate: int, axes: dict[str, Any],
+           legacy: Point | None = None) -> Point:
+    """The point of `flat` (no seed yet): its seed, spec and ids."""
+    seed = derive_seed(base_seed, replicate, flat)
+    pid = param_id(flat, replicate)
+    return Point(flat={**flat, "seed": seed}, spec=Spec.from_flat({**flat, "seed": seed}),
+                 replicate=replicate, param_id=pid, point_id=point_id(pid, SIM_VERSION),
+                 axes=axes, legacy=legacy)
