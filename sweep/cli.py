@@ -228,6 +228,9 @@ def run(
     max_points: Annotated[
         int, typer.Option(help="Refuse a grid of more points than this, before expanding it.")
     ] = 100_000,
+    dashboard: Annotated[
+        bool, typer.Option(help="Start Ray's dashboard with a local instance (on loopback).")
+    ] = False,
 ) -> None:
     """Expand a scenario, run the points not stored yet, store each as Parquet.
 
@@ -249,7 +252,7 @@ def run(
     if dry_run:
         return
     summary = run_cmd.compile_and_run(plan, results, err, executor=executor, address=address,
-                                      workers=workers, retries=retries)
+                                      workers=workers, retries=retries, dashboard=dashboard)
     run_cmd.print_summary(summary, plan, results, out, err)
     if summary.interrupted:
         sys.exit(130)

@@ -273,6 +273,7 @@ def run_plan(
     address: str | None = None,
     workers: int | None = None,
     retries: int = 1,
+    dashboard: bool = False,
     on_result: Callable[[dict[str, Any], Any], None] | None = None,
     on_start: Callable[[Any], None] | None = None,
 ) -> RunSummary:
@@ -286,7 +287,7 @@ def run_plan(
     if not plan.to_run:
         return summary
     started = time.perf_counter()
-    ex = make_executor(executor, address=address, workers=workers)
+    ex = make_executor(executor, address=address, workers=workers, dashboard=dashboard)
     if on_start is not None:
         on_start(ex)
     sweep = plan.scenario.name

@@ -16,11 +16,12 @@ from .serial import SerialExecutor
 EXECUTORS = ("ray", "serial")
 
 
-def make_executor(name: str, *, address: str | None = None, workers: int | None = None) -> Any:
+def make_executor(name: str, *, address: str | None = None, workers: int | None = None,
+                  dashboard: bool = False) -> Any:
     if name == "serial":
         return SerialExecutor()
     if name == "ray":
         from .ray_executor import RayExecutor  # the one module that imports ray
 
-        return RayExecutor(address=address, workers=workers)
+        return RayExecutor(address=address, workers=workers, dashboard=dashboard)
     raise SpecError(f"unknown executor {name!r}; expected one of {', '.join(EXECUTORS)}")

@@ -16,8 +16,11 @@ def ray_session():
     os.environ["PYTHONPATH"] = os.pathsep.join(
         [str(ROOT), *filter(None, [os.environ.get("PYTHONPATH")])]
     )
-    ray.init(num_cpus=2, include_dashboard=False, _node_ip_address="127.0.0.1",
-             log_to_driver=False, configure_logging=False,
-             object_store_memory=128 * 1024 * 1024)
+    from sweep.executors.ray_executor import start_local
+
+    watch = start_local(2, object_store_bytes=128 * 1024 * 1024)
     yield
     ray.shutdown()
+    if watch is not None:
+        watch.stdin.close()
+        watch.wait()
