@@ -38,11 +38,11 @@ matplotlib.rcParams.update({
     "figure.titlesize": 11,
 })
 
-STYLE = ("body{font-family:sans-serif;max-width:%dpx;margin:auto;padding:0 8px;"
-         "line-height:1.4}img{max-width:100%%;display:block;margin:8px 0}"
+STYLE = (f"body{{font-family:sans-serif;max-width:{PAGE_PX}px;margin:auto;padding:0 8px;"
+         "line-height:1.4}img{max-width:100%;display:block;margin:8px 0}"
          "table{border-collapse:collapse}"
          "td,th{padding:2px 8px;border-bottom:1px solid #ddd;text-align:right}"
-         "td:first-child,th:first-child{text-align:left}code{background:#f4f4f4}") % PAGE_PX
+         "td:first-child,th:first-child{text-align:left}code{background:#f4f4f4}")
 
 
 def panels(n: int, row_in: float = 3.2, columns: int = COLUMNS) -> tuple[Any, list[Any]]:

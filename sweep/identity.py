@@ -33,22 +33,18 @@ def canonical(flat: dict[str, Any]) -> dict[str, Any]:
 
     mix = get_mix(str(flat.get("mix", "kbuild")))
     params = {p.name: p for p in mix.params}
-    costs = default_costs()
-    knobs = knob_defaults()
+    defaults = {f"cost.{k}": v for k, v in default_costs().items()}
+    defaults |= {f"knob.{k.removeprefix('knob_')}": v for k, v in knob_defaults().items()}
     out: dict[str, Any] = {}
     for key, value in flat.items():
         kind, dot, name = key.partition(".")
-        if not dot:  # a top-level key: Spec.to_flat spelt it
-            pass
-        elif kind == "mix":
+        if dot and kind == "mix":  # (a top-level key is as Spec.to_flat spelt it)
             param = params[name.rpartition(".")[2]]
             if param.kind != "path":  # a path is kept as written: no default, no unit
                 value = _param_number(param, param.resolve(value, mix.name))
                 if value == _param_number(param, param.resolve(param.default, mix.name)):
                     continue
-        elif kind == "cost" and costs.get(name) == value:
-            continue
-        elif kind == "knob" and knobs.get(f"knob_{name}") == value:
+        elif key in defaults and defaults[key] == value:  # a cost or knob at its default
             continue
         out[key] = value
     return dict(sorted(out.items()))

@@ -13,6 +13,7 @@ does nothing.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import select
 import signal
@@ -76,10 +77,8 @@ def _alive(known: dict[int, int]) -> list[int]:
 def reap(known: dict[int, int]) -> None:
     for sig, wait in ((signal.SIGTERM, GRACE_S), (signal.SIGKILL, 0.0)):
         for pid in _alive(known):
-            try:
+            with contextlib.suppress(OSError):  # gone since
                 os.kill(pid, sig)
-            except OSError:
-                pass
         deadline = time.monotonic() + wait
         while _alive(known) and time.monotonic() < deadline:
             time.sleep(0.1)

@@ -12,6 +12,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 
@@ -61,6 +62,13 @@ def _pids_in(line: str) -> list[str]:
     return [part.split(",")[0] for part in line.split("pid=")[1:]]
 
 
+def _cmdline(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_text().replace("\0", " ")[:80]
+    except OSError:
+        return "?"
+
+
 def _gone(tree: dict[int, int], timeout: float) -> list[int]:
     deadline = time.monotonic() + timeout
     while (left := reaper._alive(tree)) and time.monotonic() < deadline:
@@ -82,8 +90,7 @@ def test_a_local_instance_listens_on_loopback_only_and_ends_with_a_killed_driver
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait()
         left = _gone(tree, timeout=20)
-        assert not left, [open(f"/proc/{p}/cmdline").read()[:80] for p in left
-                          if os.path.exists(f"/proc/{p}/cmdline")]
+        assert not left, [_cmdline(p) for p in left]
     finally:
         proc.kill()
 
