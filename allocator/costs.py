@@ -102,6 +102,9 @@ C_RECLAIM_PAGE = 9
 assert COST_NAMES.index("reclaim_page_ns") == C_RECLAIM_PAGE
 
 
+MAX_COST_NS = 1_000_000_000  # a second per step: beyond any measured cost, inside int64 sums
+
+
 def default_costs() -> dict[str, int]:
     return {c.name: c.default_ns for c in COSTS}
 
@@ -114,9 +117,10 @@ def validate_costs(overrides: dict[str, object]) -> dict[str, int]:
             raise SpecError(f"unknown cost 'cost.{name}'; known costs: {', '.join(COST_NAMES)}")
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise SpecError(f"cost.{name} must be a number of nanoseconds, got {value!r}")
-        if value < 0 or value != int(value):
+        if not 0 <= value <= MAX_COST_NS or value != int(value):  # (NaN and inf too)
             raise SpecError(
-                f"cost.{name} must be a non-negative whole number of nanoseconds, got {value!r}"
+                f"cost.{name} must be a whole number of nanoseconds from 0 to {MAX_COST_NS} "
+                f"(a second), got {value!r}"
             )
         merged[name] = int(value)
     return merged

@@ -59,6 +59,8 @@ def _prune(z, lock):
     Done when the timeline fills up; stale sections cost nothing to searches meanwhile."""
     n = z.lk[lock, LK_NRES]
     gmin = z.eng[E_GMIN]
+    if n == 0 or z.lkres[lock, 1] > gmin:
+        return  # ends are sorted: the first section still ends ahead of every agent
     keep = 0
     for i in range(n):
         if z.lkres[lock, 2 * i + 1] > gmin:

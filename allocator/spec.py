@@ -96,7 +96,7 @@ class Spec:
         _check_int("nodes", self.nodes)
         if self.zone_pages and len(self.zone_pages) != self.nodes:
             raise SpecError(f"zone_pages gives {len(self.zone_pages)} nodes, nodes is {self.nodes}")
-        self.topology()  # validates nodes against cpus and mem
+        topology = self.topology()  # validates nodes against cpus and mem
         _check_int("seed", self.seed)
         if self.seed < 0:
             raise SpecError(f"seed must not be negative, got {self.seed}")
@@ -134,7 +134,7 @@ class Spec:
         validate_costs(dict(self.costs))
         knobs = resolve_knobs(dict(self.knobs), policy.knobs, all_policy_knob_names())
         if self.nodes > 1:
-            self._check_shortcut(knobs["symmetric_nodes"])
+            self._check_shortcut(knobs["symmetric_nodes"], topology)
         if self.auto_warmup:
             need = 2 * knobs["vmstat_interval_ms"] * 1_000_000 + SEGMENT_NS
             if self.duration_ns < need:
@@ -143,13 +143,13 @@ class Spec:
                     f"intervals of pcp->high and a segment), got {self.duration_ns}ns"
                 )
 
-    def _check_shortcut(self, symmetric: int) -> None:
+    def _check_shortcut(self, symmetric: int, topology: Topology) -> None:
         """Several nodes run as one (knob.symmetric_nodes): refused where it is not exact."""
         if not symmetric:
             raise SpecError(
                 "knob.symmetric_nodes = 0 asks for every node simulated at once (cross-node "
                 "frees and fallback), which is not built yet; use 1 with alike nodes")
-        differs = self.topology().alike()
+        differs = topology.alike()
         if differs:
             raise SpecError(
                 f"{differs}: the symmetric shortcut (knob.symmetric_nodes) needs alike nodes, "

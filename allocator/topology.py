@@ -13,7 +13,7 @@ in the spec:
 
 The memory map, kernel image and firmware reservations are not modelled: every page of `mem`
 is managed, except the 256 reserved pages of ZONE_DMA. A real file's managed pages come in
-through `from_zoneinfo` (allocator/zoneinfo.py) instead.
+as `zone_pages` instead (`topology_from_pages`; sweep/zoneinfo.py reads them from the file).
 
 What the engine runs is one zone (`simulated`): the zone a node-local workload's allocations
 land in, the highest populated zone of the simulated node. With several nodes that is the
@@ -33,7 +33,8 @@ ZONE_DMA, ZONE_DMA32, ZONE_NORMAL, ZONE_MOVABLE, ZONE_DEVICE = range(5)
 ZONE_NAMES = ("DMA", "DMA32", "Normal", "Movable", "Device")
 MAX_NR_ZONES = len(ZONE_NAMES)
 # gfp_zone(GFP_USER) on x86-64: the highest zone counted by nr_free_buffer_pages() and by
-# set_recommended_min_free_kbytes() (Movable is skipped there since v6.0).
+# set_recommended_min_free_kbytes(), which skips the zones above it (Movable) in its
+# for_each_populated_zone() loop (mm/khugepaged.c, v6.10-v7.0 as read).
 GFP_USER_ZONE = ZONE_NORMAL
 
 LAYOUTS = ("x86_64", "normal")
@@ -88,12 +89,17 @@ class Topology:
     def node_managed(self, node: int) -> int:
         return sum(z.managed_pages for z in self.node_zones(node))
 
+    def node_present(self, node: int) -> int:
+        return sum(z.present_pages for z in self.node_zones(node))
+
     def alike(self) -> str:
-        """'' if every node has the same CPUs and (within ALIKE_TOLERANCE) the same managed
-        memory, else what differs."""
+        """'' if every node has the same CPUs and (within ALIKE_TOLERANCE) the same present
+        memory, else what differs. Present, not managed: node 0's low zones lose a fixed
+        few hundred pages to the firmware and the kernel (DMA's 3840 of 4096), which would
+        make small alike nodes look different."""
         if len(set(self.node_cpus)) > 1:
             return f"nodes have different CPU counts ({', '.join(map(str, self.node_cpus))})"
-        sizes = [self.node_managed(n) for n in range(self.nodes)]
+        sizes = [self.node_present(n) for n in range(self.nodes)]
         if max(sizes) - min(sizes) > ALIKE_TOLERANCE * max(sizes):
             return "nodes have different memory (" + ", ".join(
                 f"node {n}: {s} pages" for n, s in enumerate(sizes)) + ")"

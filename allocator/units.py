@@ -24,6 +24,11 @@ _SIZE_UNITS = {
 }
 _TIME_UNITS = {"ns": 1, "us": 1_000, "ms": 1_000_000, "s": 1_000_000_000}
 _NUM = re.compile(r"^\s*([0-9]+(?:\.[0-9]+)?)\s*([a-zA-Z]*)\s*$")
+# Ceilings that keep every later sum and product inside the engine's int64 arithmetic: a
+# simulated day is far beyond any run (steady state is reached in seconds), an exbibyte far
+# beyond any machine (Spec bounds mem to 16 TiB).
+MAX_DURATION_NS = 86_400 * 1_000_000_000
+MAX_SIZE_BYTES = 1 << 60
 
 
 def parse_size(text: str | int, field: str = "size") -> int:
@@ -32,15 +37,20 @@ def parse_size(text: str | int, field: str = "size") -> int:
     if isinstance(text, bool):
         raise SpecError(f"{field} must be a size such as 64GiB, got {text!r}")
     if isinstance(text, int):
-        return text
-    m = _NUM.match(str(text))
-    unit = m.group(2).lower() if m else None
-    if not m or unit not in _SIZE_UNITS:
-        raise SpecError(f"{field} must be a size such as 512MiB, 64GiB or 1TiB, got {text!r}")
-    value = float(m.group(1)) * _SIZE_UNITS[unit]
-    if value != int(value):
-        raise SpecError(f"{field} must be a whole number of bytes, got {text!r}")
-    return int(value)
+        value = text
+    else:
+        m = _NUM.match(str(text))
+        unit = m.group(2).lower() if m else None
+        if not m or unit not in _SIZE_UNITS:
+            raise SpecError(
+                f"{field} must be a size such as 512MiB, 64GiB or 1TiB, got {text!r}")
+        exact = float(m.group(1)) * _SIZE_UNITS[unit]
+        if exact != int(exact):
+            raise SpecError(f"{field} must be a whole number of bytes, got {text!r}")
+        value = int(exact)
+    if value > MAX_SIZE_BYTES:
+        raise SpecError(f"{field} must be at most 1EiB, got {text!r}")
+    return value
 
 
 def parse_duration(text: str | int, field: str = "duration") -> int:
@@ -48,17 +58,22 @@ def parse_duration(text: str | int, field: str = "duration") -> int:
     if isinstance(text, bool):
         raise SpecError(f"{field} must be a duration such as 100ms, got {text!r}")
     if isinstance(text, int):
-        return text
-    s = str(text).strip()
-    if s.startswith("-"):
-        raise SpecError(f"{field} must not be negative, got {text!r}")
-    m = _NUM.match(s)
-    unit = m.group(2).lower() if m else None
-    if unit == "":
-        unit = "ns"
-    if not m or unit not in _TIME_UNITS:
-        raise SpecError(f"{field} must be a duration such as 500us, 100ms or 2s, got {text!r}")
-    return int(round(float(m.group(1)) * _TIME_UNITS[unit]))
+        value = text
+    else:
+        s = str(text).strip()
+        if s.startswith("-"):
+            raise SpecError(f"{field} must not be negative, got {text!r}")
+        m = _NUM.match(s)
+        unit = m.group(2).lower() if m else None
+        if unit == "":
+            unit = "ns"
+        if not m or unit not in _TIME_UNITS:
+            raise SpecError(
+                f"{field} must be a duration such as 500us, 100ms or 2s, got {text!r}")
+        value = int(round(float(m.group(1)) * _TIME_UNITS[unit]))
+    if value > MAX_DURATION_NS:
+        raise SpecError(f"{field} must be at most 86400s (a simulated day), got {text!r}")
+    return value
 
 
 def format_size(nbytes: int | float) -> str:

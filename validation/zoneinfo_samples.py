@@ -17,8 +17,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from allocator.zoneinfo import read_zoneinfo  # noqa: E402
 from sweep.commands import describe as d  # noqa: E402
+from sweep.zoneinfo import read_zoneinfo  # noqa: E402
 
 # the kernel each file comes from, as ../shared/reference/zoneinfo/README.md records it
 KERNELS = {

@@ -9,8 +9,8 @@ from allocator import Spec
 from allocator.consts import PAGEBLOCK_NR_PAGES
 from allocator.machine import Boot, ZoneBoot, machine_from_boot
 from allocator.simulate import boot_for
-from allocator.zoneinfo import ZoneEntry, Zoneinfo
 
+from ..zoneinfo import ZoneEntry, Zoneinfo
 from .flags import load_zoneinfo, machine_flat, parse_sets
 
 TOLERANCE = 0.01  # watermarks within 1% (issue #14); pagesets must be equal

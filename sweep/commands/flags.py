@@ -24,9 +24,9 @@ def parse_sets(pairs: Iterable[str]) -> dict[str, str]:
 
 
 def load_zoneinfo(path: str) -> Any:
-    """A real /proc/zoneinfo the model can lay out (allocator.zoneinfo.Zoneinfo), or one line
+    """A real /proc/zoneinfo the model can lay out (sweep.zoneinfo.Zoneinfo), or one line
     saying why not."""
-    from allocator.zoneinfo import read_zoneinfo
+    from ..zoneinfo import read_zoneinfo
 
     zi = read_zoneinfo(path)
     if zi.unsupported():

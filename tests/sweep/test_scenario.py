@@ -35,8 +35,10 @@ EXPECTED = {
     "huge_grid.toml": "[grid]: 1,000,000 points (before exclusions), more than the limit of "
                       "100,000 (--max-points)",
     "not_utf8.toml": "not UTF-8 text (byte 19)",
+    "duration_beyond_a_day.toml": "at most 86400s (a simulated day)",
+    "cost_infinite.toml": "cost.zone_lock_ns must be a whole number of nanoseconds from 0",
     "cap_below_warmup.toml": "shorter than duration_cap",
-    "cost_negative.toml": "cost.zone_page_ns must be a non-negative whole number",
+    "cost_negative.toml": "cost.zone_page_ns must be a whole number of nanoseconds from 0",
     "cpus_string.toml": "cpus must be an integer, got 'many'",
     "cpus_too_many.toml": "cpus must be between 1 and 4096, got 5000",
     "duplicate_key.toml": "not valid TOML: Cannot overwrite a value",

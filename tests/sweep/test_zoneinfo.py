@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from allocator.zoneinfo import parse_zoneinfo
+from sweep.zoneinfo import parse_zoneinfo
 
 from .cli_run import run
 

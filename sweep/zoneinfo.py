@@ -10,8 +10,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from .errors import SpecError
-from .topology import ZONE_NAMES, Topology, ZoneShape
+from allocator.errors import SpecError
+from allocator.topology import ZONE_NAMES, Topology, ZoneShape
 
 _HEAD = re.compile(r"^Node\s+(\d+),\s+zone\s+(\S+)\s*$")
 _FIELD = re.compile(
