@@ -25,6 +25,7 @@ from .analysis import Trend, trends
 from .completeness import Completeness, completeness, completeness_line
 from .db import connect
 from .store import read_grid, write_atomic
+from .tables import compare_lines, point_lines, pp, steady_lines
 
 HEADLINE = (
     ("sys_gain", "%sys saved", "less time in the allocator"),
@@ -133,10 +134,6 @@ def analyse(con: Any, sweep: str, version: str, min_slope: float,
     return out
 
 
-def _pp(v: float) -> str:
-    return f"{100 * v:+.2f} pp"
-
-
 def verdict_lines(results: list[MixResult], grid: Completeness | None = None) -> list[str]:
     """The report's first lines: per mix, the RFC's claim on the headline metric; a mix whose
     points are not all stored says so."""
@@ -150,7 +147,7 @@ def verdict_lines(results: list[MixResult], grid: Completeness | None = None) ->
         if len(r.by_mem) > 1:
             per_mem = " At each memory size, with CPUs: " + ", ".join(
                 f"{format_size(m)} {t.verdict}"
-                + (f" ({_pp(t.slope)})" if np.isfinite(t.slope) else "")
+                + (f" ({pp(t.slope)})" if np.isfinite(t.slope) else "")
                 for m, t in r.by_mem.items()
             ) + "."
         if r.per_node is not None:
@@ -178,7 +175,8 @@ def _describe(t: Trend) -> str:
     rho = f"Spearman rho {t.rho:+.2f}, p {t.p:.2g}" if np.isfinite(t.rho) else "gain constant"
     if t.hi - t.lo < 1e-9:  # nothing to resample: the mix drew nothing random at these settings
         rho += "; every seed gave the same gain, the interval shows no seed noise"
-    return f"slope {_pp(t.slope)} per doubling, 95% CI [{_pp(t.lo)}, {_pp(t.hi)}]; {rho}"
+    return (f"slope {pp(t.slope)} per doubling, 95% CI [{pp(t.lo)}, {pp(t.hi)}], in points "
+            f"of the saving (% of upstream's %sys, not of CPU time); {rho}")
 
 
 def _cost_lines(results: list[MixResult]) -> list[str]:
@@ -345,60 +343,6 @@ def plot_timeseries(con: Any, sweep: str, version: str, mix: str, out: Path,
     return figures.save(fig, out / f"{mix}-timeseries")
 
 
-def steady_lines(con: Any, sweep: str, version: str, where: str) -> list[str]:
-    """Per mix: how many points were stationary, why runs stopped, warm-ups and windows."""
-    rows = con.execute(
-        "SELECT mix, count(*), count(*) FILTER (WHERE coalesce(stationary, false)), "
-        "count(*) FILTER (WHERE stop_reason = 'precision'), "
-        "count(*) FILTER (WHERE stop_reason = 'cap'), "
-        "count(*) FILTER (WHERE stop_reason = 'fixed' OR stop_reason IS NULL), "
-        "median(warmup_ns) / 1e9, max(warmup_ns) / 1e9, median(window_ns) / 1e9, "
-        "max(sys_frac_ci95 / NULLIF(sys_frac, 0)) "
-        "FROM points WHERE sweep = ? AND sim_version = ? "
-        f"AND pair_id IN (SELECT pair_id FROM gains WHERE {where}) GROUP BY mix ORDER BY mix",
-        [sweep, version]).fetchall()
-    lines = ["| mix | points | stationary | stopped: precision / cap / fixed | warm-up median, "
-             "max (s) | window median (s) | worst %sys half-width |",
-             "|---|---|---|---|---|---|---|"]
-    for mix, n, st, prec, cap, fixed, wmed, wmax, win, worst in rows:
-        worst_s = f"{100 * worst:.1f}%" if worst is not None and np.isfinite(worst) else "n/a"
-        lines.append(f"| {mix} | {n} | {st} | {prec} / {cap} / {fixed} | "
-                     f"{_num(wmed)}, {_num(wmax)} | {_num(win)} | {worst_s} |")
-    return lines
-
-
-def point_lines(con: Any, sweep: str, version: str, where: str) -> list[str]:
-    """Every (mix, CPUs, memory) cell: the %sys gain over seeds with the mean of the pairs'
-    own half-widths, and how many of its pairs were stationary (a cell with a transient pair
-    is marked)."""
-    rows = con.execute(
-        "SELECT mix, cpus, mem_bytes, nodes, count(*), count(*) FILTER (WHERE stationary), "
-        "avg(sys_gain), avg(sys_gain_ci95), avg(throughput_gain), avg(throughput_gain_ci95) "
-        "FROM gains WHERE sweep = ? AND sim_version = ? AND "
-        f"{where} GROUP BY ALL ORDER BY mix, mem_bytes, nodes, cpus", [sweep, version]).fetchall()
-    many = len({r[3] for r in rows}) > 1
-    lines = ["| mix | CPUs | memory |" + (" nodes |" if many else "")
-             + " %sys saved | throughput gained | stationary pairs |",
-             "|---|---|---|" + ("---|" if many else "") + "---|---|---|"]
-    for mix, cpus, mem, nodes, n, st, sg, sgw, tg, tgw in rows:
-        mark = "" if st == n else " **transient**"
-        lines.append(f"| {mix} | {cpus} | {format_size(int(mem))} |"
-                     + (f" {nodes} |" if many else "")
-                     + f" {_pm(sg, sgw)} | {_pm(tg, tgw)} | {st} of {n}{mark} |")
-    return lines
-
-
-def _num(v: Any) -> str:
-    return "n/a" if v is None else f"{v:.2f}"
-
-
-def _pm(v: Any, hw: Any) -> str:
-    if v is None:
-        return "n/a"
-    w = f" ± {100 * hw:.2f}" if hw is not None and np.isfinite(hw) else ""
-    return f"{100 * v:+.2f}%{w}"
-
-
 def _log2_axis(ax: Any) -> None:
     ax.set_xscale("log", base=2)
     ax.xaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:g}"))
@@ -437,7 +381,8 @@ def write_report(results: str, sweep: str | None, out: Path, min_slope: float = 
     md = _markdown(sweep, version, results, mixes, drawn, min_slope, grid, n_stored,
                    choices.section(choices.settings(con, sweep, version, min_slope)),
                    steady_lines(con, sweep, version, where) + [""]
-                   + point_lines(con, sweep, version, where))
+                   + point_lines(con, sweep, version, where),
+                   compare_lines(results, sweep, version, swept))
     write_atomic(out / "report.md", md)
     write_atomic(out / "index.html", figures.page(f"pcp-sweep report: {sweep}", md))
     return out / "report.md"
@@ -445,7 +390,7 @@ def write_report(results: str, sweep: str | None, out: Path, min_slope: float = 
 
 def _markdown(sweep: str, version: str, results: str, mixes: list[MixResult], drawn: dict,
               min_slope: float, grid: Completeness | None, n_stored: int,
-              choice_lines: list[str], steady: list[str]) -> str:
+              choice_lines: list[str], steady: list[str], compare: list[str]) -> str:
     lines = [f"# Does pcp-buddy's gain grow with CPUs and memory? ({sweep})", ""]
     lines += [completeness_line(grid, n_stored), ""]
     lines += [f"- {line}" for line in verdict_lines(mixes, grid)]
@@ -462,6 +407,10 @@ def _markdown(sweep: str, version: str, results: str, mixes: list[MixResult], dr
         f"interval comes from a bootstrap over the seeds of each (CPUs, memory) cell. "
         f"supported: the interval is above 0; not supported: it is below "
         f"{100 * min_slope:g} pp per doubling (flat or shrinking); inconclusive: neither. "
+        f"A gain is relative, a saving in % of upstream's own %sys (or throughput, or wait), "
+        f"so a slope's pp are points of that saving, not points of CPU time: +3 pp per "
+        f"doubling takes a 10% saving to 13%. The per-point table beside the steady state "
+        f"gives each doubling's own change. "
         f"Spearman's rho is a second opinion. Only stationary pairs count: a point's window "
         f"starts after the warm-up its own series shows (MSER-5 and pcp->high settling) and "
         f"its half-widths come from batch means (allocator/runlength.py); a curve with a pair "
@@ -481,6 +430,7 @@ def _markdown(sweep: str, version: str, results: str, mixes: list[MixResult], dr
             cpu, mem = r.trends[metric]
             lines.append(f"| {r.mix} | {label} | {cpu.verdict} | {_ci(cpu)} | {mem.verdict} | "
                          f"{_ci(mem)} |")
+    lines += ["", "## Upstream against pcp-buddy, machine by machine", "", *compare]
     lines += ["", "## Open design choices", "", *choice_lines]
     lines += ["", "## Figures", ""]
     for mix, paths in drawn.items():
@@ -493,4 +443,4 @@ def _markdown(sweep: str, version: str, results: str, mixes: list[MixResult], dr
 def _ci(t: Trend) -> str:
     if t.verdict == "not swept" or not np.isfinite(t.slope):
         return "n/a"
-    return f"{_pp(t.slope)} [{_pp(t.lo)}, {_pp(t.hi)}]"
+    return f"{pp(t.slope)} [{pp(t.lo)}, {pp(t.hi)}]"

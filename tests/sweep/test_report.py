@@ -173,3 +173,22 @@ def test_per_node_trend_is_reported_beside_the_machine_trend(tmp_path, capsys):
     text = (tmp_path / "rep" / "report.md").read_text()
     assert "Per node (the CPUs on one zone->lock): with CPUs per node **supported**" in text
     assert "| nodes |" in text
+
+
+def test_report_carries_the_compare_table_and_each_doublings_change(results, tmp_path):
+    """Issue #18: `sweep compare`'s table of the two policies is in the report, and the
+    per-point table gives each doubling's own change, which sums to the whole curve's."""
+    md = write_report(str(results), "synthetic", tmp_path).read_text()
+    section = md.split("## Upstream against pcp-buddy, machine by machine")[1].split("\n## ")[0]
+    assert "| where | metric | upstream | pcp-buddy | gain |" in section
+    assert "| grows 128 CPUs/" in section and "%sys (allocator)" in section
+    table = [cells for cells in (line.split("|") for line in md.splitlines()
+                                 if line.startswith("| grows |"))
+             if len(cells) == 9 and cells[3].strip().endswith("GiB") and "pp" in cells[5]]
+    steps = {}
+    for cells in table:
+        steps.setdefault(cells[3].strip(), []).append(float(cells[5].split("pp")[0]))
+    for mem, changes in steps.items():
+        assert len(changes) == 4, (mem, changes)  # 8 -> 16 -> 32 -> 64 -> 128 CPUs
+        assert abs(sum(changes) - 12.0) < 1.5, (mem, changes)  # +3 pp per doubling, planted
+    assert "points of the saving (% of upstream's %sys, not of CPU time)" in md
