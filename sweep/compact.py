@@ -25,7 +25,7 @@ import pyarrow.fs as pafs
 
 from allocator.errors import SpecError
 
-from .store import KINDS, _fs, check_file
+from .store import KINDS, _fs, check_file, check_schema
 
 # Points per segment: ~4k one-row files compact in a few seconds and keep DuckDB's memory low
 # (a union of 100k files at once is what exhausted 24 GiB here); 100k points make 25 segments.
@@ -117,6 +117,8 @@ def ensure_index(root: str, sweep: str, kind: str, *, write: bool = True) -> lis
     files_dir = f"{base}/{sweep}/{kind}"
     index_dir = f"{base}/{sweep}/index/{kind}"
     names = set(_names(fs, files_dir, ".parquet"))
+    if kind == "points" and names:
+        check_schema(fs, f"{files_dir}/{min(names)}", f"{root}/{sweep}")
     segments = _segments(fs, index_dir)
     held: set[str] = set()
     for stem in sorted(segments, key=lambda s: (-len(segments[s]), s)):

@@ -12,7 +12,6 @@ from .compact import indexes
 from .store import KINDS
 
 VIEWS_SQL = Path(__file__).with_name("views.sql")
-VIEWS = ("points", "samples", "failures", "gains", "curves")
 # Columns the views need that points stored before steady-state control lack: NULL there
 # (a NULL `stationary` counts as not stationary).
 LATER_COLUMNS = {

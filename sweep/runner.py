@@ -19,7 +19,7 @@ from typing import Any
 import duckdb
 
 from .compact import indexes, sweeps
-from .executors import make_executor
+from .executors import Executor, make_executor
 from .identity import pair_id
 from .scenario import Point, Scenario
 from .store import (
@@ -274,8 +274,8 @@ def run_plan(
     workers: int | None = None,
     retries: int = 1,
     dashboard: bool = False,
-    on_result: Callable[[dict[str, Any], Any], None] | None = None,
-    on_start: Callable[[Any], None] | None = None,
+    on_result: Callable[[dict[str, Any], Executor], None] | None = None,
+    on_start: Callable[[Executor], None] | None = None,
 ) -> RunSummary:
     """Run the plan's points; `on_result(status, executor)` after each (for progress)."""
     ensure_local_root(root)

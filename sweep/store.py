@@ -16,6 +16,7 @@ opening anything. Each file's metadata holds the schema version and the provenan
 from __future__ import annotations
 
 import contextlib
+import importlib.metadata
 import json
 import os
 import platform
@@ -34,7 +35,7 @@ import pyarrow.parquet as pq
 
 from allocator.errors import SpecError
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 1  # the layout of a point file: written into each, checked on read
 KINDS = ("points", "samples", "failures")
 
 
@@ -54,8 +55,6 @@ def _fs(root: str) -> tuple[pafs.FileSystem, str]:
     return pafs.LocalFileSystem(), str(Path(root).resolve())
 
 
-def sweep_dir(root: str, sweep: str) -> str:
-    return f"{root.rstrip('/')}/{sweep}"
 
 
 @lru_cache(maxsize=1)
@@ -74,11 +73,9 @@ def provenance() -> dict[str, str]:
         "numba": numba.__version__,
         "pyarrow": pa.__version__,
     }
-    try:
-        import ray
-
-        info["ray"] = ray.__version__
-    except ImportError:  # pragma: no cover - ray is a dependency
+    try:  # the version only: `import ray` stays in executors/ray_executor.py alone
+        info["ray"] = importlib.metadata.version("ray")
+    except importlib.metadata.PackageNotFoundError:  # pragma: no cover - a dependency
         info["ray"] = "absent"
     return info
 
@@ -183,6 +180,20 @@ def check_file(fs: pafs.FileSystem, path: str, size: int | None) -> str | None:
     if int.from_bytes(tail[:4], "little") + 12 > size:
         return "its footer runs past the start of the file"
     return None
+
+
+def check_schema(fs: pafs.FileSystem, path: str, where: str) -> None:
+    """Refuse, in one line, a store written in a layout this pcp-sweep does not know: the
+    `schema_version` of the point file at `path` (one footer read; a store is written by one
+    pcp-sweep, so the first file stands for its sweep)."""
+    try:
+        meta = pq.read_schema(path, filesystem=fs).metadata or {}
+    except (OSError, pa.ArrowException):
+        return  # a damaged file: the structural checks report it
+    version = meta.get(b"schema_version", b"").decode()
+    if version and version != str(SCHEMA_VERSION):
+        raise SpecError(f"{where} was written in store schema {version}; this pcp-sweep "
+                        f"reads schema {SCHEMA_VERSION} (use the pcp-sweep that wrote it)")
 
 
 def check_point_file(fs: pafs.FileSystem, path: str) -> str | None:

@@ -7,7 +7,8 @@ cluster. Both have the same interface: `imap(calls)` -> iterator of statuses, `r
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Iterable, Iterator
+from typing import Any, Protocol
 
 from allocator.errors import SpecError
 
@@ -16,8 +17,27 @@ from .serial import SerialExecutor
 EXECUTORS = ("ray", "serial")
 
 
+class Executor(Protocol):
+    """What runner.run_plan needs of an executor."""
+
+    workers: int  # points it runs at once
+    running: int  # points running now (for the progress line)
+
+    def imap(self, calls: Iterable[tuple[Any, ...]]) -> Iterator[dict[str, Any]]:
+        """Run worker.run_point over `calls`; yield each status as it finishes."""
+        ...
+
+    def cancel(self) -> None:
+        """Drop what has not finished (Ctrl-C)."""
+        ...
+
+    def close(self) -> None:
+        """Release what it started (a local Ray instance and its processes)."""
+        ...
+
+
 def make_executor(name: str, *, address: str | None = None, workers: int | None = None,
-                  dashboard: bool = False) -> Any:
+                  dashboard: bool = False) -> Executor:
     if name == "serial":
         return SerialExecutor()
     if name == "ray":
