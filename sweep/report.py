@@ -348,8 +348,20 @@ def _log2_axis(ax: Any) -> None:
     ax.xaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:g}"))
 
 
+@dataclass
+class Report:
+    """What `write_report` wrote and decided: the verdicts as data, for the CLI and nightly."""
+
+    path: Path  # report.md; index.html beside it
+    sweep: str
+    version: str
+    completeness: str  # the first line: how much of the grid the verdicts stand on
+    verdicts: list[str]  # one line per mix (Markdown)
+    mixes: list[MixResult]
+
+
 def write_report(results: str, sweep: str | None, out: Path, min_slope: float = 0.005,
-                 version: str | None = None) -> Path:
+                 version: str | None = None) -> Report:
     """Write the report of `sweep` (default: scaling, else the first) made by simulator
     `version` (default: the only one, else this simulator's)."""
     con = connect(results)
@@ -385,7 +397,9 @@ def write_report(results: str, sweep: str | None, out: Path, min_slope: float = 
                    compare_lines(results, sweep, version, swept))
     write_atomic(out / "report.md", md)
     write_atomic(out / "index.html", figures.page(f"pcp-sweep report: {sweep}", md))
-    return out / "report.md"
+    return Report(path=out / "report.md", sweep=sweep, version=version,
+                  completeness=completeness_line(grid, n_stored),
+                  verdicts=verdict_lines(mixes, grid), mixes=mixes)
 
 
 def _markdown(sweep: str, version: str, results: str, mixes: list[MixResult], drawn: dict,

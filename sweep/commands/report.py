@@ -17,7 +17,7 @@ def report(results: str, sweep: str | None, out_dir: Path, min_slope: float,
         return
     from .. import report as report_mod  # matplotlib: loaded only when a report is asked for
 
-    path = report_mod.write_report(results, sweep, out_dir, min_slope, sim_version)
-    text = path.read_text()
-    out.print(text.split("\n## ")[0], markup=False, highlight=False, soft_wrap=True)
-    out.print(f"written: {path} and {path.with_name('index.html')}", markup=False)
+    rep = report_mod.write_report(results, sweep, out_dir, min_slope, sim_version)
+    text = "\n".join([rep.completeness, "", *(f"- {v}" for v in rep.verdicts)])
+    out.print(text, markup=False, highlight=False, soft_wrap=True)
+    out.print(f"written: {rep.path} and {rep.path.with_name('index.html')}", markup=False)

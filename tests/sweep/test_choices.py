@@ -47,7 +47,7 @@ def write_choice_sweep(root):
 
 def test_choices_section_names_the_knob_a_conclusion_depends_on(tmp_path):
     write_choice_sweep(tmp_path / "results")
-    md = write_report(str(tmp_path / "results"), "choices", tmp_path / "out").read_text()
+    md = write_report(str(tmp_path / "results"), "choices", tmp_path / "out").path.read_text()
     head = md.split("\n## ")[0]
     # the verdicts use the default (merge_scope 0), where the planted gain grows 4 pp/doubling
     assert "grows with CPUs: **supported**" in head
@@ -64,5 +64,5 @@ def test_a_sweep_without_choices_says_so(tmp_path):
     from .synth import write_sweep
 
     write_sweep(tmp_path / "results", sys_gain=lambda mix, c, m: 0.1)
-    md = write_report(str(tmp_path / "results"), "synthetic", tmp_path / "out").read_text()
+    md = write_report(str(tmp_path / "results"), "synthetic", tmp_path / "out").path.read_text()
     assert "No design choice is swept in this sweep" in md

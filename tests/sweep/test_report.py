@@ -37,7 +37,7 @@ def png_size(path):
 
 
 def test_report_verdicts_follow_the_planted_effects(results, tmp_path):
-    md = write_report(str(results), "synthetic", tmp_path).read_text()
+    md = write_report(str(results), "synthetic", tmp_path).path.read_text()
     head = md.split("\n## ")[0]
     grows_line = next(line for line in head.splitlines() if "**grows**" in line)
     flat_line = next(line for line in head.splitlines() if "**flat**" in line)
@@ -178,7 +178,7 @@ def test_per_node_trend_is_reported_beside_the_machine_trend(tmp_path, capsys):
 def test_report_carries_the_compare_table_and_each_doublings_change(results, tmp_path):
     """Issue #18: `sweep compare`'s table of the two policies is in the report, and the
     per-point table gives each doubling's own change, which sums to the whole curve's."""
-    md = write_report(str(results), "synthetic", tmp_path).read_text()
+    md = write_report(str(results), "synthetic", tmp_path).path.read_text()
     section = md.split("## Upstream against pcp-buddy, machine by machine")[1].split("\n## ")[0]
     assert "| where | metric | upstream | pcp-buddy | gain |" in section
     assert "| grows 128 CPUs/" in section and "%sys (allocator)" in section

@@ -18,7 +18,7 @@ def test_report_counts_missing_points_and_pairs(tmp_path):
     assert summary.done == 8
     grid = read_grid(results, "partial")
     assert grid is not None and len(grid["points"]) == 8
-    full = write_report(results, "partial", tmp_path / "full").read_text()
+    full = write_report(results, "partial", tmp_path / "full").path.read_text()
     assert f"Stored: 8 of 8 points of `{scen}`, 4 of 4 pairs complete, 0 of them stationary." \
         in full.splitlines()[2]
     assert "Incomplete" not in full
@@ -26,7 +26,7 @@ def test_report_counts_missing_points_and_pairs(tmp_path):
     gone = next(p for p in scenario.points if p.spec.policy == "pcp-buddy")
     for path in Path(results, "partial", "points").glob(f"{gone.param_id}.*.parquet"):
         path.unlink()
-    partial = write_report(results, "partial", tmp_path / "partial").read_text()
+    partial = write_report(results, "partial", tmp_path / "partial").path.read_text()
     first = partial.splitlines()[2]
     assert "Stored: 7 of 8 points" in first and "3 of 4 pairs complete" in first
     assert "**Incomplete: 1 point missing**" in first
