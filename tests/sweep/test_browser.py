@@ -8,18 +8,17 @@ are skipped with that reason, except where PCP_SWEEP_REQUIRE_BROWSER is set (.ci
 it and sets that), so a CI without the browser fails instead of passing quietly.
 """
 
-import datetime as dt
 import os
 import re
 import shutil
 
 import pytest
 
-from sweep import figures, history, regress
+from sweep import figures, history
 from sweep.report import write_report
 
 from .synth import write_sweep
-from .test_history import slower_at_scale
+from .test_history import slower_at_scale, write_nights
 from .test_report import grows
 
 VIEWPORT = {"width": 1280, "height": 800}
@@ -101,16 +100,7 @@ def test_report_in_a_browser(browser, tmp_path):
 
 
 def test_history_page_in_a_browser(browser, tmp_path):
-    base = tmp_path / "base"
-    write_sweep(base, seed=1)
-    store = tmp_path / "history"
-    for night, scale in enumerate((None, slower_at_scale)):
-        cand = tmp_path / f"night{night}"
-        write_sweep(cand, seed=2 + night, scale=scale)
-        outcome = regress.decide(regress.load(str(base), "synthetic", None),
-                                 regress.load(str(cand), "synthetic", None))
-        history.record(str(store), str(cand), "synthetic", "synthetic", outcome,
-                       now=dt.datetime(2026, 12, 1 + night, 3, 0, tzinfo=dt.UTC))
+    store = write_nights(tmp_path, (None, slower_at_scale))
     out = tmp_path / "page"
     history.write_page(str(store), None, out)
     page, failed = _open(browser, out / "history.html")

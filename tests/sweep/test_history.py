@@ -17,17 +17,24 @@ def slower_at_scale(mix, policy, cpus, mem):
     return 1.3 if mix == "grows" and policy == "pcp-buddy" and cpus >= 64 else 1.0
 
 
-def test_nights_are_kept_and_drawn_with_the_regression_marked(tmp_path, capsys):
+def write_nights(tmp_path, scales):
+    """A history store of one night per entry of `scales` (None: as the baseline), each
+    decided against one synthetic baseline; returns the store's path."""
     base = tmp_path / "base"
     write_sweep(base, seed=1)
     store = tmp_path / "history"
-    for night, scale in enumerate((None, None, slower_at_scale)):
+    for night, scale in enumerate(scales):
         cand = tmp_path / f"night{night}"
         write_sweep(cand, seed=2 + night, scale=scale)
         outcome = regress.decide(regress.load(str(base), "synthetic", None),
                                  regress.load(str(cand), "synthetic", None))
         history.record(str(store), str(cand), "synthetic", "synthetic", outcome,
                        now=dt.datetime(2026, 12, 1 + night, 3, 0, tzinfo=dt.UTC))
+    return store
+
+
+def test_nights_are_kept_and_drawn_with_the_regression_marked(tmp_path, capsys):
+    store = write_nights(tmp_path, (None, None, slower_at_scale))
     sweep, h = history.read(str(store))
     assert sweep == "synthetic"
     nights = list(dict.fromkeys(h["night"].tolist()))
