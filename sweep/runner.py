@@ -135,14 +135,17 @@ class Eta:
         return sum(self.point_s(p) for p in self._left.values()) / self._workers
 
 
-def adopt_legacy(scenario: Scenario, found: Any) -> Scenario:
-    """The scenario with each pair that a store holds under its pre-canonical ids (a point of
-    it stored by this simulator version) taken under those ids, every point of the pair
-    alike: the stored points stay current and a missing partner runs on the very seed its
-    stored partner ran (identity.canonical; a compatibility read, nothing is rewritten)."""
+def adopt_legacy(scenario: Scenario, *found: Any) -> Scenario:
+    """The scenario with each pair that a store holds under its pre-canonical ids (a point
+    of it stored by any simulator version, in any of the listings `found`) taken under
+    those ids, every point of the pair alike (identity.canonical; a compatibility read,
+    nothing is rewritten). So a store written before canonical ids keeps its ids and seeds
+    across reruns and simulator versions: its stale points rerun on the seeds they ran on,
+    a missing partner on its stored partner's, and a nightly candidate matches a baseline
+    written then (`also` of make_plan)."""
     adopt = {pair_id(p.legacy.flat, p.replicate) for p in scenario.points
              if p.legacy is not None
-             and p.legacy.point_id in found.points.get(p.legacy.param_id, ())}
+             and any(f.points.get(p.legacy.param_id) for f in found)}
     if not adopt:
         return scenario
     points = tuple(
@@ -152,16 +155,16 @@ def adopt_legacy(scenario: Scenario, found: Any) -> Scenario:
 
 
 def make_plan(scenario: Scenario, root: str, *, force: bool = False,
-              rerun_stale: bool = False) -> Plan:
+              rerun_stale: bool = False, also: tuple[str, ...] = ()) -> Plan:
+    """`also`: other stores whose ids the plan keeps (sweep nightly's baseline)."""
     found = listing(root, scenario.name)
-    scenario = adopt_legacy(scenario, found)
+    others = [listing(r, scenario.name, verify=False) for r in also]
+    scenario = adopt_legacy(scenario, found, *others)
     running = live_claims(root, scenario.name)
     status: dict[str, str] = {}
     to_run: list[Point] = []
     for p in scenario.points:
         versions = found.points.get(p.param_id, set())
-        if not versions and p.legacy is not None:  # stored only by other versions, old ids
-            versions = found.points.get(p.legacy.param_id, set())
         if p.point_id in versions:
             state = "stored"
         elif file_name(p.param_id, p.point_id) in running:

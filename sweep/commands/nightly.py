@@ -37,7 +37,8 @@ def nightly(scenario: str, baseline: str, results: str, out: Any, err: Any, *,
     from .. import regress as regress_mod
     from .. import report as report_mod
 
-    plan = run_cmd.plan_scenario(scenario, results)
+    # the baseline's ids too: a baseline stored before canonical ids still matches tonight
+    plan = run_cmd.plan_scenario(scenario, results, also=(baseline,))
     base = regress_mod.load(baseline, plan.scenario.name, baseline_version)  # fail early
     summary = run_cmd.compile_and_run(plan, results, err, executor=executor, address=address)
     out.print(run_cmd.summary_table(summary))

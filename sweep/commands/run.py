@@ -27,10 +27,10 @@ from . import compile as compile_cmd
 
 
 def plan_scenario(path: str, root: str, force: bool = False, rerun_stale: bool = False,
-                  max_points: int = MAX_POINTS) -> Plan:
+                  max_points: int = MAX_POINTS, also: tuple[str, ...] = ()) -> Plan:
     check_results_root(root)
     return make_plan(load_scenario(path, max_points), root, force=force,
-                     rerun_stale=rerun_stale)
+                     rerun_stale=rerun_stale, also=also)
 
 
 def check_results_root(root: str) -> None:
