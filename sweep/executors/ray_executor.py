@@ -93,7 +93,5 @@ class RayExecutor:
     def close(self) -> None:
         if self._started_here and ray.is_initialized():
             ray.shutdown()
-        if self._reaper is not None:  # ends whatever Ray's shutdown left running
-            self._reaper.stdin.close()
-            self._reaper.wait()
-            self._reaper = None
+        reaper.stop(self._reaper)  # ends whatever Ray's shutdown left running
+        self._reaper = None

@@ -40,7 +40,7 @@ def watch(driver: int) -> subprocess.Popen | None:
     return proc
 
 
-def _stat(pid: int) -> tuple[int, int] | None:
+def stat(pid: int) -> tuple[int, int] | None:
     """(parent pid, start time in clock ticks) of a running process, else None."""
     try:
         text = Path(f"/proc/{pid}/stat").read_text()
@@ -50,13 +50,21 @@ def _stat(pid: int) -> tuple[int, int] | None:
     return int(fields[1]), int(fields[19])
 
 
+def stop(proc: subprocess.Popen | None) -> None:
+    """Tell the reaper `watch` started that the driver is done, and wait until it has
+    ended whatever was left."""
+    if proc is not None:
+        proc.stdin.close()
+        proc.wait()
+
+
 def descendants(root: int) -> dict[int, int]:
     """pid -> start time of every process below `root` now."""
     children: dict[int, list[int]] = {}
     starts: dict[int, int] = {}
     for entry in os.scandir("/proc"):
         if entry.name.isdigit():
-            st = _stat(int(entry.name))
+            st = stat(int(entry.name))
             if st is not None:
                 children.setdefault(st[0], []).append(int(entry.name))
                 starts[int(entry.name)] = st[1]
@@ -70,17 +78,17 @@ def descendants(root: int) -> dict[int, int]:
     return out
 
 
-def _alive(known: dict[int, int]) -> list[int]:
-    return [pid for pid, start in known.items() if (st := _stat(pid)) and st[1] == start]
+def alive(known: dict[int, int]) -> list[int]:
+    return [pid for pid, start in known.items() if (st := stat(pid)) and st[1] == start]
 
 
 def reap(known: dict[int, int]) -> None:
     for sig, wait in ((signal.SIGTERM, GRACE_S), (signal.SIGKILL, 0.0)):
-        for pid in _alive(known):
+        for pid in alive(known):
             with contextlib.suppress(OSError):  # gone since
                 os.kill(pid, sig)
         deadline = time.monotonic() + wait
-        while _alive(known) and time.monotonic() < deadline:
+        while alive(known) and time.monotonic() < deadline:
             time.sleep(0.1)
 
 

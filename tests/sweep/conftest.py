@@ -16,11 +16,10 @@ def ray_session():
     os.environ["PYTHONPATH"] = os.pathsep.join(
         [str(ROOT), *filter(None, [os.environ.get("PYTHONPATH")])]
     )
+    from sweep.executors import reaper
     from sweep.executors.ray_executor import start_local
 
     watch = start_local(2, object_store_bytes=128 * 1024 * 1024)
     yield
     ray.shutdown()
-    if watch is not None:
-        watch.stdin.close()
-        watch.wait()
+    reaper.stop(watch)

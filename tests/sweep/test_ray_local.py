@@ -71,7 +71,7 @@ def _cmdline(pid: int) -> str:
 
 def _gone(tree: dict[int, int], timeout: float) -> list[int]:
     deadline = time.monotonic() + timeout
-    while (left := reaper._alive(tree)) and time.monotonic() < deadline:
+    while (left := reaper.alive(tree)) and time.monotonic() < deadline:
         time.sleep(0.2)
     return left
 
@@ -81,7 +81,7 @@ def test_a_local_instance_listens_on_loopback_only_and_ends_with_a_killed_driver
     proc = _driver("kill")
     try:
         tree = reaper.descendants(proc.pid)
-        tree[proc.pid] = reaper._stat(proc.pid)[1]
+        tree[proc.pid] = reaper.stat(proc.pid)[1]
         sockets = _listening(set(tree))
         # gcs_server, the raylet (two), the driver, a worker, the runtime-env agent at least
         assert len(sockets) >= 4, sockets
