@@ -134,6 +134,10 @@ def analyse(con: Any, sweep: str, version: str, min_slope: float,
     return out
 
 
+UNITS = ("Gains are savings in % of upstream's own figure; a slope's pp are points of the "
+         "saving (% of upstream's %sys, not of CPU time) per doubling.")
+
+
 def verdict_lines(results: list[MixResult], grid: Completeness | None = None) -> list[str]:
     """The report's first lines: per mix, the RFC's claim on the headline metric; a mix whose
     points are not all stored says so."""
@@ -175,8 +179,7 @@ def _describe(t: Trend) -> str:
     rho = f"Spearman rho {t.rho:+.2f}, p {t.p:.2g}" if np.isfinite(t.rho) else "gain constant"
     if t.hi - t.lo < 1e-9:  # nothing to resample: the mix drew nothing random at these settings
         rho += "; every seed gave the same gain, the interval shows no seed noise"
-    return (f"slope {pp(t.slope)} per doubling, 95% CI [{pp(t.lo)}, {pp(t.hi)}], in points "
-            f"of the saving (% of upstream's %sys, not of CPU time); {rho}")
+    return f"slope {pp(t.slope)} per doubling, 95% CI [{pp(t.lo)}, {pp(t.hi)}]; {rho}"
 
 
 def _cost_lines(results: list[MixResult]) -> list[str]:
@@ -407,6 +410,7 @@ def _markdown(sweep: str, version: str, results: str, mixes: list[MixResult], dr
               choice_lines: list[str], steady: list[str], compare: list[str]) -> str:
     lines = [f"# Does pcp-buddy's gain grow with CPUs and memory? ({sweep})", ""]
     lines += [completeness_line(grid, n_stored), ""]
+    lines += [UNITS, ""]
     lines += [f"- {line}" for line in verdict_lines(mixes, grid)]
     lines += ["", "## What it costs (upstream -> pcp-buddy, mean of the stationary pairs)", ""]
     lines += [f"- {line}" for line in _cost_lines(mixes)]
