@@ -14,20 +14,15 @@ from typing import Any
 
 import numpy as np
 
-from allocator.knobs import ENGINE_KNOBS
-from allocator.policy import registered_policies
-
 from .analysis import trends
+from .identity import flat_defaults
 
 GAINS = (("sys_gain", "%sys saved"), ("throughput_gain", "throughput gained"))
 
 
 def knob_defaults() -> dict[str, int]:
     """Column name (knob_<name>) -> default, for the engine's and every policy's knobs."""
-    knobs = list(ENGINE_KNOBS)
-    for policy in registered_policies().values():
-        knobs += list(policy.knobs)
-    return {f"knob_{k.name}": k.default for k in knobs}
+    return {f"knob_{k[5:]}": v for k, v in flat_defaults().items() if k.startswith("knob.")}
 
 
 def swept_knobs(con: Any, sweep: str, version: str) -> dict[str, list[int]]:

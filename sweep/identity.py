@@ -27,14 +27,10 @@ WORKLOAD_KEYS = ("cpus", "mem", "mix", "duration", "warmup", "sample_interval")
 def canonical(flat: dict[str, Any]) -> dict[str, Any]:
     """`flat` (as `Spec.to_flat` gives it, so already valid) in its one spelling."""
     from allocator import get_mix
-    from allocator.costs import default_costs
-
-    from .choices import knob_defaults
 
     mix = get_mix(str(flat.get("mix", "kbuild")))
     params = {p.name: p for p in mix.params}
-    defaults = {f"cost.{k}": v for k, v in default_costs().items()}
-    defaults |= {f"knob.{k.removeprefix('knob_')}": v for k, v in knob_defaults().items()}
+    defaults = flat_defaults()
     out: dict[str, Any] = {}
     for key, value in flat.items():
         kind, dot, name = key.partition(".")
@@ -48,6 +44,18 @@ def canonical(flat: dict[str, Any]) -> dict[str, Any]:
             continue
         out[key] = value
     return dict(sorted(out.items()))
+
+
+def flat_defaults() -> dict[str, Any]:
+    """`cost.<name>` and `knob.<name>` (the engine's and every registered policy's) ->
+    default, as flat keys spell them."""
+    from allocator.costs import default_costs
+    from allocator.knobs import ENGINE_KNOBS
+    from allocator.policy import registered_policies
+
+    knobs = [*ENGINE_KNOBS, *(k for pol in registered_policies().values() for k in pol.knobs)]
+    return ({f"cost.{k}": v for k, v in default_costs().items()}
+            | {f"knob.{k.name}": k.default for k in knobs})
 
 
 def _param_number(param: Any, resolved: int | str) -> int | float | str:

@@ -21,7 +21,7 @@ import duckdb
 from .compact import indexes, sweeps
 from .executors import Executor, make_executor
 from .identity import pair_id
-from .scenario import Point, Scenario
+from .scenario import Point, Scenario, legacy_point
 from .store import (
     ensure_local_root,
     file_name,
@@ -149,7 +149,7 @@ def adopt_legacy(scenario: Scenario, *found: Any) -> Scenario:
     if not adopt:
         return scenario
     points = tuple(
-        replace(p.legacy, axes=p.axes) if p.legacy is not None
+        legacy_point(p) if p.legacy is not None
         and pair_id(p.legacy.flat, p.replicate) in adopt else p for p in scenario.points)
     return replace(scenario, points=points)
 

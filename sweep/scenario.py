@@ -83,7 +83,25 @@ class Point:
     axes: dict[str, Any] = field(default_factory=dict)  # the point's value on each axis
     # the same point as ids were taken before they were canonical (identity.canonical), when
     # that differs: a store written then holds it under these ids (runner.adopt_legacy)
-    legacy: Point | None = None
+    legacy: Legacy | None = None
+
+
+@dataclass(frozen=True)
+class Legacy:
+    """A point's pre-canonical spelling and ids; its Spec is built only if a store needs it
+    (legacy_point)."""
+
+    flat: dict[str, Any]  # seed included: the seed the old spelling derived
+    param_id: str
+    point_id: str
+
+
+def legacy_point(p: Point) -> Point:
+    """`p` under its pre-canonical spelling, seed and ids (runner.adopt_legacy)."""
+    assert p.legacy is not None
+    lg = p.legacy
+    return Point(flat=lg.flat, spec=Spec.from_flat(lg.flat), replicate=p.replicate,
+                 param_id=lg.param_id, point_id=lg.point_id, axes=p.axes)
 
 
 @dataclass(frozen=True)
@@ -255,8 +273,11 @@ def parse_scenario(path: Path, data: dict[str, Any], max_points: int = MAX_POINT
                 spelt = {k: v for k, v in probe.items() if k != "seed"}
                 canonical = identity.canonical(spelt)
                 legacy = None
-                if spelt != canonical:
-                    legacy = _point(spelt, base_seed, replicate, {})
+                if spelt != canonical:  # only hashes here: no second Spec per point
+                    old_pid = param_id(spelt, replicate)
+                    legacy = Legacy(
+                        flat={**spelt, "seed": derive_seed(base_seed, replicate, spelt)},
+                        param_id=old_pid, point_id=point_id(old_pid, SIM_VERSION))
                 point = _point(canonical, base_seed, replicate,
                                {k: normal[k] for k in axis_names}, legacy)
             except SpecError as exc:
@@ -269,7 +290,7 @@ def parse_scenario(path: Path, data: dict[str, Any], max_points: int = MAX_POINT
 
 
 def _point(flat: dict[str, Any], base_seed: int, replicate: int, axes: dict[str, Any],
-           legacy: Point | None = None) -> Point:
+           legacy: Legacy | None = None) -> Point:
     """The point of `flat` (no seed yet): its seed, spec and ids."""
     seed = derive_seed(base_seed, replicate, flat)
     pid = param_id(flat, replicate)

@@ -10,7 +10,7 @@ import pytest
 
 from allocator import Spec, get_mix
 from sweep import identity
-from sweep.scenario import load_scenario, parse_scenario
+from sweep.scenario import legacy_point, load_scenario, parse_scenario
 
 BASE = {"cpus": 2, "mem": "256MiB", "mix": "filecache", "duration": "2ms"}
 SAME = [  # each spelling of the one default filecache point
@@ -103,7 +103,7 @@ def test_a_store_from_before_canonical_ids_stays_current(tmp_path):
     assert all(p.legacy is not None and p.legacy.param_id != p.param_id
                and p.legacy.flat["seed"] != p.flat["seed"] for p in scenario.points)
     results = str(tmp_path / "results")
-    old = replace(scenario, points=tuple(p.legacy for p in scenario.points
+    old = replace(scenario, points=tuple(legacy_point(p) for p in scenario.points
                                          if p.spec.policy == "upstream"))
     assert run_plan(make_plan(old, results), results, executor="serial").done == 2
 
@@ -140,7 +140,7 @@ def test_old_ids_survive_a_new_simulator_version_and_a_fresh_candidate(tmp_path)
     path.write_text(SPELT)
     scenario = load_scenario(path)
     results = str(tmp_path / "results")
-    old = replace(scenario, points=tuple(p.legacy for p in scenario.points))
+    old = replace(scenario, points=tuple(legacy_point(p) for p in scenario.points))
     assert run_plan(make_plan(old, results), results, executor="serial").done == 4
     points = Path(results, "spelt", "points")
     for f in points.glob("*.parquet"):  # as if written by another simulator version
