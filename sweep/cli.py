@@ -57,9 +57,16 @@ def _main(
         typer.Option("--version", callback=_version, is_eager=True,
                      help="Print the simulator version and git revision, and exit."),
     ] = False,
+    verbose: Annotated[
+        bool, typer.Option("--verbose", help="Let Ray's own messages and its workers' output "
+                           "through (kept out of the terminal otherwise).")] = False,
 ) -> None:
     """Simulate the Linux page allocator (upstream PCP vs the RFC pcp buddy allocator) and
     sweep how it scales."""
+    if verbose:
+        os.environ[VERBOSE_ENV] = "1"
+
+VERBOSE_ENV = "PCP_SWEEP_VERBOSE"  # read by executors/ray_executor.py
 
 SetOpt = Annotated[
     list[str] | None,

@@ -30,6 +30,11 @@ _AUTH_LOGGER = "ray._private.authentication.authentication_token_setup"
 SYSTEM_RETRIES = 4  # a lost worker or node: Ray resubmits the task this many times
 
 
+def verbose() -> bool:
+    """`sweep --verbose`: Ray's messages and the workers' output reach the terminal."""
+    return bool(os.environ.get("PCP_SWEEP_VERBOSE"))
+
+
 def start_local(cpus: int, object_store_bytes: int = 256 << 20,
                 dashboard: bool = False) -> Any:
     """Start a local Ray instance bound to loopback; returns its reaper (or None).
@@ -41,10 +46,11 @@ def start_local(cpus: int, object_store_bytes: int = 256 << 20,
     address is the loopback one and every server binds it (Ray 2.60)."""
     os.environ["RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"] = "0"
     ray_constants.ENABLE_RAY_CLUSTER = False
-    # Ray's default for a new local instance is token authentication, and it says so on
-    # every start; that notice is not the user's business here.
-    logging.getLogger(_AUTH_LOGGER).setLevel(logging.ERROR)
-    ray.init(num_cpus=cpus, include_dashboard=dashboard, log_to_driver=False,
+    if not verbose():
+        # Ray's default for a new local instance is token authentication, and it says so
+        # on every start; that notice is not the user's business unless asked (--verbose).
+        logging.getLogger(_AUTH_LOGGER).setLevel(logging.ERROR)
+    ray.init(num_cpus=cpus, include_dashboard=dashboard, log_to_driver=verbose(),
              configure_logging=False, object_store_memory=object_store_bytes)
     return reaper.watch(os.getpid())
 
@@ -57,7 +63,7 @@ class RayExecutor:
         self._reaper = None
         if self._started_here:
             if address:
-                ray.init(address=address, log_to_driver=False, configure_logging=False)
+                ray.init(address=address, log_to_driver=verbose(), configure_logging=False)
             else:
                 self._reaper = start_local(workers or os.cpu_count() or 1, dashboard=dashboard)
         self.workers = max(1, int(ray.cluster_resources().get("CPU", 1)))

@@ -105,3 +105,25 @@ def test_a_closed_executor_leaves_no_ray_process():
         assert not left, left
     finally:
         proc.kill()
+
+
+@pytest.mark.slow
+def test_rays_messages_reach_the_terminal_only_with_verbose(tmp_path):
+    """Issue #18: Ray's start-up notice (token authentication) is kept out of the user's
+    terminal, and `sweep --verbose` lets it through."""
+    from .tiny import tiny_scenario
+
+    scen, _ = tiny_scenario(tmp_path, policies=("upstream",), duration="2ms")
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    env.pop("RAY_ADDRESS", None)
+    env.pop("PCP_SWEEP_VERBOSE", None)
+    errs = {}
+    for flag in ([], ["--verbose"]):
+        proc = subprocess.run(
+            [sys.executable, "-m", "sweep.cli", *flag, "run", str(scen), "--results",
+             str(tmp_path / f"r{len(flag)}")], capture_output=True, text=True, env=env,
+            cwd=ROOT, timeout=600)
+        assert proc.returncode == 0, proc.stderr[-2000:]
+        errs[bool(flag)] = proc.stderr
+    assert "Token authentication" not in errs[False]
+    assert "Token authentication" in errs[True]
