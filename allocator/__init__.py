@@ -9,13 +9,19 @@ Pure and deterministic given (spec, seed): no clocks, threads or Ray, and no fil
 compile cache (`compile_engine`, `is_compiled`: one engine per (policy, mix) per machine).
 """
 
-from ._jit import SOURCE_HASH
-from .errors import SpecError
-from .machine import Machine, derive_machine
-from .mixes.base import Mix, MixHooks, Param, get_mix, register_mix, registered_mixes
-from .policy import Policy, PolicyHooks, get_policy, register_policy, registered_policies
-from .simulate import SimResult, compile_engine, is_compiled, machine_for, simulate
-from .spec import Spec
+from allocator.mixes.base import Mix, MixHooks, Param, get_mix, register_mix, registered_mixes
+from allocator.mm.machine import Machine, derive_machine
+from allocator.params.errors import SpecError
+from allocator.params.spec import Spec
+from allocator.policies.base import (
+    Policy,
+    PolicyHooks,
+    get_policy,
+    register_policy,
+    registered_policies,
+)
+from allocator.sim.jit import SOURCE_HASH
+from allocator.sim.simulate import SimResult, compile_engine, is_compiled, machine_for, simulate
 
 __version__ = "0.1.0"
 # The simulator's identity for result staleness: release version plus the hash of its sources.

@@ -25,7 +25,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from allocator import Spec
-from allocator.simulate import simulate  # noqa: F401  (compiles before the clock starts)
+from allocator.sim.simulate import simulate  # noqa: F401  (compiles before the clock starts)
 from sweep.db import VIEWS_SQL, connect
 from sweep.identity import pair_id, param_id, point_id
 from sweep.report import write_report

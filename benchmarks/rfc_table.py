@@ -9,7 +9,7 @@ baseline. The first table is the defaults; the second has one row per setting of
 design choice of the RFC (policies/pcp_buddy/config.py), each against the same upstream runs
 (pinning pcp->high changes upstream too, so that row has its own upstream runs).
 
-Windows: every run is a steady-state point (allocator/runlength.py): its warm-up found from
+Windows: every run is a steady-state point (allocator/sim/runlength.py): its warm-up found from
 its own series (MSER-5 and pcp->high settling), its window run until each key metric's 95%
 half-width is within `--precision` (2%) or `--cap` (30 s) of simulated time. A value is the
 mean over seeds, ± the mean of the runs' own half-widths; a change is the mean over seeds of

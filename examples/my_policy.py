@@ -8,13 +8,13 @@ is above it. Does it matter for your workload? Run both and compare:
     sweep simulate --cpus 8 --mem 4GiB --mix kbuild --duration 3s --policy upstream
 
 Once this module is imported its policy is also registered under its name, `upstream-nodecay`.
-A hook is a compiled function with the signature the engine calls (allocator/policy.py); here
+A hook is a compiled function with the signature the engine calls (allocator/policies/base.py); here
 one hook changes and the others are upstream's.
 """
 
-from allocator._jit import njit
 from allocator.policies import Upstream
-from allocator.policy import register_policy
+from allocator.policies.base import register_policy
+from allocator.sim.jit import njit
 
 
 @njit

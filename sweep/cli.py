@@ -14,8 +14,8 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from allocator.errors import SpecError
-from allocator.units import parse_duration
+from allocator.params.errors import SpecError
+from allocator.params.units import parse_duration
 
 from .commands import compile as compile_cmd
 from .commands import describe as describe_cmd

@@ -23,7 +23,7 @@ from collections.abc import Iterator
 import duckdb
 import pyarrow.fs as pafs
 
-from allocator.errors import SpecError
+from allocator.params.errors import SpecError
 
 from .store import KINDS, _fs, check_file, check_schema
 

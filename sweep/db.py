@@ -6,7 +6,7 @@ from pathlib import Path
 
 import duckdb
 
-from allocator.errors import SpecError
+from allocator.params.errors import SpecError
 
 from .compact import indexes
 from .store import KINDS

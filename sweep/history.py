@@ -24,8 +24,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from allocator.errors import SpecError
-from allocator.units import format_size
+from allocator.params.errors import SpecError
+from allocator.params.units import format_size
 
 from .db import connect
 from .store import provenance, write_atomic, write_atomic_bytes

@@ -15,7 +15,7 @@ The checks, for each mix, memory size and metric:
 Each is a t-test whose variance is pooled within CPU counts over the curve (seeds are the
 samples; three seeds per point alone give a test with no power), see analysis.py.
 
-Only points stationary in both runs are compared (allocator/runlength.py): any other shared
+Only points stationary in both runs are compared (allocator/sim/runlength.py): any other shared
 point makes the outcome inconclusive, naming it, as a transient says nothing about a change.
 
 The rule (asv's and mmtests' spirit: significance *and* size, never size alone): a check is a
@@ -41,8 +41,8 @@ from xml.sax.saxutils import escape, quoteattr
 import duckdb
 import numpy as np
 
-from allocator.errors import SpecError
-from allocator.units import format_size
+from allocator.params.errors import SpecError
+from allocator.params.units import format_size
 
 from .analysis import benjamini_hochberg, curve_change, pooled_tests
 from .db import connect

@@ -17,8 +17,8 @@ import matplotlib.ticker
 import numpy as np
 
 from allocator import SIM_VERSION
-from allocator.errors import SpecError
-from allocator.units import format_size
+from allocator.params.errors import SpecError
+from allocator.params.units import format_size
 
 from . import choices, figures
 from .analysis import Trend, trends
@@ -431,7 +431,7 @@ def _markdown(sweep: str, version: str, results: str, mixes: list[MixResult], dr
         f"gives each doubling's own change. "
         f"Spearman's rho is a second opinion. Only stationary pairs count: a point's window "
         f"starts after the warm-up its own series shows (MSER-5 and pcp->high settling) and "
-        f"its half-widths come from batch means (allocator/runlength.py); a curve with a pair "
+        f"its half-widths come from batch means (allocator/sim/runlength.py); a curve with a pair "
         f"that is not stationary is inconclusive, whatever the rest say.",
         "",
         "## Steady state",

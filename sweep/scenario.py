@@ -30,7 +30,7 @@
 
 Keys are those of `sweep simulate --set`: cpus, mem, mix, policy, duration, warmup,
 sample_interval, duration_cap, precision, nodes, zones, zone_pages, cost.<name>, knob.<name>,
-mix.<mix>.<param>. Without `duration` a point is a steady-state point (allocator/runlength.py);
+mix.<mix>.<param>. Without `duration` a point is a steady-state point (allocator/sim/runlength.py);
 a fixed duration without a `warmup` has none. Every error names the file, the key and what was
 expected.
 """
@@ -45,8 +45,8 @@ from pathlib import Path
 from typing import Any
 
 from allocator import SIM_VERSION, Spec, SpecError, get_mix
-from allocator.spec import TOP_KEYS
-from allocator.units import parse_duration, parse_size
+from allocator.params.spec import TOP_KEYS
+from allocator.params.units import parse_duration, parse_size
 
 from . import identity
 from .identity import derive_seed, param_id, point_id
@@ -54,7 +54,7 @@ from .identity import derive_seed, param_id, point_id
 _SWEEP_KEYS = {"name", "seeds", "seed", "duration", "warmup", "sample_interval", "duration_cap",
                "precision"}
 _TABLES = {"sweep", "grid", "fixed", "zip", "exclude"}
-# Steady state unless a scenario says otherwise (allocator/runlength.py); a scenario that fixes
+# Steady state unless a scenario says otherwise (allocator/sim/runlength.py); a scenario that fixes
 # the duration and says nothing of the warm-up gets none
 _DEFAULTS = {"duration": "auto", "warmup": "auto", "sample_interval": "1ms"}
 _OPTIONAL = ("duration_cap", "precision")  # only with duration = "auto"

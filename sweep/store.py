@@ -33,7 +33,7 @@ import pyarrow as pa
 import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
-from allocator.errors import SpecError
+from allocator.params.errors import SpecError
 
 SCHEMA_VERSION = 1  # the layout of a point file: written into each, checked on read
 KINDS = ("points", "samples", "failures")

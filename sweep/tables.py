@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from allocator.units import format_size
+from allocator.params.units import format_size
 
 
 def steady_lines(con: Any, sweep: str, version: str, where: str) -> list[str]:

@@ -13,7 +13,7 @@
 --           pcp-buddy does better: sys_gain = 1 - rfc/upstream %sys, throughput_gain =
 --           rfc/upstream - 1, and so on. Costs: unusable_index_order9_change (rfc - upstream,
 --           absolute) and pcp_pages_change (rfc/upstream - 1). `stationary`: both runs were
---           (allocator/runlength.py); *_gain_ci95: the gain's half-width from both runs'.
+--           (allocator/sim/runlength.py); *_gain_ci95: the gain's half-width from both runs'.
 -- curves    per sweep, mix, metric, memory size, CPU count and nodes: the gain's mean over seeds,
 --           its sample standard deviation and a 95% confidence interval (Student's t).
 --

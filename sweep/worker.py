@@ -13,7 +13,7 @@ from functools import cache
 from typing import Any
 
 from allocator import SIM_VERSION, Spec, get_mix
-from allocator.simulate import simulate
+from allocator.sim.simulate import simulate
 
 from . import store
 from .identity import pair_id

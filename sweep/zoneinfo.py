@@ -10,8 +10,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from allocator.errors import SpecError
-from allocator.topology import ZONE_NAMES, Topology, ZoneShape
+from allocator.mm.topology import ZONE_NAMES, Topology, ZoneShape
+from allocator.params.errors import SpecError
 
 _HEAD = re.compile(r"^Node\s+(\d+),\s+zone\s+(\S+)\s*$")
 _FIELD = re.compile(

@@ -8,10 +8,10 @@ from typing import Any
 import pytest
 
 from allocator import Spec
-from allocator.buddy import node_pfn
-from allocator.consts import MIGRATE_MOVABLE, NODE_ALLOC
-from allocator.layout import E_GMIN, E_NOW
-from allocator.simulate import setup
+from allocator.mm.buddy import node_pfn
+from allocator.mm.consts import MIGRATE_MOVABLE, NODE_ALLOC
+from allocator.sim.layout import E_GMIN, E_NOW
+from allocator.sim.simulate import setup
 
 
 @dataclass

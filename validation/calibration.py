@@ -20,8 +20,8 @@ from pathlib import Path
 import numpy as np
 
 from allocator import Spec, simulate
-from allocator.costs import default_costs
-from allocator.units import parse_duration
+from allocator.params.costs import default_costs
+from allocator.params.units import parse_duration
 
 # calibration.md s2: batch -> (SPR free avg, SPR alloc avg, Cascade Lake free avg), in us
 HUANG = {

@@ -3,7 +3,8 @@
     sweep run scenarios/sensitivity.toml --results results
     python validation/sensitivity.py --results results [--markdown docs/validation/sens.md]
 
-Each cost constant (allocator/costs.py) halved and doubled, one at a time; per variant and mix
+Each cost constant (allocator/params/costs.py) halved and doubled, one at a time; per variant
+and mix
 the verdict on "pcp-buddy's %sys gain grows with CPUs" (the report's test: slope of the gain
 per doubling of CPUs, bootstrap 95% interval over seeds, sweep/analysis.py), beside the default
 costs' verdict. A change of verdict names a constant that decides the answer.
@@ -17,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from allocator.costs import default_costs
+from allocator.params.costs import default_costs
 from sweep.analysis import trends
 from sweep.db import connect
 

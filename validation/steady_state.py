@@ -17,7 +17,7 @@ import time
 from typing import Any
 
 from allocator import Spec, simulate
-from allocator.units import parse_size
+from allocator.params.units import parse_size
 
 METRICS = ("sys_frac", "throughput_ops_per_s")
 TOLERANCE = 0.03

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from allocator.steady import batch_means, mser
+from allocator.sim.steady import batch_means, mser
 
 N, MEAN, REPS = 4000, 10.0, 400
 

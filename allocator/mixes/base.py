@@ -22,13 +22,13 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from .._jit import njit
-from ..errors import SpecError
-from ..knobs import K_FOLIO_BATCH
-from ..layout import ZC_L_MIX0
-from ..machine import Machine
-from ..registry import Registry
-from ..units import parse_duration, parse_size
+from allocator.mm.machine import Machine
+from allocator.params.errors import SpecError
+from allocator.params.knobs import K_FOLIO_BATCH
+from allocator.params.registry import Registry
+from allocator.params.units import parse_duration, parse_size
+from allocator.sim.jit import njit
+from allocator.sim.layout import ZC_L_MIX0
 
 MixHooks = namedtuple("MixHooks", ["next_op"])
 
@@ -128,7 +128,7 @@ class Mix:
 
 
 def _load_builtins() -> None:
-    from . import exit, filecache, kbuild, page_fault1, purge, trace  # noqa: F401  (built-ins)
+    from allocator.mixes import exit, filecache, kbuild, page_fault1, purge, trace  # noqa: F401  (built-ins)
 
 
 _REGISTRY: Registry[type[Mix]] = Registry("mix", "mixes", Mix, _load_builtins)

@@ -18,8 +18,16 @@ from collections import namedtuple
 
 import numpy as np
 
-from .._jit import njit
-from ..consts import (
+from allocator.mixes.base import (
+    Mix,
+    MixHooks,
+    Param,
+    free_batch_len,
+    kernel_frac_param,
+    mix_list_len,
+    register_mix,
+)
+from allocator.mm.consts import (
     GFP_DIRECT_RECLAIM,
     GFP_MOVABLE_PAGE,
     MIGRATE_MOVABLE,
@@ -30,18 +38,10 @@ from ..consts import (
     PAGE_SIZE,
     PAGEBLOCK_NR_PAGES,
 )
-from ..layout import E_NOW
-from ..machine import Machine
-from ..rng import rand_around, rand_below
-from .base import (
-    Mix,
-    MixHooks,
-    Param,
-    free_batch_len,
-    kernel_frac_param,
-    mix_list_len,
-    register_mix,
-)
+from allocator.mm.machine import Machine
+from allocator.sim.jit import njit
+from allocator.sim.layout import E_NOW
+from allocator.sim.rng import rand_around, rand_below
 
 ExitState = namedtuple(
     "ExitState",

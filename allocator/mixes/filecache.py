@@ -22,8 +22,8 @@ from collections import namedtuple
 
 import numpy as np
 
-from .._jit import njit
-from ..consts import (
+from allocator.mixes.base import Mix, MixHooks, Param, kernel_frac_param, mix_list_len, register_mix
+from allocator.mm.consts import (
     GFP_DIRECT_RECLAIM,
     GFP_LRU,
     GFP_MOVABLE_PAGE,
@@ -33,10 +33,10 @@ from ..consts import (
     OP_ALLOC,
     OP_FREE_OLDEST,
 )
-from ..layout import ZC_KSWAPD_AWAKE, ZC_MANAGED, ZC_NR_LRU
-from ..machine import Machine
-from ..rng import rand_around, rand_below
-from .base import Mix, MixHooks, Param, kernel_frac_param, mix_list_len, register_mix
+from allocator.mm.machine import Machine
+from allocator.sim.jit import njit
+from allocator.sim.layout import ZC_KSWAPD_AWAKE, ZC_MANAGED, ZC_NR_LRU
+from allocator.sim.rng import rand_around, rand_below
 
 FileCacheState = namedtuple(
     "FileCacheState",

@@ -26,8 +26,16 @@ from collections import namedtuple
 
 import numpy as np
 
-from .._jit import njit
-from ..consts import (
+from allocator.mixes.base import (
+    Mix,
+    MixHooks,
+    Param,
+    free_batch_len,
+    kernel_frac_param,
+    mix_list_len,
+    register_mix,
+)
+from allocator.mm.consts import (
     GFP_DIRECT_RECLAIM,
     GFP_LRU,
     GFP_MOVABLE_PAGE,
@@ -42,18 +50,10 @@ from ..consts import (
     PAGE_SIZE,
     PAGEBLOCK_NR_PAGES,
 )
-from ..errors import SpecError
-from ..machine import Machine
-from ..rng import rand_around, rand_below
-from .base import (
-    Mix,
-    MixHooks,
-    Param,
-    free_batch_len,
-    kernel_frac_param,
-    mix_list_len,
-    register_mix,
-)
+from allocator.mm.machine import Machine
+from allocator.params.errors import SpecError
+from allocator.sim.jit import njit
+from allocator.sim.rng import rand_around, rand_below
 
 KbuildState = namedtuple(
     "KbuildState",

@@ -17,8 +17,16 @@ from collections import namedtuple
 
 import numpy as np
 
-from .._jit import njit
-from ..consts import (
+from allocator.mixes.base import (
+    Mix,
+    MixHooks,
+    Param,
+    free_batch_len,
+    kernel_frac_param,
+    mix_list_len,
+    register_mix,
+)
+from allocator.mm.consts import (
     GFP_DIRECT_RECLAIM,
     GFP_MOVABLE_PAGE,
     MIGRATE_MOVABLE,
@@ -29,18 +37,10 @@ from ..consts import (
     PAGE_SIZE,
     PAGEBLOCK_NR_PAGES,
 )
-from ..layout import AG_LAST_OK
-from ..machine import Machine
-from ..rng import rand_below, rand_permille
-from .base import (
-    Mix,
-    MixHooks,
-    Param,
-    free_batch_len,
-    kernel_frac_param,
-    mix_list_len,
-    register_mix,
-)
+from allocator.mm.machine import Machine
+from allocator.sim.jit import njit
+from allocator.sim.layout import AG_LAST_OK
+from allocator.sim.rng import rand_below, rand_permille
 
 PageFault1State = namedtuple(
     "PageFault1State", ["pages", "fault_ns", "unmap_ns", "mmap_ns", "thp_ppm", "st"]

@@ -27,19 +27,7 @@ from collections import namedtuple
 
 import numpy as np
 
-from .._jit import njit
-from ..consts import (
-    GFP_DIRECT_RECLAIM,
-    GFP_MOVABLE_PAGE,
-    MIGRATE_MOVABLE,
-    OP_ALLOC,
-    OP_FREE_OLDEST,
-    OP_NONE,
-    PAGE_SIZE,
-)
-from ..machine import Machine
-from ..rng import rand_around
-from .base import (
+from allocator.mixes.base import (
     Mix,
     MixHooks,
     Param,
@@ -48,6 +36,18 @@ from .base import (
     mix_list_len,
     register_mix,
 )
+from allocator.mm.consts import (
+    GFP_DIRECT_RECLAIM,
+    GFP_MOVABLE_PAGE,
+    MIGRATE_MOVABLE,
+    OP_ALLOC,
+    OP_FREE_OLDEST,
+    OP_NONE,
+    PAGE_SIZE,
+)
+from allocator.mm.machine import Machine
+from allocator.sim.jit import njit
+from allocator.sim.rng import rand_around
 
 PurgeState = namedtuple(
     "PurgeState",

@@ -31,8 +31,8 @@ from collections import namedtuple
 
 import numpy as np
 
-from .._jit import njit
-from ..consts import (
+from allocator.mixes.base import Mix, MixHooks, Param, kernel_frac_param, mix_list_len, register_mix
+from allocator.mm.consts import (
     GFP_DIRECT_RECLAIM,
     GFP_MOVABLE_PAGE,
     MIGRATE_MOVABLE,
@@ -40,9 +40,9 @@ from ..consts import (
     OP_FREE_OLDEST,
     OP_NONE,
 )
-from ..errors import SpecError
-from ..machine import Machine
-from .base import Mix, MixHooks, Param, kernel_frac_param, mix_list_len, register_mix
+from allocator.mm.machine import Machine
+from allocator.params.errors import SpecError
+from allocator.sim.jit import njit
 
 # The pattern's columns, one row per allocation (sweep/trace/pattern.py writes them).
 PATTERN_COLUMNS = (

@@ -1,6 +1,6 @@
 """Built-in policies. Importing this package registers them."""
 
-from .pcp_buddy import PcpBuddy
-from .upstream import Upstream
+from allocator.policies.pcp_buddy import PcpBuddy
+from allocator.policies.upstream import Upstream
 
 __all__ = ["PcpBuddy", "Upstream"]

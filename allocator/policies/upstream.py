@@ -9,26 +9,12 @@ allocation goes to rmqueue_buddy() and the free to free_one_page().
 
 from __future__ import annotations
 
-from .._jit import njit
-from ..buddy import pfn_node
-from ..consts import (
+from allocator.mm.buddy import pfn_node
+from allocator.mm.consts import (
     NODE_PCP,
     PAGEBLOCK_ORDER,
 )
-from ..costs import C_PCP_LIST, C_PCP_LOCK
-from ..knobs import K_PCP_BATCH_SCALE_MAX
-from ..layout import (
-    AG_BATCH_LOCK,
-    E_NOW,
-    EV_PCP_ALLOC_HIT,
-    EV_PCP_ALLOC_MISS,
-    EV_PCP_TRYLOCK_FAIL,
-    PCP_BATCH,
-    PCP_COUNT,
-    PCP_FREE_COUNT,
-)
-from ..lists import list_add, list_first
-from ..locks import (
+from allocator.mm.locks import (
     batch_lock_done,
     batch_lock_held,
     batch_lock_release,
@@ -37,7 +23,7 @@ from ..locks import (
     spin_trylock,
     spin_unlock,
 )
-from ..pcp import (
+from allocator.mm.pcp import (
     clear_below_high,
     decay_chunks,
     decay_high,
@@ -52,7 +38,21 @@ from ..pcp import (
     pcp_list,
     rmqueue_bulk,
 )
-from ..policy import Policy, PolicyHooks, register_policy
+from allocator.params.costs import C_PCP_LIST, C_PCP_LOCK
+from allocator.params.knobs import K_PCP_BATCH_SCALE_MAX
+from allocator.policies.base import Policy, PolicyHooks, register_policy
+from allocator.sim.jit import njit
+from allocator.sim.layout import (
+    AG_BATCH_LOCK,
+    E_NOW,
+    EV_PCP_ALLOC_HIT,
+    EV_PCP_ALLOC_MISS,
+    EV_PCP_TRYLOCK_FAIL,
+    PCP_BATCH,
+    PCP_COUNT,
+    PCP_FREE_COUNT,
+)
+from allocator.sim.lists import list_add, list_first
 
 
 @njit

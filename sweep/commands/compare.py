@@ -19,8 +19,8 @@ from typing import Any
 import numpy as np
 from scipy import stats
 
-from allocator.errors import SpecError
-from allocator.units import format_size
+from allocator.params.errors import SpecError
+from allocator.params.units import format_size
 
 # metric -> +1 if higher is better, -1 if lower; rates, not counts, since auto windows differ
 METRICS = {

@@ -17,8 +17,8 @@ from multiprocessing import get_context
 from typing import Any
 
 from allocator import Spec, compile_engine, is_compiled, registered_mixes, registered_policies
-from allocator.engine_cache import kernels_cached
-from allocator.errors import SpecError
+from allocator.params.errors import SpecError
+from allocator.sim.engine_cache import kernels_cached
 
 # Measured on the 2-core development machine (CPU seconds, one process per pair):
 # an engine alone 14-19 s; the very first pair on a machine also builds the shared kernels

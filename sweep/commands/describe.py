@@ -6,9 +6,9 @@ from __future__ import annotations
 from typing import Any
 
 from allocator import Spec
-from allocator.consts import PAGEBLOCK_NR_PAGES
-from allocator.machine import Boot, ZoneBoot, machine_from_boot
-from allocator.simulate import boot_for
+from allocator.mm.consts import PAGEBLOCK_NR_PAGES
+from allocator.mm.machine import Boot, ZoneBoot, machine_from_boot
+from allocator.sim.simulate import boot_for
 
 from ..zoneinfo import ZoneEntry, Zoneinfo
 from .flags import load_zoneinfo, machine_flat, parse_sets

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from allocator.errors import SpecError
+from allocator.params.errors import SpecError
 
 
 def parse_sets(pairs: Iterable[str]) -> dict[str, str]:
@@ -40,7 +40,7 @@ def machine_flat(cpus: int | None, mem: str | None, nodes: int | None,
     its managed pages per node and zone (`zone_pages`) and its CPUs, unless --cpus is given."""
     flat: dict[str, object] = {}
     if zi is not None:
-        from allocator.topology import format_zone_pages
+        from allocator.mm.topology import format_zone_pages
 
         flat["zone_pages"] = format_zone_pages(zi.zone_pages())
         flat["cpus"] = zi.cpus

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from allocator import SIM_VERSION
-from allocator.errors import SpecError
+from allocator.params.errors import SpecError
 
 from . import run as run_cmd
 

@@ -11,7 +11,7 @@ from typing import Any
 
 from rich.table import Table
 
-from allocator.errors import SpecError
+from allocator.params.errors import SpecError
 
 from ..db import connect, lock_down, read_only_query
 

@@ -17,8 +17,8 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from allocator.errors import SpecError
-from allocator.units import format_size
+from allocator.params.errors import SpecError
+from allocator.params.units import format_size
 
 from ..identity import pair_id
 from ..runner import Plan, RunSummary, make_plan, run_plan, status_by_axis

@@ -15,8 +15,8 @@ import numpy as np
 from rich.table import Table
 
 from allocator import SimResult, Spec, is_compiled
-from allocator.errors import SpecError
-from allocator.simulate import simulate
+from allocator.params.errors import SpecError
+from allocator.sim.simulate import simulate
 
 from .flags import load_zoneinfo, machine_flat, parse_sets
 

@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from allocator.errors import SpecError
+from allocator.params.errors import SpecError
 
 from ..trace.pattern import import_trace
 

@@ -10,7 +10,7 @@ from typing import Any
 
 import pyarrow.fs as pafs
 
-from allocator.errors import SpecError
+from allocator.params.errors import SpecError
 
 from ..compact import sweeps
 from ..store import KINDS, _fs, check_point_file

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from typing import Any, Protocol
 
-from allocator.errors import SpecError
+from allocator.params.errors import SpecError
 
 from .serial import SerialExecutor
 

@@ -17,8 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
-from allocator.consts import GFP_DIRECT_RECLAIM, GFP_LRU, MIGRATE_MOVABLE, MIGRATE_RECLAIMABLE
-from allocator.layout import (
+from allocator.mm.consts import GFP_DIRECT_RECLAIM, GFP_LRU, MIGRATE_MOVABLE, MIGRATE_RECLAIMABLE
+from allocator.sim.layout import (
     T_ARG,
     T_CPU,
     T_EVENT,
@@ -81,7 +81,7 @@ def _fields(ev: int, pfn: int, order: int, mt: int, arg: int) -> str:
 
 
 def format_trace(trace: np.ndarray, nr_cpus: int) -> str:
-    """ftrace text for recorded events (rows of allocator.tracepoints), with its header."""
+    """ftrace text for recorded events (rows of allocator.mm.tracepoints), with its header."""
     buf = io.StringIO()
     buf.write(f"# tracer: nop\n#\n# entries-in-buffer/entries-written: {len(trace)}/"
               f"{len(trace)}   #P:{nr_cpus}\n#\n"

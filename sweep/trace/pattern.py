@@ -28,9 +28,9 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from allocator.consts import MIGRATE_MOVABLE
-from allocator.errors import SpecError
 from allocator.mixes.trace import PATTERN_COLUMNS
+from allocator.mm.consts import MIGRATE_MOVABLE
+from allocator.params.errors import SpecError
 
 from ..store import write_atomic_bytes
 from .parse import ALLOC, MAX_REPORTED, Event, ParseStats, parse_lines

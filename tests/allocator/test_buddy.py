@@ -1,25 +1,25 @@
 """The zone's buddy lists on hand-built situations: split, merge, tail placement, fallback."""
 
-from allocator.buddy import (
+from allocator.mm.buddy import (
     __free_one_page,
     __rmqueue,
     __rmqueue_smallest,
     pfn_node,
 )
-from allocator.consts import (
+from allocator.mm.consts import (
     MIGRATE_MOVABLE,
     MIGRATE_UNMOVABLE,
     NODE_ALLOC,
     PAGEBLOCK_NR_PAGES,
 )
-from allocator.layout import (
+from allocator.sim.layout import (
     EV_EXTFRAG_CLAIM,
     EV_EXTFRAG_FRAGMENTING,
     EV_EXTFRAG_STEAL,
     L_ZONE0,
     ZC_NR_FREE_PAGES,
 )
-from allocator.lists import list_first, list_last
+from allocator.sim.lists import list_first, list_last
 
 MOVABLE, UNMOVABLE = MIGRATE_MOVABLE, MIGRATE_UNMOVABLE
 

@@ -1,5 +1,5 @@
 """The compiled engine per (policy, mix) is built once and loaded from numba's disk cache by
-every later process (allocator/engine_cache.py). Asserted on numba's own cache statistics,
+every later process (allocator/sim/engine_cache.py). Asserted on numba's own cache statistics,
 never on a time."""
 
 from __future__ import annotations
@@ -16,18 +16,18 @@ import numba
 import pytest
 
 from allocator import Spec
-from allocator.engine_cache import cached_run, engine_for
 from allocator.mixes.base import get_mix
 from allocator.policies import Upstream
-from allocator.policy import PolicyHooks, registered_policies
+from allocator.policies.base import PolicyHooks, registered_policies
+from allocator.sim.engine_cache import cached_run, engine_for
 
 # A user's policy in its own file: its own source, so its engine is not yet in the cache.
 _POLICY = textwrap.dedent(
     """
     # {token}
-    from allocator._jit import njit
+    from allocator.sim.jit import njit
     from allocator.policies import Upstream
-    from allocator.policy import register_policy
+    from allocator.policies.base import register_policy
 
     @njit
     def no_decay(z, ps, cpu):
@@ -44,7 +44,7 @@ _CHILD = textwrap.dedent(
     """
     import json, sys
     from allocator import Spec, simulate
-    from allocator import engine_cache
+    from allocator.sim import engine_cache
     r = simulate(Spec.from_flat(dict(policy="cachepol:NoDecay", mix="page_fault1", cpus=4,
                                      mem="256MiB", duration="2ms", warmup="0ms")))
     (fn,) = engine_cache._LOADED.values()
@@ -101,9 +101,9 @@ def test_every_builtin_pair_gets_a_cached_engine():
 
 @pytest.mark.slow
 def test_a_hook_without_an_import_path_runs_uncached_with_the_same_numbers():
-    from allocator._jit import njit
-    from allocator.layout import E_END_NS
-    from allocator.simulate import setup
+    from allocator.sim.jit import njit
+    from allocator.sim.layout import E_END_NS
+    from allocator.sim.simulate import setup
 
     decay = Upstream.hooks.decay_pcp_high
 

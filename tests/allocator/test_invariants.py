@@ -1,11 +1,11 @@
 """The invariant oracle catches broken states (so the stateful test can fail)."""
 
-from allocator.buddy import __rmqueue_smallest, add_to_free_list, pfn_node
-from allocator.consts import MIGRATE_MOVABLE, NODE_ALLOC
-from allocator.engine import do_alloc
-from allocator.invariants import check_invariants
-from allocator.layout import PCP_COUNT, ZC_L_MIX0, ZC_NR_FREE_PAGES
-from allocator.lists import list_add_tail
+from allocator.mm.buddy import __rmqueue_smallest, add_to_free_list, pfn_node
+from allocator.mm.consts import MIGRATE_MOVABLE, NODE_ALLOC
+from allocator.sim.engine import do_alloc
+from allocator.sim.invariants import check_invariants
+from allocator.sim.layout import PCP_COUNT, ZC_L_MIX0, ZC_NR_FREE_PAGES
+from allocator.sim.lists import list_add_tail
 
 MOVABLE = MIGRATE_MOVABLE
 

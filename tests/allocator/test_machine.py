@@ -5,7 +5,7 @@ set_recommended_min_free_kbytes() (THP on), zone_batchsize(), zone_highsize().
 """
 
 from allocator import derive_machine
-from allocator.machine import mult_frac, zone_batchsize
+from allocator.mm.machine import mult_frac, zone_batchsize
 
 
 def test_mult_frac_matches_plain_arithmetic_when_it_fits():

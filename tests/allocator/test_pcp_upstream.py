@@ -2,9 +2,9 @@
 nr_pcp_free, free_high, decay_pcp_high), on a 1 GiB, 4-CPU machine: batch 63, high_min 1760,
 high_max 8192 (see test_machine.py)."""
 
-from allocator.buddy import node_pfn
-from allocator.consts import MIGRATE_MOVABLE, NODE_ALLOC, ZONE_BELOW_HIGH
-from allocator.layout import (
+from allocator.mm.buddy import node_pfn
+from allocator.mm.consts import MIGRATE_MOVABLE, NODE_ALLOC, ZONE_BELOW_HIGH
+from allocator.sim.layout import (
     EV_PCP_DRAIN,
     EV_PCP_REFILL_PAGES,
     PCP_ALLOC_FACTOR,

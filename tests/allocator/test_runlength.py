@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from allocator import Spec, SpecError, simulate
-from allocator.runlength import KEY_METRICS, STOP_REASONS
+from allocator.sim.runlength import KEY_METRICS, STOP_REASONS
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "validation"))
 import steady_state  # noqa: E402
@@ -104,7 +104,7 @@ def _synthetic_samples(n, free):
     """Engine rows every 1 ms: flat, noisy counters and gauges, and the given free pages."""
     import numpy as np
 
-    from allocator.layout import (
+    from allocator.sim.layout import (
         S_NR_FREE_PAGES,
         S_OPS,
         S_PCP_HIGH_MEAN,
@@ -132,7 +132,7 @@ def test_free_memory_still_falling_is_not_a_steady_state():
     filled, its pcp-buddy windows in reclaim)."""
     import numpy as np
 
-    from allocator.runlength import assess
+    from allocator.sim.runlength import assess
 
     n = 4_000
     rng = np.random.default_rng(4)

@@ -3,7 +3,7 @@
 import pytest
 
 from allocator import Spec, SpecError
-from allocator.units import parse_duration, parse_size
+from allocator.params.units import parse_duration, parse_size
 
 GIB = 1 << 30
 

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from allocator.steady import batch_means, high_converged, mser, von_neumann_independent
+from allocator.sim.steady import batch_means, high_converged, mser, von_neumann_independent
 
 N = 4000
 TRUE_MEAN = 10.0

@@ -4,8 +4,8 @@ refusals, and what the record says of the machine."""
 import pytest
 
 from allocator import Spec, SpecError, simulate
-from allocator.machine import boot_zones, lowmem_reserve
-from allocator.topology import (
+from allocator.mm.machine import boot_zones, lowmem_reserve
+from allocator.mm.topology import (
     ZONE_DMA,
     ZONE_DMA32,
     ZONE_NORMAL,

@@ -11,8 +11,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from allocator import Spec, simulate
-from allocator.errors import SpecError
-from allocator.layout import T_CPU, T_EVENT, T_ORDER, T_PFN, T_TIME, TR_ALLOC, TR_FREE
+from allocator.params.errors import SpecError
+from allocator.sim.layout import T_CPU, T_EVENT, T_ORDER, T_PFN, T_TIME, TR_ALLOC, TR_FREE
 from sweep.trace.pattern import write_pattern
 
 US = 1000

@@ -11,13 +11,13 @@ import uuid
 import numba
 import pytest
 
-from allocator.engine_cache import engine_dir
+from allocator.sim.engine_cache import engine_dir
 
 from .cli_run import run
 
 _POLICY = textwrap.dedent(
     """
-    from allocator._jit import njit
+    from allocator.sim.jit import njit
     from allocator.policies import Upstream
 
     @njit

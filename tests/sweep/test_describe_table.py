@@ -3,7 +3,7 @@ table of machines, 1 GiB to 16 TiB and 1 to 4096 CPUs. The expected values are c
 from the kernel's C, written out again line by line (mm/page_alloc.c v6.12:
 calculate_min_free_kbytes(), __setup_per_zone_wmarks(), zone_batchsize(), zone_highsize();
 mm/khugepaged.c set_recommended_min_free_kbytes()), over the zones of the model's x86-64
-layout (allocator/topology.py: ZONE_DMA of 16 MiB with 3840 pages managed, ZONE_DMA32 of
+layout (allocator/mm/topology.py: ZONE_DMA of 16 MiB with 3840 pages managed, ZONE_DMA32 of
 2 GiB - 16 MiB, the rest ZONE_NORMAL; the layout is the model's choice, the arithmetic is the
 kernel's), and of the one-zone layout `zones = "normal"`. THP enabled, default sysctls.
 Tolerance: none."""

@@ -34,12 +34,18 @@ from typing import Any
 
 import numpy as np
 
-from ...consts import MIGRATE_PCPTYPES
-from ...policy import Policy, PolicyHooks, register_policy
-from .checks import check_pcp_buddy
-from .config import EVENT_NAMES, GAUGE_NAMES, KNOBS, PcpBuddyState
-from .hooks import decay_pcp_high, drain_pages, free_pcp, rmqueue_pcplist, sample
-from .lists import OWNED_LISTS
+from allocator.mm.consts import MIGRATE_PCPTYPES
+from allocator.policies.base import Policy, PolicyHooks, register_policy
+from allocator.policies.pcp_buddy.checks import check_pcp_buddy
+from allocator.policies.pcp_buddy.config import EVENT_NAMES, GAUGE_NAMES, KNOBS, PcpBuddyState
+from allocator.policies.pcp_buddy.hooks import (
+    decay_pcp_high,
+    drain_pages,
+    free_pcp,
+    rmqueue_pcplist,
+    sample,
+)
+from allocator.policies.pcp_buddy.lists import OWNED_LISTS
 
 
 @register_policy

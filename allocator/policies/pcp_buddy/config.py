@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections import namedtuple
 
-from ...consts import PAGEBLOCK_ORDER
-from ...knobs import NR_ENGINE_KNOBS, Knob
-from ...layout import EV_POLICY0
+from allocator.mm.consts import PAGEBLOCK_ORDER
+from allocator.params.knobs import NR_ENGINE_KNOBS, Knob
+from allocator.sim.layout import EV_POLICY0
 
 NR_BUDDY_ORDERS = PAGEBLOCK_ORDER + 1  # PCP lists for orders 0..9, per migratetype
 

@@ -2,18 +2,28 @@
 
 from __future__ import annotations
 
-from ..._jit import njit
-from ...buddy import (
+from allocator.mm.buddy import (
     __free_one_page,
     node_pfn,
 )
-from ...consts import (
+from allocator.mm.consts import (
     MIGRATE_PCPTYPES,
     PAGEBLOCK_ORDER,
 )
-from ...costs import C_PCP_LOCK, C_ZONE_LOCK
-from ...knobs import K_DRAIN_IN_BATCHES
-from ...layout import (
+from allocator.mm.locks import (
+    pcp_spin_relock,
+    spin_lock,
+    spin_unlock,
+)
+from allocator.mm.pcp import pcp_list
+from allocator.mm.tracepoints import trace_event
+from allocator.params.costs import C_PCP_LOCK, C_ZONE_LOCK
+from allocator.params.knobs import K_DRAIN_IN_BATCHES
+from allocator.policies.pcp_buddy.config import EV_FRAG_RETURNED, EV_WHOLE_RETURNED, NR_BUDDY_ORDERS
+from allocator.policies.pcp_buddy.lists import bpcp_take_entry, bpcp_unlink, bpindex, merge_fresh
+from allocator.policies.pcp_buddy.owner import disown, mark_fragment
+from allocator.sim.jit import njit
+from allocator.sim.layout import (
     EV_PCP_DRAIN,
     EV_PCP_DRAIN_PAGES,
     EV_ZONE_LOCK_PAGES,
@@ -23,17 +33,7 @@ from ...layout import (
     PCP_COUNT,
     TR_PCPU_DRAIN,
 )
-from ...lists import list_last
-from ...locks import (
-    pcp_spin_relock,
-    spin_lock,
-    spin_unlock,
-)
-from ...pcp import pcp_list
-from ...tracepoints import trace_event
-from .config import EV_FRAG_RETURNED, EV_WHOLE_RETURNED, NR_BUDDY_ORDERS
-from .lists import bpcp_take_entry, bpcp_unlink, bpindex, merge_fresh
-from .owner import disown, mark_fragment
+from allocator.sim.lists import list_last
 
 # --- drain -------------------------------------------------------------------------------------
 

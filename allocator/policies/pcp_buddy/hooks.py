@@ -2,18 +2,50 @@
 
 from __future__ import annotations
 
-from ..._jit import njit
-from ...buddy import pfn_node
-from ...consts import (
+from allocator.mm.buddy import pfn_node
+from allocator.mm.consts import (
     NODE_PCP,
     PAGEBLOCK_ORDER,
 )
-from ...costs import (
+from allocator.mm.locks import (
+    batch_lock_done,
+    batch_lock_held,
+    batch_lock_release,
+    line_transfer_ns,
+    pcp_lock_id,
+    pcp_spin_lock,
+    pcp_spin_trylock,
+    spin_trylock,
+    spin_unlock,
+)
+from allocator.mm.pcp import (
+    clear_below_high,
+    decay_chunks,
+    decay_high,
+    free_one_page,
+    nr_pcp_alloc,
+    nr_pcp_to_free,
+    pcp_high_may_grow,
+)
+from allocator.params.costs import (
     C_PCP_LIST,
     C_PCP_LOCK,
 )
-from ...knobs import K_PCP_BATCH_SCALE_MAX
-from ...layout import (
+from allocator.params.knobs import K_PCP_BATCH_SCALE_MAX
+from allocator.policies.pcp_buddy.config import (
+    EV_REMOTE_FALLBACK,
+    HIGH_GROWTH_PAGES,
+    K_DRAIN_ALL_DISOWNS,
+    K_HIGH_GROWTH,
+    K_REMOTE_FREE_LINES,
+    K_REMOTE_FREE_TRYLOCK,
+)
+from allocator.policies.pcp_buddy.drain import bpcp_drain, bpcp_drain_chunked
+from allocator.policies.pcp_buddy.lists import add_freed_owned, bpcp_add, bpcp_take
+from allocator.policies.pcp_buddy.owner import disown, fragment_total, mark_fragment
+from allocator.policies.pcp_buddy.refill import bpcp_refill
+from allocator.sim.jit import njit
+from allocator.sim.layout import (
     AG_BATCH_LOCK,
     E_NOW,
     EV_PCP_ALLOC_HIT,
@@ -28,38 +60,6 @@ from ...layout import (
     PCP_HIGH_MAX,
     S_POLICY0,
 )
-from ...locks import (
-    batch_lock_done,
-    batch_lock_held,
-    batch_lock_release,
-    line_transfer_ns,
-    pcp_lock_id,
-    pcp_spin_lock,
-    pcp_spin_trylock,
-    spin_trylock,
-    spin_unlock,
-)
-from ...pcp import (
-    clear_below_high,
-    decay_chunks,
-    decay_high,
-    free_one_page,
-    nr_pcp_alloc,
-    nr_pcp_to_free,
-    pcp_high_may_grow,
-)
-from .config import (
-    EV_REMOTE_FALLBACK,
-    HIGH_GROWTH_PAGES,
-    K_DRAIN_ALL_DISOWNS,
-    K_HIGH_GROWTH,
-    K_REMOTE_FREE_LINES,
-    K_REMOTE_FREE_TRYLOCK,
-)
-from .drain import bpcp_drain, bpcp_drain_chunked
-from .lists import add_freed_owned, bpcp_add, bpcp_take
-from .owner import disown, fragment_total, mark_fragment
-from .refill import bpcp_refill
 
 # --- hooks ---------------------------------------------------------------------------------------
 

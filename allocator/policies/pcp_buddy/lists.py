@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from ..._jit import njit
-from ...buddy import (
+from allocator.mm.buddy import (
     node_pfn,
     pfn_node,
     split_pageblock,
     unsplit_pageblock,
 )
-from ...consts import (
+from allocator.mm.consts import (
     MIGRATE_PCPTYPES,
     NODE_NONE,
     NODE_PCP,
@@ -17,17 +16,15 @@ from ...consts import (
     NODE_PCP_OWNED,
     PAGEBLOCK_ORDER,
 )
-from ...costs import (
-    C_MERGE_STEP,
-    C_SPLIT_STEP,
-)
-from ...layout import E_NOW
-from ...lists import list_add, list_add_tail, list_del, list_first
-from ...pcp import (
+from allocator.mm.pcp import (
     pcp_count_add,
     pcp_list,
 )
-from .config import (
+from allocator.params.costs import (
+    C_MERGE_STEP,
+    C_SPLIT_STEP,
+)
+from allocator.policies.pcp_buddy.config import (
     EV_MERGES,
     EV_SPLITS,
     K_MERGE_MODE,
@@ -36,7 +33,10 @@ from .config import (
     MERGE_SCOPE_WHOLE,
     NR_BUDDY_ORDERS,
 )
-from .owner import disown
+from allocator.policies.pcp_buddy.owner import disown
+from allocator.sim.jit import njit
+from allocator.sim.layout import E_NOW
+from allocator.sim.lists import list_add, list_add_tail, list_del, list_first
 
 # --- the PCP's own buddy lists -----------------------------------------------------------------
 # Per agent: lists [0, 30) hold cached (unowned) entries, [30, 60) owned ones, each indexed

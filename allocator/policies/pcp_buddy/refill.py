@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from ..._jit import njit
-from ...buddy import (
+from allocator.mm.buddy import (
     __rmqueue,
     __rmqueue_smallest,
     add_to_free_list,
@@ -11,7 +10,7 @@ from ...buddy import (
     node_pfn,
     pfn_node,
 )
-from ...consts import (
+from allocator.mm.consts import (
     MAX_PAGE_ORDER,
     MIGRATE_PCPTYPES,
     NODE_BUDDY,
@@ -21,12 +20,30 @@ from ...consts import (
     PAGEBLOCK_NR_PAGES,
     PAGEBLOCK_ORDER,
 )
-from ...costs import (
+from allocator.mm.locks import (
+    spin_lock,
+    spin_unlock,
+)
+from allocator.mm.tracepoints import trace_zone_locked
+from allocator.params.costs import (
     C_PAGEBLOCK_SCAN,
     C_ZONE_LOCK,
     C_ZONE_PAGE,
 )
-from ...layout import (
+from allocator.policies.pcp_buddy.config import (
+    EV_CLAIMED,
+    EV_P0,
+    EV_P1,
+    EV_P2,
+    EV_P3,
+    EV_RECOVERED,
+    K_BLOCK_FIT,
+    K_PHASE2,
+)
+from allocator.policies.pcp_buddy.lists import add_freed_owned, bpcp_add
+from allocator.policies.pcp_buddy.owner import leave_owned_list, owned_head, take_ownership
+from allocator.sim.jit import njit
+from allocator.sim.layout import (
     E_NOW,
     EV_PCP_REFILL,
     EV_PCP_REFILL_PAGES,
@@ -39,15 +56,7 @@ from ...layout import (
     ZC_PB0,
     ZC_PG0,
 )
-from ...lists import list_first
-from ...locks import (
-    spin_lock,
-    spin_unlock,
-)
-from ...tracepoints import trace_zone_locked
-from .config import EV_CLAIMED, EV_P0, EV_P1, EV_P2, EV_P3, EV_RECOVERED, K_BLOCK_FIT, K_PHASE2
-from .lists import add_freed_owned, bpcp_add
-from .owner import leave_owned_list, owned_head, take_ownership
+from allocator.sim.lists import list_first
 
 # --- refill: rmqueue_bulk in four phases ------------------------------------------------------
 

@@ -14,7 +14,8 @@ from typing import Any
 
 import numpy as np
 
-from .layout import (
+from allocator.mm.machine import Machine
+from allocator.sim.layout import (
     AG_OPS,
     AG_RECLAIM_NS,
     AG_SYS_NS,
@@ -80,7 +81,6 @@ from .layout import (
     ZC_SLOTS_FREE,
     ZC_SLOTS_PEAK,
 )
-from .machine import Machine
 
 
 def bucket_value(b: int) -> int:

@@ -12,14 +12,14 @@ from __future__ import annotations
 import math
 from dataclasses import asdict, dataclass
 
-from .consts import (
+from allocator.mm.consts import (
     MIGRATE_PCPTYPES,
     MIN_PERCPU_PAGELIST_HIGH_FRACTION,
     PAGE_SHIFT,
     PAGEBLOCK_NR_PAGES,
     SWAP_CLUSTER_MAX,
 )
-from .topology import (
+from allocator.mm.topology import (
     GFP_USER_ZONE,
     MAX_NR_ZONES,
     ZONE_MOVABLE,

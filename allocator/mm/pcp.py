@@ -8,9 +8,8 @@ Sizing (`nr_pcp_alloc`, `nr_pcp_high`, `nr_pcp_free`), the zone->lock transactio
 
 from __future__ import annotations
 
-from ._jit import njit
-from .buddy import __free_one_page, __rmqueue, node_pfn, pfn_node
-from .consts import (
+from allocator.mm.buddy import __free_one_page, __rmqueue, node_pfn, pfn_node
+from allocator.mm.consts import (
     MIGRATE_MOVABLE,
     MIGRATE_PCPTYPES,
     NODE_PCP,
@@ -23,9 +22,18 @@ from .consts import (
     ZONE_BELOW_HIGH,
     ZONE_RECLAIM_ACTIVE,
 )
-from .costs import C_PCP_LOCK, C_ZONE_LOCK
-from .knobs import K_DRAIN_IN_BATCHES, K_FREE_HIGH_V615, K_PCP_BATCH_SCALE_MAX, K_THP
-from .layout import (
+from allocator.mm.locks import pcp_spin_relock, spin_lock, spin_unlock
+from allocator.mm.tracepoints import trace_event
+from allocator.mm.watermark import wmark_pages, zone_watermark_ok
+from allocator.params.costs import C_PCP_LOCK, C_ZONE_LOCK
+from allocator.params.knobs import (
+    K_DRAIN_IN_BATCHES,
+    K_FREE_HIGH_V615,
+    K_PCP_BATCH_SCALE_MAX,
+    K_THP,
+)
+from allocator.sim.jit import njit
+from allocator.sim.layout import (
     EV_DECAY,
     EV_PCP_DRAIN,
     EV_PCP_DRAIN_PAGES,
@@ -49,10 +57,7 @@ from .layout import (
     ZC_PCP_PAGES,
     ZC_PCP_PAGES_PEAK,
 )
-from .lists import list_add_tail, list_del, list_empty, list_last
-from .locks import pcp_spin_relock, spin_lock, spin_unlock
-from .tracepoints import trace_event
-from .watermark import wmark_pages, zone_watermark_ok
+from allocator.sim.lists import list_add_tail, list_del, list_empty, list_last
 
 # --- list layout ---------------------------------------------------------------------------
 

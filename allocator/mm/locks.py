@@ -19,10 +19,10 @@ allocator time: it counts towards %sys and latency.
 
 from __future__ import annotations
 
-from ._jit import njit
-from .costs import C_CACHELINE_FAR, C_CACHELINE_NEAR
-from .knobs import K_CPUS_PER_SOCKET
-from .layout import (
+from allocator.params.costs import C_CACHELINE_FAR, C_CACHELINE_NEAR
+from allocator.params.knobs import K_CPUS_PER_SOCKET
+from allocator.sim.jit import njit
+from allocator.sim.layout import (
     AG_BATCH_LOCK,
     AG_IN_BATCH,
     E_GMIN,

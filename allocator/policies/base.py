@@ -29,10 +29,10 @@ from __future__ import annotations
 from collections import namedtuple
 from typing import Any, ClassVar
 
-from .consts import NR_PCP_LISTS
-from .knobs import Knob
-from .layout import NR_POLICY_EVENTS, NR_POLICY_GAUGES
-from .registry import Registry
+from allocator.mm.consts import NR_PCP_LISTS
+from allocator.params.knobs import Knob
+from allocator.params.registry import Registry
+from allocator.sim.layout import NR_POLICY_EVENTS, NR_POLICY_GAUGES
 
 PolicyHooks = namedtuple(
     "PolicyHooks", ["rmqueue_pcplist", "free_pcp", "decay_pcp_high", "drain_pages", "sample"]
@@ -67,7 +67,7 @@ class Policy:
 
 
 def _load_builtins() -> None:
-    from . import policies  # noqa: F401  (registers the built-ins)
+    from allocator import policies  # noqa: F401  (registers the built-ins)
 
 
 _REGISTRY: Registry[type[Policy]] = Registry("policy", "policies", Policy, _load_builtins)

@@ -26,8 +26,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .consts import PAGE_SHIFT, PAGEBLOCK_NR_PAGES
-from .errors import SpecError
+from allocator.mm.consts import PAGE_SHIFT, PAGEBLOCK_NR_PAGES
+from allocator.params.errors import SpecError
 
 ZONE_DMA, ZONE_DMA32, ZONE_NORMAL, ZONE_MOVABLE, ZONE_DEVICE = range(5)
 ZONE_NAMES = ("DMA", "DMA32", "Normal", "Movable", "Device")

@@ -12,8 +12,7 @@ is off: with one zone there is no lower zone to prefer (kernel-model.md 2.4, ite
 
 from __future__ import annotations
 
-from ._jit import njit
-from .consts import (
+from allocator.mm.consts import (
     MAX_PAGE_ORDER,
     MIGRATE_MOVABLE,
     MIGRATE_PCPTYPES,
@@ -26,9 +25,11 @@ from .consts import (
     PAGEBLOCK_ORDER,
     ZONE_BOOSTED_WATERMARK,
 )
-from .costs import C_MERGE_STEP, C_PAGEBLOCK_SCAN, C_SPLIT_STEP, C_ZONE_PAGE
-from .knobs import K_WATERMARK_BOOST_FACTOR
-from .layout import (
+from allocator.mm.tracepoints import trace_extfrag, trace_zone_locked
+from allocator.params.costs import C_MERGE_STEP, C_PAGEBLOCK_SCAN, C_SPLIT_STEP, C_ZONE_PAGE
+from allocator.params.knobs import K_WATERMARK_BOOST_FACTOR
+from allocator.sim.jit import njit
+from allocator.sim.layout import (
     E_NOW,
     EV_BOOST,
     EV_EXTFRAG_CLAIM,
@@ -50,8 +51,7 @@ from .layout import (
     ZC_WATERMARK_BOOST,
     ZC_WMARK_HIGH,
 )
-from .lists import list_add, list_add_tail, list_del, list_first
-from .tracepoints import trace_extfrag, trace_zone_locked
+from allocator.sim.lists import list_add, list_add_tail, list_del, list_first
 
 RMQUEUE_NORMAL = 0
 RMQUEUE_CLAIM = 1

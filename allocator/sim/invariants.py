@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from .consts import (
+from allocator.mm.consts import (
     MAX_PAGE_ORDER,
     MIGRATE_PCPTYPES,
     NODE_ALLOC,
@@ -28,7 +28,7 @@ from .consts import (
     PAGEBLOCK_NR_PAGES,
     PAGEBLOCK_ORDER,
 )
-from .layout import (
+from allocator.sim.layout import (
     L_LRU,
     L_ZONE0,
     PCP_COUNT,

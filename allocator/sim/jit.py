@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numba
 
-_PKG_DIR = Path(__file__).resolve().parent
+_PKG_DIR = Path(__file__).resolve().parent.parent  # the allocator package
 
 
 def _source_hash() -> str:

@@ -2,14 +2,13 @@
 
 These call the policy's hooks (`pol`, a policy.PolicyHooks of compiled functions), so they are
 compiled inside the engine of each (policy, mix), which engine_cache.py caches on disk (see
-_jit.njit_hooked).
+sim.jit.njit_hooked).
 """
 
 from __future__ import annotations
 
-from ._jit import njit, njit_hooked
-from .buddy import __rmqueue, node_pfn, pfn_node
-from .consts import (
+from allocator.mm.buddy import __rmqueue, node_pfn, pfn_node
+from allocator.mm.consts import (
     ALLOC_WMARK_HIGH,
     ALLOC_WMARK_LOW,
     ALLOC_WMARK_MIN,
@@ -20,9 +19,13 @@ from .consts import (
     ZONE_BELOW_HIGH,
     ZONE_BOOSTED_WATERMARK,
 )
-from .costs import C_RECLAIM_PAGE, C_ZONE_LOCK
-from .knobs import K_KSWAPD
-from .layout import (
+from allocator.mm.locks import batch_lock_release, spin_lock, spin_unlock
+from allocator.mm.pcp import free_one_page, pcp_allowed_order
+from allocator.mm.watermark import wmark_pages, zone_watermark_ok
+from allocator.params.costs import C_RECLAIM_PAGE, C_ZONE_LOCK
+from allocator.params.knobs import K_KSWAPD
+from allocator.sim.jit import njit, njit_hooked
+from allocator.sim.layout import (
     AG_IN_BATCH,
     AG_RECLAIM_NS,
     E_NOW,
@@ -43,32 +46,8 @@ from .layout import (
     ZC_NR_CPUS,
     ZC_NR_LRU,
 )
-from .lists import list_del, list_first
-from .locks import batch_lock_release, spin_lock, spin_unlock
-from .pcp import free_one_page, pcp_allowed_order
-from .watermark import wmark_pages, zone_watermark_ok
-
-# --- agent scheduling: a tournament tree over the agents' clocks --------------------------
-
-
-@njit
-def tree_update(z, agent):
-    """Recompute the path from `agent`'s leaf to the root; ties go to the lower agent id."""
-    k = (len(z.tree) >> 1) + agent
-    k >>= 1
-    while k >= 1:
-        a = z.tree[2 * k]
-        b = z.tree[2 * k + 1]
-        if a < 0:
-            w = b
-        elif b < 0:
-            w = a
-        elif z.clock[b] < z.clock[a]:
-            w = b
-        else:
-            w = a
-        z.tree[k] = w
-        k >>= 1
+from allocator.sim.lists import list_del, list_first
+from allocator.sim.scheduler import tree_update
 
 
 @njit

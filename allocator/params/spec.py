@@ -26,21 +26,21 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
-from .consts import PAGE_SIZE, PAGEBLOCK_NR_PAGES
-from .costs import validate_costs
-from .errors import SpecError
-from .knobs import resolve_knobs
-from .mixes.base import get_mix
-from .policy import all_policy_knob_names, get_policy
-from .runlength import DEFAULT_CAP_NS, DEFAULT_PRECISION, SEGMENT_NS
-from .topology import (
+from allocator.mixes.base import get_mix
+from allocator.mm.consts import PAGE_SIZE, PAGEBLOCK_NR_PAGES
+from allocator.mm.topology import (
     Topology,
     build_topology,
     format_zone_pages,
     parse_zone_pages,
     topology_from_pages,
 )
-from .units import parse_duration, parse_size
+from allocator.params.costs import validate_costs
+from allocator.params.errors import SpecError
+from allocator.params.knobs import resolve_knobs
+from allocator.params.units import parse_duration, parse_size
+from allocator.policies.base import all_policy_knob_names, get_policy
+from allocator.sim.runlength import DEFAULT_CAP_NS, DEFAULT_PRECISION, SEGMENT_NS
 
 MIN_CPUS, MAX_CPUS = 1, 4096
 MIN_MEM = 64 << 20

@@ -9,13 +9,27 @@ from typing import Any
 
 import numpy as np
 
-from .buddy import zone_init
-from .consts import MIGRATE_PCPTYPES, PCPF_FREE_HIGH_BATCH
-from .costs import cost_array, validate_costs
-from .engine_cache import engine_cached, engine_for
-from .invariants import check_invariants
-from .knobs import K_VMSTAT_INTERVAL_MS, knob_array, resolve_knobs
-from .layout import (
+from allocator.metrics.record import (
+    Counters,
+    Window,
+    collect_metrics,
+    collect_samples,
+    counters,
+    peak_events,
+    take_peaks,
+)
+from allocator.mixes.base import get_mix
+from allocator.mm.buddy import zone_init
+from allocator.mm.consts import MIGRATE_PCPTYPES, PCPF_FREE_HIGH_BATCH
+from allocator.mm.machine import BOOT_KNOBS, Boot, Machine, boot_zones, machine_from_boot
+from allocator.mm.topology import Topology
+from allocator.params.costs import cost_array, validate_costs
+from allocator.params.knobs import K_VMSTAT_INTERVAL_MS, knob_array, resolve_knobs
+from allocator.params.spec import Spec
+from allocator.policies.base import all_policy_knob_names, get_policy
+from allocator.sim.engine_cache import engine_cached, engine_for
+from allocator.sim.invariants import check_invariants
+from allocator.sim.layout import (
     AG_LAST_OK,
     AG_NEXT_DECAY,
     E_END_NS,
@@ -41,24 +55,10 @@ from .layout import (
     ZC_WMARK_LOW,
     ZC_WMARK_MIN,
 )
-from .machine import BOOT_KNOBS, Boot, Machine, boot_zones, machine_from_boot
-from .metrics import (
-    Counters,
-    Window,
-    collect_metrics,
-    collect_samples,
-    counters,
-    peak_events,
-    take_peaks,
-)
-from .mixes.base import get_mix
-from .page_alloc import tree_update
-from .policy import all_policy_knob_names, get_policy
-from .rng import seed_streams
-from .runlength import SEGMENT_NS, Assessment, assess, class_high
-from .spec import Spec
-from .state import INF_NS, Zone, build_zone
-from .topology import Topology
+from allocator.sim.rng import seed_streams
+from allocator.sim.runlength import SEGMENT_NS, Assessment, assess, class_high
+from allocator.sim.scheduler import tree_update
+from allocator.sim.state import INF_NS, Zone, build_zone
 
 # vmstat_update runs per CPU at round_jiffies_relative(HZ): each CPU is skewed by 3 jiffies
 # (HZ=250: 12 ms) so that not all CPUs fire at once (__round_jiffies()).

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from .errors import SpecError
+from allocator.params.errors import SpecError
 
 _SIZE_UNITS = {
     "": 1,

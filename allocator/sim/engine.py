@@ -13,9 +13,8 @@ exactly where it stopped (checked runs use this to look at the state between two
 
 from __future__ import annotations
 
-from ._jit import njit, njit_hooked
-from .buddy import node_pfn
-from .consts import (
+from allocator.mm.buddy import node_pfn
+from allocator.mm.consts import (
     GFP_LRU,
     GFP_MOVABLE_PAGE,
     NODE_ALLOC,
@@ -25,8 +24,13 @@ from .consts import (
     OP_FREE_OLDEST,
     PAGEBLOCK_ORDER,
 )
-from .knobs import K_VMSTAT_INTERVAL_MS
-from .layout import (
+from allocator.mm.locks import batch_lock_release
+from allocator.mm.page_alloc import alloc_pages, free_pages
+from allocator.mm.tracepoints import trace_event
+from allocator.mm.vmscan import kswapd_step
+from allocator.params.knobs import K_VMSTAT_INTERVAL_MS
+from allocator.sim.jit import njit, njit_hooked
+from allocator.sim.layout import (
     AG_IN_BATCH,
     AG_LAST_OK,
     AG_NEXT_DECAY,
@@ -93,11 +97,8 @@ from .layout import (
     ZC_SLOTS_PEAK,
     ZC_WATERMARK_BOOST,
 )
-from .lists import list_add_tail, list_del, list_first, list_last
-from .locks import batch_lock_release
-from .page_alloc import alloc_pages, free_pages, tree_update
-from .tracepoints import trace_event
-from .vmscan import kswapd_step
+from allocator.sim.lists import list_add_tail, list_del, list_first, list_last
+from allocator.sim.scheduler import tree_update
 
 # --- statistics helpers (cached) -------------------------------------------------------------
 

@@ -27,8 +27,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .consts import PAGEBLOCK_NR_PAGES
-from .layout import (
+from allocator.mm.consts import PAGEBLOCK_NR_PAGES
+from allocator.sim.layout import (
     S_NR_FREE_PAGES,
     S_OPS,
     S_PCP_HIGH_MEAN,
@@ -37,7 +37,7 @@ from .layout import (
     S_T_NS,
     S_ZONE_LOCK_WAIT_NS,
 )
-from .steady import BatchMeans, batch_means, high_converged, mser
+from allocator.sim.steady import BatchMeans, batch_means, high_converged, mser
 
 SEGMENT_NS = 50_000_000  # observation stride; the measured window starts on one of these
 WINDOW_SLACK = 0.10  # a fixed window may begin with this share of transient and still count

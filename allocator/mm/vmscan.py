@@ -10,9 +10,11 @@ The pages it frees go through its own CPU's PCP, as free_unref_folios() does in 
 
 from __future__ import annotations
 
-from ._jit import njit_hooked
-from .consts import ALLOC_WMARK_HIGH, SWAP_CLUSTER_MAX, ZONE_RECLAIM_ACTIVE
-from .layout import (
+from allocator.mm.consts import ALLOC_WMARK_HIGH, SWAP_CLUSTER_MAX, ZONE_RECLAIM_ACTIVE
+from allocator.mm.page_alloc import shrink_lru
+from allocator.mm.watermark import wmark_pages, zone_watermark_ok
+from allocator.sim.jit import njit_hooked
+from allocator.sim.layout import (
     AG_RECLAIM_NS,
     E_NOW,
     EV_PGSTEAL_KSWAPD,
@@ -22,9 +24,7 @@ from .layout import (
     ZC_KSWAPD_FAILURES,
     ZC_WATERMARK_BOOST,
 )
-from .page_alloc import shrink_lru
-from .state import INF_NS
-from .watermark import wmark_pages, zone_watermark_ok
+from allocator.sim.state import INF_NS
 
 
 @njit_hooked

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .errors import SpecError
+from allocator.params.errors import SpecError
 
 
 @dataclass(frozen=True)

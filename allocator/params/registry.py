@@ -7,7 +7,7 @@ import importlib
 from collections.abc import Callable
 from typing import Generic, TypeVar
 
-from .errors import SpecError
+from allocator.params.errors import SpecError
 
 T = TypeVar("T", bound=type)
 
