@@ -14,10 +14,13 @@ from typing import Any
 
 import numpy as np
 
+from allocator.metrics import catalogue
+from allocator.policies import RFC
+
 from .analysis import trends
 from .identity import flat_defaults
 
-GAINS = (("sys_gain", "%sys saved"), ("throughput_gain", "throughput gained"))
+GAINS = tuple((g.name, g.label) for _, g in catalogue.headline())  # the verdicts' gains
 
 
 def knob_defaults() -> dict[str, int]:
@@ -47,7 +50,7 @@ def default_sql(swept: dict[str, list[int]]) -> str:
         return "TRUE"
     defaults = knob_defaults()
     cond = " AND ".join(f'coalesce(p."{c}", {defaults[c]}) = {defaults[c]}' for c in swept)
-    return (f"pair_id IN (SELECT p.pair_id FROM points p WHERE p.policy = 'pcp-buddy' "
+    return (f"pair_id IN (SELECT p.pair_id FROM points p WHERE p.policy = '{RFC}' "
             f"AND {cond})")
 
 
@@ -75,7 +78,7 @@ def settings(con: Any, sweep: str, version: str, min_slope: float) -> list[Setti
             f'SELECT g.mix, g.cpus, g.mem_bytes, coalesce(p."{col}", {defaults[col]}) AS v, '
             + ", ".join(f"g.{m}" for m, _ in GAINS)
             + " FROM gains g JOIN points p ON p.sweep = g.sweep AND p.sim_version = "
-            "g.sim_version AND p.pair_id = g.pair_id AND p.policy = 'pcp-buddy' "
+            f"g.sim_version AND p.pair_id = g.pair_id AND p.policy = '{RFC}' "
             f"WHERE g.sweep = ? AND g.sim_version = ? AND {cond}", [sweep, version]).fetchall()
         for mix in sorted({r[0] for r in rows}):
             for value in values:

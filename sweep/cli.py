@@ -14,8 +14,10 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from allocator import registered_mixes, registered_policies
 from allocator.params.errors import SpecError
 from allocator.params.units import parse_duration
+from allocator.policies import UPSTREAM
 
 from .commands import compile as compile_cmd
 from .commands import describe as describe_cmd
@@ -89,10 +91,12 @@ def simulate(
         "and its CPUs).")] = None,
     mix: Annotated[
         str,
-        typer.Option(help="Workload mix: kbuild, purge, exit, filecache, pressure, page_fault1, "
-                     "trace (README, 'Workload mixes'), or module:Class."),
+        typer.Option(help=f"Workload mix: {', '.join(sorted(registered_mixes()))} (README, "
+                     "'Workload mixes'), or module:Class."),
     ] = "kbuild",
-    policy: Annotated[str, typer.Option(help="PCP policy, or module:Class.")] = "upstream",
+    policy: Annotated[str, typer.Option(
+        help=f"PCP policy: {', '.join(sorted(registered_policies()))}, or module:Class.",
+    )] = UPSTREAM,
     seed: Annotated[int, typer.Option(help="Random seed of the workload.")] = 0,
     duration: Annotated[
         str,

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import duckdb
 
+from allocator.metrics import catalogue
 from allocator.params.errors import SpecError
 
 from .compact import indexes
@@ -19,11 +20,10 @@ LATER_COLUMNS = {
     "stop_reason": "VARCHAR",
     "window_ns": "BIGINT",
     "zone_lock_wait_frac": "DOUBLE",
-    "sys_frac_ci95": "DOUBLE",
-    "throughput_ops_per_s_ci95": "DOUBLE",
-    "zone_lock_wait_frac_ci95": "DOUBLE",
     "nodes": "BIGINT",
     "node_cpus": "BIGINT",
+    # each gain's half-width needs both runs' (the catalogue says which gains have one)
+    **{f"{m.name}_ci95": "DOUBLE" for m, g in catalogue.gains() if g.ci},
 }
 
 

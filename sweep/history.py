@@ -24,18 +24,18 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from allocator.metrics import catalogue
 from allocator.params.errors import SpecError
 from allocator.params.units import format_size
+from allocator.policies import RFC
 
 from .db import connect
 from .store import provenance, write_atomic, write_atomic_bytes
+from .tables import display
 
 # (series, metric, label): the numbers a night keeps, per machine
-POLICY_METRICS = (("sys_frac", "%sys (allocator), %", 100.0),
-                  ("throughput_ops_per_s", "throughput (Mops/s)", 1e-6),
-                  ("zone_lock_wait_frac", "zone->lock wait, % of CPU time", 100.0))
-GAIN_METRICS = (("sys_gain", "%sys saved by pcp-buddy, %", 100.0),
-                ("throughput_gain", "throughput gained by pcp-buddy, %", 100.0))
+POLICY_METRICS = tuple((m.name, *display(m.name)) for m, _ in catalogue.headline())
+GAIN_METRICS = tuple((g.name, f"{g.label} by {RFC}, %", 100.0) for _, g in catalogue.headline())
 COLUMNS = ("night", "sim_version", "git_revision", "verdict", "mix", "cpus", "mem_bytes",
            "nodes", "series", "metric", "value", "stationary_frac", "regressed")
 

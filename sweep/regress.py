@@ -41,8 +41,10 @@ from xml.sax.saxutils import escape, quoteattr
 import duckdb
 import numpy as np
 
+from allocator.metrics import catalogue
 from allocator.params.errors import SpecError
 from allocator.params.units import format_size
+from allocator.policies import RFC, UPSTREAM
 
 from .analysis import benjamini_hochberg, curve_change, pooled_tests
 from .db import connect
@@ -50,12 +52,7 @@ from .db import connect
 # metric -> +1 if higher is better, -1 if lower is better. Rates and latencies, never counts:
 # an auto point's window has its own length, so a count (zone_lock_wait_ns) would differ
 # between two runs of the very same behaviour.
-METRICS = {
-    "throughput_ops_per_s": +1,
-    "sys_frac": -1,
-    "zone_lock_wait_frac": -1,
-    "alloc_latency_p99_ns": -1,
-}
+METRICS = catalogue.rates()
 EXIT = {"pass": 0, "regression": 1, "inconclusive": 3}
 
 
@@ -133,9 +130,9 @@ def _series(baseline: dict, candidate: dict, shared: list) -> dict[Key, tuple[li
                 xs.append(b["cpus"])
                 ds.append(direction * np.log(c[metric] / b[metric]))
     for by_policy in pairs.values():
-        if not {"upstream", "pcp-buddy"} <= set(by_policy):
+        if not {UPSTREAM, RFC} <= set(by_policy):
             continue
-        up, rfc = by_policy["upstream"], by_policy["pcp-buddy"]
+        up, rfc = by_policy[UPSTREAM], by_policy[RFC]
         b = baseline[up]
         for metric, direction in METRICS.items():
             vals = (baseline[up][metric], baseline[rfc][metric],

@@ -17,29 +17,25 @@ import matplotlib.ticker
 import numpy as np
 
 from allocator import SIM_VERSION
+from allocator.metrics import catalogue
 from allocator.params.errors import SpecError
 from allocator.params.units import format_size
+from allocator.policies import RFC, UPSTREAM
 
 from . import choices, figures
 from .analysis import Trend, trends
 from .completeness import Completeness, completeness, completeness_line
 from .db import connect
 from .store import read_grid, write_atomic
-from .tables import compare_lines, point_lines, pp, steady_lines
+from .tables import compare_lines, display, point_lines, pp, steady_lines
 
-HEADLINE = (
-    ("sys_gain", "%sys saved", "less time in the allocator"),
-    ("throughput_gain", "throughput gained", "more operations per second"),
-    ("zone_lock_wait_gain", "zone->lock wait saved", "less zone->lock waiting"),
-)
-COSTS = (
-    ("unusable_index_order9", "unusable index, order 9"),
-    ("free_pageblocks", "free pageblocks"),
-    ("pcp_pages_mean", "pages held in PCPs (mean)"),
-)
-ABSOLUTE = (("sys_frac", "%sys (allocator), %"),
-            ("zone_lock_wait_frac", "zone->lock wait, % of CPU time"))
-PERCENT = {"sys_frac", "zone_lock_wait_frac"}  # shares of CPU time, drawn in percent
+# what the report draws, all from the metric catalogue: the headline gains (a verdict each),
+# the costs (both policies' means), and the headline metrics' absolute values
+HEADLINE = tuple((g.name, g.label) for _, g in catalogue.headline())
+COSTS = tuple((m.name, m.label or m.name) for m in catalogue.costs())
+ABSOLUTE = tuple((m.name, display(m.name)[0]) for m, _ in catalogue.headline()
+                 if m.unit == "fraction")
+PERCENT = {name for name, _ in ABSOLUTE}  # shares of CPU time, drawn in percent
 
 
 @dataclass
@@ -69,7 +65,7 @@ def _refuse(t: Trend, transient: list[str], swept: bool) -> Trend:
 
 
 def _pair_name(cpus: int, mem: int, seed: int, up: Any, rfc: Any, nodes: int = 1) -> str:
-    which = [p for p, ok in (("upstream", up), ("pcp-buddy", rfc)) if not ok]
+    which = [p for p, ok in ((UPSTREAM, up), (RFC, rfc)) if not ok]
     shape = f"{cpus} CPUs/{format_size(mem)}" + (f"/{nodes} nodes" if nodes > 1 else "")
     return f"{shape} seed {seed} ({', '.join(which) or 'both'})"
 
@@ -85,7 +81,7 @@ def analyse(con: Any, sweep: str, version: str, min_slope: float,
             where: str = "TRUE") -> list[MixResult]:
     """The verdicts, from the pairs that satisfy `where` (choices.default_sql: the defaults of
     the design choices a sweep varies)."""
-    metrics = ", ".join(m for m, _, _ in HEADLINE)
+    metrics = ", ".join(m for m, _ in HEADLINE)
     g = _fetch(con, f"SELECT mix, cpus, mem_bytes, nodes, node_cpus, seed, stationary, "
                f"upstream_stationary, rfc_stationary, {metrics} FROM gains "
                f"WHERE sweep = ? AND sim_version = ? AND {where} ORDER BY mix, cpus, mem_bytes, "
@@ -109,7 +105,7 @@ def analyse(con: Any, sweep: str, version: str, min_slope: float,
         tr = {m: tuple(_refuse(t, transient, sw) for t, sw in
                        zip(trends(x1, x2, g[m][sel].astype(float), min_slope), swept,
                            strict=True))
-              for m, _, _ in HEADLINE}
+              for m, _ in HEADLINE}
         mems = g["mem_bytes"][sel]
         by_mem = {int(m): _refuse(trends(x1[mems == m], x2[mems == m],
                                          g["sys_gain"][sel][mems == m].astype(float),
@@ -223,7 +219,7 @@ def _band(ax: Any, x: np.ndarray, c: dict[str, np.ndarray], sel: np.ndarray, lab
 
 def plot_gains(con: Any, sweep: str, version: str, mix: str, out: Path) -> list[Path]:
     fig, axes = figures.panels(2 * len(HEADLINE), columns=len(HEADLINE))
-    for col, (metric, label, _) in enumerate(HEADLINE):
+    for col, (metric, label) in enumerate(HEADLINE):
         c = _curves(con, sweep, version, mix, metric)
         if not len(c["cpus"]):
             continue
@@ -290,7 +286,7 @@ def representative(con: Any, sweep: str, version: str, mix: str, where: str) -> 
                                                       strict=True)})
     out = []
     for key in dict.fromkeys([keys[0], keys[-1]]):
-        for policy in ("upstream", "pcp-buddy"):
+        for policy in (UPSTREAM, RFC):
             sel = np.nonzero((rows["cpus"] == key[0]) & (rows["mem_bytes"] == key[1])
                              & (rows["policy"] == policy))[0]
             if len(sel):
@@ -444,7 +440,7 @@ def _markdown(sweep: str, version: str, results: str, mixes: list[MixResult], dr
         "|---|---|---|---|---|---|",
     ]
     for r in mixes:
-        for metric, label, _ in HEADLINE:
+        for metric, label in HEADLINE:
             cpu, mem = r.trends[metric]
             lines.append(f"| {r.mix} | {label} | {cpu.verdict} | {_ci(cpu)} | {mem.verdict} | "
                          f"{_ci(mem)} |")

@@ -18,6 +18,8 @@ from typing import Any
 
 import duckdb
 
+from allocator import get_mix
+
 from .compact import indexes, sweeps
 from .executors import Executor, make_executor
 from .identity import pair_id
@@ -31,16 +33,8 @@ from .store import (
     write_grid,
 )
 
-# Rough simulated operations per CPU per simulated second, for the --dry-run time estimate
-# when nothing comparable is stored yet; and the simulator's speed (ops/s per worker).
-OPS_PER_CPU_SECOND = {
-    "kbuild": 50_000,
-    "page_fault1": 1_500_000,
-    "purge": 500_000,
-    "exit": 1_500_000,
-    "filecache": 500_000,
-    "pressure": 500_000,
-}
+# the simulator's speed (ops/s per worker), for the --dry-run time estimate (each mix says its
+# own simulated rate: Mix.ops_per_cpu_second)
 SIM_OPS_PER_SECOND = 4_000_000
 LOAD_S = 1.0  # per worker and (policy, mix) pair: the compiled engine loaded from the cache
 
@@ -80,7 +74,7 @@ def _ran_cpus(spec: Any) -> int:
 
 def _estimate_point_s(point: Point) -> float:
     spec = point.spec
-    rate = OPS_PER_CPU_SECOND.get(spec.mix, 500_000)
+    rate = get_mix(spec.mix).ops_per_cpu_second
     ops = _ran_cpus(spec) * rate * spec.duration_ns / 1e9
     return 0.05 + ops / SIM_OPS_PER_SECOND
 

@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 
+from allocator.metrics import catalogue
 from allocator.params.units import format_size
 
 
@@ -91,3 +92,15 @@ def compare_lines(results: str, sweep: str, version: str, swept: dict) -> list[s
             "seeds gives p < 0.05 (as `sweep compare --results "
             f"{results} --policies upstream,pcp-buddy --sweep {sweep}` prints it).", "",
             compare_cmd.markdown(rows, base, cand).rstrip("\n")]
+
+
+def display(name: str) -> tuple[str, float]:
+    """How a metric is drawn and tabled: its label with the unit shown, and the scale from its
+    stored unit (fractions in percent, rates in millions)."""
+    m = catalogue.BY_NAME[name]
+    label = m.label or name
+    if m.unit == "fraction":
+        return f"{label}, %", 100.0
+    if m.unit == "ops/s":
+        return f"{label} (Mops/s)", 1e-6
+    return label, 1.0

@@ -1,4 +1,5 @@
 -- pcp-sweep: views over the results store, for any DuckDB session (nothing of ours needed).
+-- Written by sweep/views.py from the metric catalogue (allocator/metrics/catalogue.py).
 --
 --   $ duckdb
 --   D SET VARIABLE pcp_sweep_results = 'results';   -- a directory or s3://bucket/prefix
@@ -9,11 +10,18 @@
 -- samples   the time series, one row per sample (join on point_id)
 -- failures  points that failed after their retries (error, traceback)
 -- gains     pcp-buddy against upstream on the very same workload (pair_id: same parameters,
---           replicate and seed; same sweep and simulator version). A *_gain is positive when
---           pcp-buddy does better: sys_gain = 1 - rfc/upstream %sys, throughput_gain =
---           rfc/upstream - 1, and so on. Costs: unusable_index_order9_change (rfc - upstream,
---           absolute) and pcp_pages_change (rfc/upstream - 1). `stationary`: both runs were
---           (allocator/sim/runlength.py); *_gain_ci95: the gain's half-width from both runs'.
+--           replicate and seed; same sweep and simulator version), positive when pcp-buddy does
+--           better:
+--             sys_gain: sys_frac, 1 - rfc/up
+--             throughput_gain: throughput_ops_per_s, rfc/up - 1
+--             zone_lock_acquisitions_gain: zone_lock_acq_per_kop, 1 - rfc/up
+--             zone_lock_wait_gain: zone_lock_wait_frac, 1 - rfc/up
+--             pcp_pages_change: pcp_pages_mean, rfc/up - 1 (a cost: + is more of it)
+--             alloc_p99_gain: alloc_latency_p99_ns, 1 - rfc/up
+--             unusable_index_order9_change: unusable_index_order9, rfc - up (a cost, absolute)
+--           Beside them each such metric of both runs (upstream_<metric>, rfc_<metric>);
+--           `stationary`: both runs were (allocator/sim/runlength.py); *_gain_ci95: the gain's
+--           half-width from both runs'.
 -- curves    per sweep, mix, metric, memory size, CPU count and nodes: the gain's mean over seeds,
 --           its sample standard deviation and a 95% confidence interval (Student's t).
 --
@@ -47,30 +55,37 @@ SELECT
     coalesce(rfc.nodes, 1) AS nodes, coalesce(rfc.node_cpus, rfc.cpus) AS node_cpus,
     1 - rfc.sys_frac / NULLIF(up.sys_frac, 0) AS sys_gain,
     rfc.throughput_ops_per_s / NULLIF(up.throughput_ops_per_s, 0) - 1 AS throughput_gain,
-    -- the share of CPU time spent waiting, not the count: auto windows differ in length
-    -- (a store from before zone_lock_wait_frac existed falls back to the count)
-    1 - coalesce(rfc.zone_lock_wait_frac / NULLIF(up.zone_lock_wait_frac, 0),
-                 rfc.zone_lock_wait_ns / NULLIF(up.zone_lock_wait_ns, 0)) AS zone_lock_wait_gain,
     1 - rfc.zone_lock_acq_per_kop / NULLIF(up.zone_lock_acq_per_kop, 0)
         AS zone_lock_acquisitions_gain,
+    1 - coalesce(rfc.zone_lock_wait_frac / NULLIF(up.zone_lock_wait_frac, 0),
+                 rfc.zone_lock_wait_ns / NULLIF(up.zone_lock_wait_ns, 0)) AS zone_lock_wait_gain,
+    rfc.pcp_pages_mean / NULLIF(up.pcp_pages_mean, 0) - 1 AS pcp_pages_change,
     1 - rfc.alloc_latency_p99_ns / NULLIF(up.alloc_latency_p99_ns, 0) AS alloc_p99_gain,
     rfc.unusable_index_order9 - up.unusable_index_order9 AS unusable_index_order9_change,
-    rfc.pcp_pages_mean / NULLIF(up.pcp_pages_mean, 0) - 1 AS pcp_pages_change,
-    up.sys_frac AS upstream_sys_frac, rfc.sys_frac AS rfc_sys_frac,
-    up.zone_lock_wait_ns AS upstream_zone_lock_wait_ns,
-    rfc.zone_lock_wait_ns AS rfc_zone_lock_wait_ns,
+    up.sys_frac AS upstream_sys_frac,
+    rfc.sys_frac AS rfc_sys_frac,
+    up.throughput_ops_per_s AS upstream_throughput_ops_per_s,
+    rfc.throughput_ops_per_s AS rfc_throughput_ops_per_s,
+    up.zone_lock_acq_per_kop AS upstream_zone_lock_acq_per_kop,
+    rfc.zone_lock_acq_per_kop AS rfc_zone_lock_acq_per_kop,
     up.zone_lock_wait_frac AS upstream_zone_lock_wait_frac,
     rfc.zone_lock_wait_frac AS rfc_zone_lock_wait_frac,
-    up.throughput_ops_per_s AS upstream_throughput, rfc.throughput_ops_per_s AS rfc_throughput,
+    up.pcp_pages_mean AS upstream_pcp_pages_mean,
+    rfc.pcp_pages_mean AS rfc_pcp_pages_mean,
+    up.alloc_latency_p99_ns AS upstream_alloc_latency_p99_ns,
+    rfc.alloc_latency_p99_ns AS rfc_alloc_latency_p99_ns,
     up.unusable_index_order9 AS upstream_unusable_index_order9,
     rfc.unusable_index_order9 AS rfc_unusable_index_order9,
-    up.free_pageblocks AS upstream_free_pageblocks, rfc.free_pageblocks AS rfc_free_pageblocks,
-    up.pcp_pages_mean AS upstream_pcp_pages_mean, rfc.pcp_pages_mean AS rfc_pcp_pages_mean,
+    up.free_pageblocks AS upstream_free_pageblocks,
+    rfc.free_pageblocks AS rfc_free_pageblocks,
+    up.zone_lock_wait_ns AS upstream_zone_lock_wait_ns,
+    rfc.zone_lock_wait_ns AS rfc_zone_lock_wait_ns,
     -- steady state: a pair counts for a verdict only when both runs were stationary
     coalesce(up.stationary, false) AND coalesce(rfc.stationary, false) AS stationary,
     up.stationary AS upstream_stationary, rfc.stationary AS rfc_stationary,
-    -- each gain's 95% half-width from both runs' (delta method on the ratio, the runs' errors
-    -- taken as independent; common random numbers correlate them positively, so this is wide)
+    -- each gain's 95% half-width from both runs' (delta method on the ratio, the runs'
+    -- errors taken as independent; common random numbers correlate them positively, so
+    -- this is wide)
     rfc.sys_frac / NULLIF(up.sys_frac, 0) * sqrt(
         pow(rfc.sys_frac_ci95 / NULLIF(rfc.sys_frac, 0), 2)
         + pow(up.sys_frac_ci95 / NULLIF(up.sys_frac, 0), 2)) AS sys_gain_ci95,
@@ -87,11 +102,11 @@ FROM rfc JOIN up USING (sweep, sim_version, pair_id);
 CREATE OR REPLACE VIEW curves AS
 WITH long AS (
     UNPIVOT (SELECT sweep, sim_version, mix, mem_bytes, cpus, nodes, sys_gain, throughput_gain,
-                    zone_lock_wait_gain, zone_lock_acquisitions_gain, alloc_p99_gain,
-                    unusable_index_order9_change, pcp_pages_change
+             zone_lock_acquisitions_gain, zone_lock_wait_gain, pcp_pages_change, alloc_p99_gain,
+             unusable_index_order9_change
              FROM gains)
-    ON sys_gain, throughput_gain, zone_lock_wait_gain, zone_lock_acquisitions_gain,
-       alloc_p99_gain, unusable_index_order9_change, pcp_pages_change
+    ON sys_gain, throughput_gain, zone_lock_acquisitions_gain, zone_lock_wait_gain,
+       pcp_pages_change, alloc_p99_gain, unusable_index_order9_change
     INTO NAME metric VALUE value
 ),
 agg AS (

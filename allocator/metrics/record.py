@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from allocator.metrics.catalogue import BY_NAME, EVENTS, GAUGE, SAMPLE_NAMES, series_index
 from allocator.mm.machine import Machine
 from allocator.sim.layout import (
     AG_OPS,
@@ -23,39 +24,11 @@ from allocator.sim.layout import (
     E_NSAMPLES,
     E_STEPS,
     E_WARMUP_NS,
-    EV_ALLOC_FAIL,
-    EV_ALLOC_OPS,
-    EV_ALLOCSTALL,
-    EV_BOOST,
-    EV_BUDDY_ALLOC,
-    EV_DECAY,
-    EV_DRAIN_ALL,
-    EV_EXTFRAG_CLAIM,
-    EV_EXTFRAG_FRAGMENTING,
-    EV_EXTFRAG_STEAL,
-    EV_FREE_OPS,
-    EV_KSWAPD_WAKE,
-    EV_MERGE_STEPS,
     EV_PCP_ALLOC_HIT,
     EV_PCP_ALLOC_MISS,
-    EV_PCP_DRAIN,
-    EV_PCP_DRAIN_PAGES,
-    EV_PCP_LOCK_REMOTE,
-    EV_PCP_LOCK_REMOTE_WAIT_NS,
-    EV_PCP_REFILL,
-    EV_PCP_REFILL_PAGES,
-    EV_PCP_TRYLOCK_FAIL,
-    EV_PGALLOC,
-    EV_PGFREE,
-    EV_PGSTEAL_DIRECT,
-    EV_PGSTEAL_KSWAPD,
     EV_POLICY0,
-    EV_REMOTE_FREE,
-    EV_SPLIT_STEPS,
     EV_THP_ALLOC,
     EV_THP_FAIL,
-    EV_ZONE_FREE_ONE,
-    EV_ZONE_LOCK_PAGES,
     H_ALLOC,
     H_FREE,
     HIST_SUB,
@@ -65,11 +38,7 @@ from allocator.sim.layout import (
     LK_WAIT_NS,
     LOCK_ZONE,
     PCP_HIGH,
-    S_NR_FREE_PAGES,
-    S_PCP_HIGH_MEAN,
-    S_PCP_PAGES,
     S_POLICY0,
-    SAMPLE_NAMES,
     ZC_KSWAPD,
     ZC_NR_CPUS,
     ZC_NR_FREE_PAGES,
@@ -81,6 +50,8 @@ from allocator.sim.layout import (
     ZC_SLOTS_FREE,
     ZC_SLOTS_PEAK,
 )
+
+GAUGES = tuple(m for m in BY_NAME.values() if m.source == GAUGE)
 
 
 def bucket_value(b: int) -> int:
@@ -224,25 +195,27 @@ def collect_metrics(
     sys_ns = now.sys_ns
     nsamples = int(z.eng[E_NSAMPLES])
     samples = z.samples[row0:nsamples]  # samples cover [warmup, end)
-    pcp_series = samples[:, S_PCP_PAGES]
-    high_series = samples[:, S_PCP_HIGH_MEAN]
     nsamples = len(samples)
     thp = int(ev[EV_THP_ALLOC])
     free_pages = int(z.zc[ZC_NR_FREE_PAGES])
     suitable = sum(int(z.nr_free[o].sum()) << (o - 9) for o in range(9, z.nr_free.shape[0]))
-    m: dict[str, Any] = {
+    # counters and gauges as the catalogue lists them; the rest of the record below
+    m: dict[str, Any] = {e.name: int(ev[i]) for i, e in enumerate(EVENTS) if e.record}
+    now_value = {  # a gauge's value without samples (a run shorter than one interval)
+        "pcp_pages": float(z.zc[ZC_PCP_PAGES]),
+        "nr_free_pages": float(free_pages),
+        "pcp_high_mean": float(z.pcp[:ncpu, PCP_HIGH].mean()),
+    }
+    for g in GAUGES:
+        col = samples[:, series_index(g.series)]
+        m[g.name] = float(col.mean()) if nsamples else now_value[g.series]
+    m |= {
         "ops": ops,
         "sim_time_ns": sim_ns,
         "throughput_ops_per_s": _frac(ops * 1e9, sim_ns),
         "sys_frac": _frac(sys_ns, ncpu * sim_ns),
         "kernel_sys_frac": _frac(sys_ns, ncpu * sim_ns)
         + kernel_frac * (1.0 - _frac(sys_ns, ncpu * sim_ns)),
-        "alloc_ops": int(ev[EV_ALLOC_OPS]),
-        "free_ops": int(ev[EV_FREE_OPS]),
-        "pgalloc": int(ev[EV_PGALLOC]),
-        "pgfree": int(ev[EV_PGFREE]),
-        "alloc_failures": int(ev[EV_ALLOC_FAIL]),
-        "thp_alloc_attempts": thp,
         "thp_alloc_success_frac": _frac(thp - int(ev[EV_THP_FAIL]), thp) if thp else 1.0,
         "alloc_latency_p50_ns": percentile(now.hist[H_ALLOC], 0.50, int(hmax[H_ALLOC])),
         "alloc_latency_p99_ns": percentile(now.hist[H_ALLOC], 0.99, int(hmax[H_ALLOC])),
@@ -256,37 +229,13 @@ def collect_metrics(
         "zone_lock_wait_ns": int(zl[LK_WAIT_NS]),
         "zone_lock_acq_per_kop": _frac(1000 * int(zl[LK_ACQ]), ops),
         "zone_lock_wait_frac": _frac(int(zl[LK_WAIT_NS]), ncpu * sim_ns),
-        "zone_lock_pages": int(ev[EV_ZONE_LOCK_PAGES]),
         "pcp_lock_wait_ns": now.pcp_lock_wait_ns,
-        "pcp_lock_remote_acquisitions": int(ev[EV_PCP_LOCK_REMOTE]),
-        "pcp_lock_remote_wait_ns": int(ev[EV_PCP_LOCK_REMOTE_WAIT_NS]),
-        "pcp_trylock_failures": int(ev[EV_PCP_TRYLOCK_FAIL]),
         "pcp_alloc_hit_frac": _frac(
             ev[EV_PCP_ALLOC_HIT], int(ev[EV_PCP_ALLOC_HIT]) + int(ev[EV_PCP_ALLOC_MISS])
         ),
-        "pcp_refills": int(ev[EV_PCP_REFILL]),
-        "pcp_refill_pages": int(ev[EV_PCP_REFILL_PAGES]),
-        "pcp_drains": int(ev[EV_PCP_DRAIN]),
-        "pcp_drain_pages": int(ev[EV_PCP_DRAIN_PAGES]),
-        "pcp_high_decays": int(ev[EV_DECAY]),
         "pcp_pages_peak": int(zc[ZC_PCP_PAGES_PEAK]),
-        "pcp_pages_mean": float(pcp_series.mean()) if nsamples else float(z.zc[ZC_PCP_PAGES]),
-        "nr_free_pages_mean": (float(samples[:, S_NR_FREE_PAGES].mean()) if nsamples
-                               else float(free_pages)),
         "pcp_pages_end": int(z.zc[ZC_PCP_PAGES]),
-        "pcp_high_mean": float(high_series.mean())
-        if nsamples
-        else float(z.pcp[:ncpu, PCP_HIGH].mean()),
         "pcp_high_mean_end": float(z.pcp[:ncpu, PCP_HIGH].mean()),
-        "remote_frees": int(ev[EV_REMOTE_FREE]),
-        "buddy_allocs": int(ev[EV_BUDDY_ALLOC]),
-        "zone_direct_frees": int(ev[EV_ZONE_FREE_ONE]),
-        "extfrag_claims": int(ev[EV_EXTFRAG_CLAIM]),
-        "extfrag_steals": int(ev[EV_EXTFRAG_STEAL]),
-        "extfrag_fragmenting": int(ev[EV_EXTFRAG_FRAGMENTING]),
-        "watermark_boosts": int(ev[EV_BOOST]),
-        "merge_steps": int(ev[EV_MERGE_STEPS]),
-        "split_steps": int(ev[EV_SPLIT_STEPS]),
         "nr_free_pages": free_pages,
         # /proc/buddyinfo at the end: free_area[order].nr_free, blocks of 2^order pages
         **{f"nr_free_order{o}": int(z.nr_free[o].sum()) for o in range(z.nr_free.shape[0])},
@@ -295,13 +244,8 @@ def collect_metrics(
             _frac(free_pages - (suitable << 9), free_pages) if free_pages else 1.0
         ),
         "lru_pages_peak": int(zc[ZC_NR_LRU_PEAK]),
-        "kswapd_wakeups": int(ev[EV_KSWAPD_WAKE]),
         "kswapd_ns": now.kswapd_ns,
-        "pgsteal_kswapd": int(ev[EV_PGSTEAL_KSWAPD]),
-        "pgsteal_direct": int(ev[EV_PGSTEAL_DIRECT]),
-        "allocstall": int(ev[EV_ALLOCSTALL]),
         "direct_reclaim_ns": now.reclaim_ns,
-        "drain_all_pages": int(ev[EV_DRAIN_ALL]),
         "split_pageblocks_peak": int(zc[ZC_SLOTS_PEAK]),
         "engine_steps": now.steps,
         "batch": machine.batch,

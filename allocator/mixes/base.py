@@ -100,6 +100,9 @@ class Mix:
     name: ClassVar[str] = ""
     params: ClassVar[tuple[Param, ...]] = ()
     hooks: ClassVar[MixHooks]
+    # rough simulated operations per CPU per simulated second: `sweep run --dry-run`'s time
+    # estimate before anything comparable is stored
+    ops_per_cpu_second: ClassVar[int] = 500_000
 
     def lists(self, nr_cpus: int) -> int:
         return 0

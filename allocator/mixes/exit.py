@@ -117,6 +117,7 @@ class Exit(Mix):
     """Process-exit avalanche: big address spaces freed at once on the exiting CPUs."""
 
     name = "exit"
+    ops_per_cpu_second = 1_500_000
     params = (
         kernel_frac_param(
             0.85,

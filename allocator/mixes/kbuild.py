@@ -162,6 +162,7 @@ class Kbuild(Mix):
     """Kernel build: compile jobs fault in and free anon memory, page cache grows."""
 
     name = "kbuild"
+    ops_per_cpu_second = 50_000
     params = (
         kernel_frac_param(
             0.105,

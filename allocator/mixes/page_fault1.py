@@ -108,6 +108,7 @@ class PageFault1(Mix):
     """will-it-scale page_fault1: per CPU, map 128 MiB, touch every page, unmap, repeat."""
 
     name = "page_fault1"
+    ops_per_cpu_second = 1_500_000
     params = (
         kernel_frac_param(
             0.98,

@@ -25,13 +25,6 @@ MIGRATE_RECLAIMABLE = 2
 MIGRATE_PCPTYPES = 3
 MIGRATETYPE_NAMES = ("Unmovable", "Movable", "Reclaimable")
 
-# fallbacks[] in mm/page_alloc.c: the order in which other types' free lists are tried.
-FALLBACKS = (
-    (MIGRATE_RECLAIMABLE, MIGRATE_MOVABLE),  # UNMOVABLE
-    (MIGRATE_RECLAIMABLE, MIGRATE_UNMOVABLE),  # MOVABLE
-    (MIGRATE_UNMOVABLE, MIGRATE_MOVABLE),  # RECLAIMABLE
-)
-
 # --- PCP list layout (order_to_pindex) -------------------------------------------------------
 NR_LOWORDER_PCP_LISTS = MIGRATE_PCPTYPES * (PAGE_ALLOC_COSTLY_ORDER + 1)  # 12
 NR_PCP_THP = 2  # one list for movable THPs, one for the others (v6.11+)

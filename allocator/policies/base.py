@@ -29,6 +29,7 @@ from __future__ import annotations
 from collections import namedtuple
 from typing import Any, ClassVar
 
+from allocator.metrics.catalogue import Metric
 from allocator.mm.consts import NR_PCP_LISTS
 from allocator.params.knobs import Knob
 from allocator.params.registry import Registry
@@ -47,6 +48,9 @@ class Policy:
     knobs: ClassVar[tuple[Knob, ...]] = ()
     event_names: ClassVar[tuple[str, ...]] = ()  # up to 16 counters, metric names
     gauge_names: ClassVar[tuple[str, ...]] = ()  # up to 4 time-series gauges
+    # what each of them means, for the docs: a catalogue Metric per event and per gauge's
+    # record field (<gauge>_mean), as metrics/catalogue.py documents the engine's own
+    metrics: ClassVar[tuple[Metric, ...]] = ()
     pcp_lists_per_agent: ClassVar[int] = NR_PCP_LISTS
 
     def policy_lists(self, nr_cpus: int) -> int:

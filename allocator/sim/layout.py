@@ -6,6 +6,10 @@ the names below, the way the kernel keeps `zone->vm_stat[]` and `vm_event_states
 
 from __future__ import annotations
 
+from allocator.metrics.catalogue import NR_CORE_EVENTS, SAMPLE_NAMES
+from allocator.metrics.catalogue import event_index as _ev
+from allocator.metrics.catalogue import series_index as _s
+
 # --- zone scalars: Z.zc[...] ------------------------------------------------------------------
 ZC_NR_FREE_PAGES = 0  # NR_FREE_PAGES: pages on zone free lists (not on PCPs)
 ZC_WMARK_MIN = 1
@@ -32,7 +36,6 @@ ZC_L_POL0 = 21  # first policy-private list id
 ZC_L_MIX0 = 22  # first mix list id
 ZC_NR_LISTS = 23
 ZC_KSWAPD_AWAKE = 24
-ZC_TREE_LEAF0 = 25  # first leaf of the tournament tree over agent clocks
 ZC_NR_LRU_PEAK = 26
 ZC_KSWAPD_FAILURES = 27  # pgdat->kswapd_failures
 NR_ZC = 28
@@ -105,49 +108,42 @@ TR_FREE = 2  # mm_page_free
 TR_ZONE_LOCKED = 3  # mm_page_alloc_zone_locked
 TR_PCPU_DRAIN = 4  # mm_page_pcpu_drain
 TR_EXTFRAG = 5  # mm_page_alloc_extfrag (migratetype: the fallback's; arg: fallback order)
-TRACE_EVENT_NAMES = (
-    "",
-    "mm_page_alloc",
-    "mm_page_free",
-    "mm_page_alloc_zone_locked",
-    "mm_page_pcpu_drain",
-    "mm_page_alloc_extfrag",
-)
-
 # --- event counters: Z.ev[...] (vm_event-like; reset at the end of warm-up) ------------------
-EV_ALLOC_OPS = 0
-EV_FREE_OPS = 1
-EV_PGALLOC = 2  # pages allocated (vmstat pgalloc_normal)
-EV_PGFREE = 3  # pages freed (vmstat pgfree)
-EV_ALLOC_FAIL = 4
-EV_THP_ALLOC = 5  # order-9 allocation attempts
-EV_THP_FAIL = 6
-EV_PCP_ALLOC_HIT = 7  # served from a PCP list without a refill
-EV_PCP_ALLOC_MISS = 8  # needed a refill, or the PCP could not be used
-EV_PCP_REFILL = 9  # rmqueue_bulk calls
-EV_PCP_REFILL_PAGES = 10
-EV_PCP_DRAIN = 11  # free_pcppages_bulk calls
-EV_PCP_DRAIN_PAGES = 12
-EV_PCP_TRYLOCK_FAIL = 13
-EV_ZONE_LOCK_PAGES = 14  # pages moved under zone->lock
-EV_EXTFRAG_CLAIM = 15  # mm_page_alloc_extfrag with change_ownership
-EV_EXTFRAG_STEAL = 16
-EV_EXTFRAG_FRAGMENTING = 17  # fallback_order < pageblock_order
-EV_KSWAPD_WAKE = 18
-EV_PGSTEAL_KSWAPD = 19
-EV_PGSTEAL_DIRECT = 20
-EV_ALLOCSTALL = 21
-EV_DRAIN_ALL = 22
-EV_REMOTE_FREE = 23  # frees routed to another CPU's PCP
-EV_PCP_LOCK_REMOTE = 24  # pcp->lock taken by a CPU other than its owner
-EV_PCP_LOCK_REMOTE_WAIT_NS = 25
-EV_DECAY = 26  # decay_pcp_high calls that lowered high or drained
-EV_MERGE_STEPS = 27
-EV_SPLIT_STEPS = 28
-EV_BOOST = 29  # boost_watermark() calls that raised the boost
-EV_BUDDY_ALLOC = 30  # allocations served by rmqueue_buddy (not the PCP)
-EV_ZONE_FREE_ONE = 31  # free_one_page: frees straight to the zone
-EV_POLICY0 = 32  # 16 counters whose names a policy declares
+# Each index is the counter's place in the metric catalogue (metrics/catalogue.py EVENTS),
+# where its unit, kernel name and meaning are said.
+EV_ALLOC_OPS = _ev("alloc_ops")
+EV_FREE_OPS = _ev("free_ops")
+EV_PGALLOC = _ev("pgalloc")
+EV_PGFREE = _ev("pgfree")
+EV_ALLOC_FAIL = _ev("alloc_failures")
+EV_THP_ALLOC = _ev("thp_alloc_attempts")
+EV_THP_FAIL = _ev("thp_alloc_failures")
+EV_PCP_ALLOC_HIT = _ev("pcp_alloc_hits")
+EV_PCP_ALLOC_MISS = _ev("pcp_alloc_misses")
+EV_PCP_REFILL = _ev("pcp_refills")
+EV_PCP_REFILL_PAGES = _ev("pcp_refill_pages")
+EV_PCP_DRAIN = _ev("pcp_drains")
+EV_PCP_DRAIN_PAGES = _ev("pcp_drain_pages")
+EV_PCP_TRYLOCK_FAIL = _ev("pcp_trylock_failures")
+EV_ZONE_LOCK_PAGES = _ev("zone_lock_pages")
+EV_EXTFRAG_CLAIM = _ev("extfrag_claims")
+EV_EXTFRAG_STEAL = _ev("extfrag_steals")
+EV_EXTFRAG_FRAGMENTING = _ev("extfrag_fragmenting")
+EV_KSWAPD_WAKE = _ev("kswapd_wakeups")
+EV_PGSTEAL_KSWAPD = _ev("pgsteal_kswapd")
+EV_PGSTEAL_DIRECT = _ev("pgsteal_direct")
+EV_ALLOCSTALL = _ev("allocstall")
+EV_DRAIN_ALL = _ev("drain_all_pages")
+EV_REMOTE_FREE = _ev("remote_frees")
+EV_PCP_LOCK_REMOTE = _ev("pcp_lock_remote_acquisitions")
+EV_PCP_LOCK_REMOTE_WAIT_NS = _ev("pcp_lock_remote_wait_ns")
+EV_DECAY = _ev("pcp_high_decays")
+EV_MERGE_STEPS = _ev("merge_steps")
+EV_SPLIT_STEPS = _ev("split_steps")
+EV_BOOST = _ev("watermark_boosts")
+EV_BUDDY_ALLOC = _ev("buddy_allocs")
+EV_ZONE_FREE_ONE = _ev("zone_direct_frees")
+EV_POLICY0 = NR_CORE_EVENTS  # then 16 counters whose names a policy declares
 NR_POLICY_EVENTS = 16
 NR_EV = EV_POLICY0 + NR_POLICY_EVENTS
 
@@ -157,41 +153,22 @@ H_FREE = 1
 HIST_SUB_BITS = 5  # 32 sub-buckets per power of two: values within 1/32 (3%)
 HIST_SUB = 1 << HIST_SUB_BITS
 NR_HIST_BUCKETS = (64 - HIST_SUB_BITS) * HIST_SUB
-HIST_MAX = 2  # Z.hmax[H_*]: exact maxima
 
-# --- time-series sample columns: Z.samples[row, S_*] ------------------------------------------
-S_T_NS = 0
-S_OPS = 1
-S_SYS_NS = 2
-S_NR_FREE_PAGES = 3
-S_PCP_PAGES = 4
-S_FREE_PAGEBLOCKS = 5
-S_UNUSABLE_ORDER9_PERMILLE = 6
-S_NR_LRU = 7
-S_ZONE_LOCK_ACQ = 8
-S_ZONE_LOCK_WAIT_NS = 9
-S_PCP_HIGH_MEAN = 10
-S_ZONE_FLAGS = 11
-S_WATERMARK_BOOST = 12
-S_ALLOC_FAIL = 13
-S_POLICY0 = 14  # 4 gauges whose names a policy declares
+# --- time-series sample columns: Z.samples[row, S_*] (catalogue.SERIES order) ---------------
+S_T_NS = _s("t_ns")
+S_OPS = _s("ops")
+S_SYS_NS = _s("sys_ns")
+S_NR_FREE_PAGES = _s("nr_free_pages")
+S_PCP_PAGES = _s("pcp_pages")
+S_FREE_PAGEBLOCKS = _s("free_pageblocks")
+S_UNUSABLE_ORDER9_PERMILLE = _s("unusable_index_order9_permille")
+S_NR_LRU = _s("nr_lru_pages")
+S_ZONE_LOCK_ACQ = _s("zone_lock_acquisitions")
+S_ZONE_LOCK_WAIT_NS = _s("zone_lock_wait_ns")
+S_PCP_HIGH_MEAN = _s("pcp_high_mean")
+S_ZONE_FLAGS = _s("zone_flags")
+S_WATERMARK_BOOST = _s("watermark_boost")
+S_ALLOC_FAIL = _s("alloc_failures")
+S_POLICY0 = len(SAMPLE_NAMES)  # then 4 gauges whose names a policy declares
 NR_POLICY_GAUGES = 4
 NR_SAMPLE_FIELDS = S_POLICY0 + NR_POLICY_GAUGES
-
-SAMPLE_NAMES = (
-    "t_ns",
-    "ops",
-    "sys_ns",
-    "nr_free_pages",
-    "pcp_pages",
-    "free_pageblocks",
-    "unusable_index_order9_permille",
-    "nr_lru_pages",
-    "zone_lock_acquisitions",
-    "zone_lock_wait_ns",
-    "pcp_high_mean",
-    "zone_flags",
-    "watermark_boost",
-    "alloc_failures",
-)
-assert len(SAMPLE_NAMES) == S_POLICY0

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from allocator.metrics import catalogue
 from allocator.mm.consts import PAGEBLOCK_NR_PAGES
 from allocator.sim.layout import (
     S_NR_FREE_PAGES,
@@ -43,17 +44,7 @@ SEGMENT_NS = 50_000_000  # observation stride; the measured window starts on one
 WINDOW_SLACK = 0.10  # a fixed window may begin with this share of transient and still count
 DEFAULT_PRECISION = 0.02
 DEFAULT_CAP_NS = 10_000_000_000
-KEY_METRICS = (
-    "sys_frac",
-    "throughput_ops_per_s",
-    "zone_lock_wait_frac",
-    "pcp_pages_mean",
-    "pcp_high_mean",
-    # the zone's free memory (NR_FREE_PAGES): a machine whose page cache is still filling it
-    # is not in its steady state, however flat %sys looks meanwhile (filecache, kbuild: a
-    # window taken while memory fills compares a run before reclaim with one in it)
-    "nr_free_pages_mean",
-)
+KEY_METRICS = catalogue.KEY_METRICS  # each with its reason, in the catalogue
 STOP_REASONS = ("precision", "cap", "fixed")
 
 

@@ -19,23 +19,14 @@ from typing import Any
 import numpy as np
 from scipy import stats
 
+from allocator.metrics import catalogue
 from allocator.params.errors import SpecError
 from allocator.params.units import format_size
 
 # metric -> +1 if higher is better, -1 if lower; rates, not counts, since auto windows differ
-METRICS = {
-    "throughput_ops_per_s": +1,
-    "sys_frac": -1,
-    "zone_lock_wait_frac": -1,
-    "alloc_latency_p99_ns": -1,
-}
-LABELS = {
-    "throughput_ops_per_s": "ops/s",
-    "sys_frac": "%sys (allocator)",
-    "zone_lock_wait_frac": "zone->lock wait %",
-    "alloc_latency_p99_ns": "alloc p99 ns",
-}
-PERCENT = {"sys_frac", "zone_lock_wait_frac"}  # shares of CPU time, shown in percent
+METRICS = catalogue.rates()
+LABELS = {n: catalogue.BY_NAME[n].label or n for n in METRICS}
+PERCENT = {n for n in METRICS if catalogue.BY_NAME[n].unit == "fraction"}  # shown in percent
 ALPHA = 0.05
 
 

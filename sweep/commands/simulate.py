@@ -15,6 +15,7 @@ import numpy as np
 from rich.table import Table
 
 from allocator import SimResult, Spec, is_compiled
+from allocator.metrics import catalogue
 from allocator.params.errors import SpecError
 from allocator.sim.simulate import simulate
 
@@ -99,59 +100,8 @@ def write_samples_csv(result: SimResult, path: Path) -> None:
         raise
 
 
-# metric groups for the terminal view (anything not listed goes under "other")
-GROUPS: dict[str, tuple[str, ...]] = {
-    "steady state": ("stationary", "steady_note", "stop_reason", "warmup_ns", "window_ns",
-                     "precision_met", "sys_frac_ci95", "throughput_ops_per_s_ci95"),
-    "run": ("ops", "sim_time_ns", "throughput_ops_per_s", "sys_frac", "kernel_sys_frac",
-            "alloc_ops", "free_ops"),
-    "zone->lock": (
-        "zone_lock_acquisitions",
-        "zone_lock_acq_per_kop",
-        "zone_lock_contended",
-        "zone_lock_hold_ns",
-        "zone_lock_wait_ns",
-        "zone_lock_pages",
-    ),
-    "pcp": (
-        "pcp_alloc_hit_frac",
-        "pcp_refills",
-        "pcp_drains",
-        "pcp_pages_peak",
-        "pcp_pages_mean",
-        "pcp_high_mean_end",
-        "pcp_lock_wait_ns",
-        "pcp_lock_remote_acquisitions",
-        "remote_frees",
-    ),
-    "latency": (
-        "alloc_latency_p50_ns",
-        "alloc_latency_p99_ns",
-        "alloc_latency_max_ns",
-        "free_latency_p50_ns",
-        "free_latency_p99_ns",
-        "free_latency_max_ns",
-    ),
-    "fragmentation": (
-        "free_pageblocks",
-        "nr_free_pages",
-        "unusable_index_order9",
-        "extfrag_claims",
-        "extfrag_steals",
-        "extfrag_fragmenting",
-        "thp_alloc_success_frac",
-    ),
-    "buddyinfo at the end": tuple(f"nr_free_order{o}" for o in range(11)),
-    "reclaim": (
-        "alloc_failures",
-        "kswapd_wakeups",
-        "pgsteal_kswapd",
-        "pgsteal_direct",
-        "allocstall",
-        "direct_reclaim_ns",
-        "drain_all_pages",
-    ),
-}
+# metric groups for the terminal view, as the catalogue says (a policy's own under "other")
+GROUPS: dict[str, tuple[str, ...]] = catalogue.groups()
 
 
 def fmt(value: Any) -> str:

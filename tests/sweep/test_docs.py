@@ -63,3 +63,46 @@ def test_every_command_has_help_naming_its_options(name, capsys):
     for p in cmd.params:
         if p.param_type_name == "option":
             assert any(o in flat for o in p.opts), (name, p.opts)
+
+
+def _generated(path: Path, want: str, what: str) -> None:
+    if os.environ.get("PCP_SWEEP_UPDATE_DOCS") and (not path.exists() or path.read_text() != want):
+        path.write_text(want)
+    assert path.exists() and path.read_text() == want, \
+        f"{path.name} is stale after a change to {what}: rerun with PCP_SWEEP_UPDATE_DOCS=1"
+
+
+def test_views_sql_is_the_catalogues():
+    """views.sql stays a file a plain DuckDB session reads, written from the catalogue."""
+    from sweep import views
+
+    _generated(views.VIEWS_SQL, views.render(), "the metric catalogue")
+
+
+def test_metrics_md_is_the_catalogues():
+    from sweep import metrics_doc
+
+    _generated(metrics_doc.METRICS_MD, metrics_doc.render(), "the metric catalogue")
+
+
+def test_every_record_field_is_documented_once():
+    """Each field of a built-in policy's record has exactly one entry: in the catalogue, or in
+    the policy's own metrics; and each documented field is in some record."""
+    from allocator import Spec, registered_policies, simulate
+    from allocator.metrics import catalogue
+
+    core = [m.name for m in catalogue.CORE]
+    seen = set()
+    for name, cls in sorted(registered_policies().items()):
+        own = [m.name for m in cls.metrics]
+        names = core + own
+        assert len(names) == len(set(names)), f"{name}: a field documented twice"
+        declared = set(cls.event_names) | {f"{g}_mean" for g in cls.gauge_names}
+        assert declared == set(own), f"{name}: events/gauges without docs {declared ^ set(own)}"
+        spec = Spec(cpus=2, mem_bytes=64 << 20, mix="kbuild", policy=name, duration_ns=2_000_000)
+        record = set(simulate(spec).metrics)
+        assert record == set(names), (f"{name}: undocumented {sorted(record - set(names))}, "
+                                      f"documented but absent {sorted(set(names) - record)}")
+        seen |= record
+    hidden = {m.name for m in catalogue.EVENTS if not m.record}
+    assert not hidden & seen

@@ -37,7 +37,13 @@ import numpy as np
 from allocator.mm.consts import MIGRATE_PCPTYPES
 from allocator.policies.base import Policy, PolicyHooks, register_policy
 from allocator.policies.pcp_buddy.checks import check_pcp_buddy
-from allocator.policies.pcp_buddy.config import EVENT_NAMES, GAUGE_NAMES, KNOBS, PcpBuddyState
+from allocator.policies.pcp_buddy.config import (
+    EVENT_NAMES,
+    GAUGE_NAMES,
+    KNOBS,
+    METRICS,
+    PcpBuddyState,
+)
 from allocator.policies.pcp_buddy.hooks import (
     decay_pcp_high,
     drain_pages,
@@ -63,6 +69,7 @@ class PcpBuddy(Policy):
     knobs = KNOBS
     event_names = EVENT_NAMES
     gauge_names = GAUGE_NAMES
+    metrics = METRICS
     pcp_lists_per_agent = 2 * OWNED_LISTS
 
     def init_state(self, z: Any, knobs: dict[str, int]) -> PcpBuddyState:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import namedtuple
 
+from allocator.metrics.catalogue import Metric
 from allocator.mm.consts import PAGEBLOCK_ORDER
 from allocator.params.knobs import NR_ENGINE_KNOBS, Knob
 from allocator.sim.layout import EV_POLICY0
@@ -114,22 +115,36 @@ MERGE_SCOPE_TARGET = 1
 MERGE_SCOPE_WHOLE = 2
 
 # --- counters (EV_POLICY0 + i) and gauges (S_POLICY0 + i) -----------------------------------
-EVENT_NAMES = (
-    "refills_phase0",  # refills in which phase 0 recovered pages
-    "refills_phase1",
-    "refills_phase2",
-    "refills_phase3",
-    "recovered_pages",  # pages phase 0 took back from the zone
-    "claimed_blocks",  # whole pageblocks phase 1 claimed
-    "whole_blocks_returned",  # reassembled blocks a drain gave back (and disowned)
-    "fragment_chunks_returned",  # partial chunks of owned blocks a drain sent to the zone tail
-    "blocks_disowned",
-    "pcp_merges",  # buddy merges on a PCP
-    "pcp_splits",  # expand() levels done on a PCP
-    "owned_blocks_peak",
-    "fragment_blocks_peak",
-    "remote_free_fallbacks",  # remote frees that found the owner's lock busy (trylock knob)
+# each documented once, as the metric catalogue documents the engine's (metrics/catalogue.py)
+_E, _G = "event", "gauge"
+METRICS = (
+    Metric("refills_phase0", "refills", "refills in which phase 0 recovered pages (free pages "
+           "of the CPU's owned blocks, taken back from the zone)", _E),
+    Metric("refills_phase1", "refills", "refills in which phase 1 claimed whole pageblocks",
+           _E),
+    Metric("refills_phase2", "refills", "refills in which phase 2 took chunks between the "
+           "request's order and a pageblock", _E),
+    Metric("refills_phase3", "refills", "refills in which phase 3 fell back to __rmqueue()",
+           _E),
+    Metric("recovered_pages", "pages", "pages phase 0 took back from the zone", _E),
+    Metric("claimed_blocks", "pageblocks", "whole pageblocks phase 1 claimed", _E),
+    Metric("whole_blocks_returned", "pageblocks", "reassembled blocks a drain gave back (and "
+           "disowned)", _E),
+    Metric("fragment_chunks_returned", "chunks", "partial chunks of owned blocks a drain sent to "
+           "the zone's tail", _E),
+    Metric("blocks_disowned", "pageblocks", "blocks whose ownership ended", _E),
+    Metric("pcp_merges", "steps", "buddy merges on a PCP", _E),
+    Metric("pcp_splits", "steps", "expand() levels done on a PCP", _E),
+    Metric("owned_blocks_peak", "pageblocks", "most blocks owned at once", _E),
+    Metric("fragment_blocks_peak", "pageblocks", "most owned blocks in fragments at once", _E),
+    Metric("remote_free_fallbacks", "ops", "remote frees that found the owner's lock busy "
+           "(trylock knob)", _E),
+    Metric("owned_blocks_mean", "pageblocks", "blocks owned by PCPs, mean over the samples", _G,
+           series="owned_blocks"),
+    Metric("fragment_blocks_mean", "pageblocks", "owned blocks in fragments, mean over the "
+           "samples", _G, series="fragment_blocks"),
 )
+EVENT_NAMES = tuple(m.name for m in METRICS if m.source == _E)
 (
     EV_P0,
     EV_P1,
@@ -146,7 +161,7 @@ EVENT_NAMES = (
     EV_FRAG_PEAK,
     EV_REMOTE_FALLBACK,
 ) = (EV_POLICY0 + i for i in range(len(EVENT_NAMES)))
-GAUGE_NAMES = ("owned_blocks", "fragment_blocks")
+GAUGE_NAMES = tuple(m.series for m in METRICS if m.source == _G)
 
 PcpBuddyState = namedtuple(
     "PcpBuddyState",
