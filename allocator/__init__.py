@@ -5,6 +5,9 @@ zone->lock and pcp->lock contention, reclaim), with the upstream PCP policy and 
     result = simulate(Spec(cpus=32, mem_bytes=32 << 30, mix="kbuild", policy="upstream"))
     result["sys_frac"], result.samples["nr_free_pages"]
 
+A policy or mix of your own is a class whose hooks are functions decorated with `hook` (the
+simulator's compiler: numba's njit, cached on disk); see examples/my_policy.py.
+
 Pure and deterministic given (spec, seed): no clocks, threads or Ray, and no files but the
 compile cache (`compile_engine`, `is_compiled`: one engine per (policy, mix) per machine).
 """
@@ -21,6 +24,7 @@ from allocator.policies.base import (
     registered_policies,
 )
 from allocator.sim.jit import SOURCE_HASH
+from allocator.sim.jit import njit as hook
 from allocator.sim.simulate import SimResult, compile_engine, is_compiled, machine_for, simulate
 
 __version__ = "0.1.0"
@@ -42,6 +46,7 @@ __all__ = [
     "derive_machine",
     "get_mix",
     "get_policy",
+    "hook",
     "is_compiled",
     "machine_for",
     "register_mix",

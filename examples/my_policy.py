@@ -8,16 +8,15 @@ is above it. Does it matter for your workload? Run both and compare:
     sweep simulate --cpus 8 --mem 4GiB --mix kbuild --duration 3s --policy upstream
 
 Once this module is imported its policy is also registered under its name, `upstream-nodecay`.
-A hook is a compiled function with the signature the engine calls (allocator/policies/base.py); here
-one hook changes and the others are upstream's.
+A hook is a function compiled with `allocator.hook`, with the signature the engine calls
+(allocator/policies/base.py); here one hook changes and the others are upstream's.
 """
 
+from allocator import hook, register_policy
 from allocator.policies import Upstream
-from allocator.policies.base import register_policy
-from allocator.sim.jit import njit
 
 
-@njit
+@hook
 def no_decay(z, ps, cpu):
     """vmstat_update() without decay_pcp_high(): pcp->high stays where frees pushed it."""
     return

@@ -103,7 +103,8 @@ def section(found: list[Setting]) -> list[str]:
     lines = ["Each knob swept with the others at their defaults; the verdicts above use the "
              "defaults. A conclusion that changes with a setting depends on that choice.", "",
              "| knob | setting | mix | " + " | ".join(label for _, label in GAINS)
-             + " | %sys gain grows with CPUs | pairs |", "|---|---|---|---:|---:|---|---:|"]
+             + " | %sys gain grows with CPUs | pairs |",
+             "|---|---|---|" + "---:|" * len(GAINS) + "---|---:|"]
     for s in found:
         mark = " (default)" if defaults[f"knob_{s.knob}"] == s.value else ""
         cells = " | ".join(f"{100 * s.means[m]:+.1f}%" for m, _ in GAINS)

@@ -210,7 +210,7 @@ FIELDS: tuple[Metric, ...] = (
       RUN, series="nr_free_pages", kernel="zoneinfo nr_free_pages"),
     M("alloc_latency_p50_ns", "ns", "median allocation latency", LATENCY, LAT),
     M("alloc_latency_p99_ns", "ns", "99th percentile of allocation latency", LATENCY, LAT,
-      better=-1, watched=True, label="alloc p99 ns",
+      better=-1, watched=True, label="alloc p99",
       gain=Gain("alloc_p99_gain", "saved", "allocation p99 latency saved")),
     M("alloc_latency_max_ns", "ns", "longest allocation", LATENCY, LAT),
     M("free_latency_p50_ns", "ns", "median free latency", LATENCY, LAT),

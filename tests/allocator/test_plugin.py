@@ -37,3 +37,11 @@ def test_plugin_policy_runs_and_changes_only_its_hook(examples_on_path):
     assert upstream["pcp_high_decays"] > 0
     assert mine["pcp_high_decays"] == 0
     assert mine["ops"] > 0
+
+
+def test_the_example_uses_only_the_public_api():
+    """A plug-in needs only the facade (hook, register_policy) and the built-in policies."""
+    src = (Path(__file__).resolve().parents[2] / "examples" / "my_policy.py").read_text()
+    imports = [line for line in src.splitlines() if line.startswith(("from ", "import "))]
+    assert imports == ["from allocator import hook, register_policy",
+                       "from allocator.policies import Upstream"], imports

@@ -38,7 +38,7 @@ def test_two_stores_side_by_side(stores, tmp_path, capsys):
     assert re.search(r"\*\s+-10\.00%\*", _line(out, "flat 16 CPUs/16GiB upstream", "%sys"))
     same = _line(out, "flat 8 CPUs/16GiB upstream", "ops/s")
     assert "0.00%" in same.split("(  0.00%)")[1] and "*" not in same
-    assert "| flat 16 CPUs/16GiB upstream | ops/s |" in md.read_text()
+    assert "| flat 16 CPUs/16GiB upstream | throughput ops/s |" in md.read_text()
 
 
 def test_two_policies_of_one_store(stores, capsys):
