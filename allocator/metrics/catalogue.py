@@ -185,6 +185,8 @@ FIELDS: tuple[Metric, ...] = (
     M("zone_lock_acq_per_kop", "per 1000 ops", "zone->lock acquisitions per thousand operations",
       DERIVED, ZL, better=-1,
       gain=Gain("zone_lock_acquisitions_gain", "saved", "zone->lock acquisitions saved")),
+    M("zone_lock_pages_per_acq", "pages", "pages moved per zone->lock acquisition: the batching "
+      "the RFC's ownership is for", DERIVED, ZL),
     M("zone_lock_contended", "ops", "acquisitions that had to wait", LOCK, ZL,
       kernel="lock_stat contentions"),
     M("zone_lock_hold_ns", "ns", "time zone->lock was held", LOCK, ZL,

@@ -228,6 +228,7 @@ def collect_metrics(
         "zone_lock_hold_ns": int(zl[LK_HOLD_NS]),
         "zone_lock_wait_ns": int(zl[LK_WAIT_NS]),
         "zone_lock_acq_per_kop": _frac(1000 * int(zl[LK_ACQ]), ops),
+        "zone_lock_pages_per_acq": _frac(m["zone_lock_pages"], int(zl[LK_ACQ])),
         "zone_lock_wait_frac": _frac(int(zl[LK_WAIT_NS]), ncpu * sim_ns),
         "pcp_lock_wait_ns": now.pcp_lock_wait_ns,
         "pcp_alloc_hit_frac": _frac(
