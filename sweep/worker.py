@@ -17,6 +17,7 @@ from allocator.sim.simulate import simulate
 
 from . import store
 from .identity import pair_id
+from .trace.pattern import mix_inputs
 
 # The first axis columns of every point row (the rest follow from the flat spec).
 _TOP_COLUMNS = {
@@ -105,7 +106,8 @@ def _run_point(
         attempts += 1
         started = time.perf_counter()
         try:
-            result = simulate(Spec.from_flat(flat))
+            spec = Spec.from_flat(flat)
+            result = simulate(spec, inputs=mix_inputs(spec))
             wall = time.perf_counter() - started
             row = {
                 "point_id": point_id,

@@ -22,7 +22,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 from allocator import Spec, derive_machine, simulate  # noqa: E402
-from sweep.trace.pattern import write_pattern  # noqa: E402
+from sweep.trace.pattern import mix_inputs, write_pattern  # noqa: E402
 
 GIB = 1 << 30
 
@@ -36,8 +36,9 @@ def pcp_high(out: Path) -> None:
         path = Path(tmp) / "p.parquet"
         write_pattern(path, {"t_alloc_ns": t_alloc, "cpu": cpu, "order": [0] * n,
                              "migratetype": [1] * n, "t_free_ns": t_free, "cpu_free": cpu_free})
-        r = simulate(Spec(cpus=4, mem_bytes=GIB, mix="trace", seed=1, duration_ns=3_500_000_000,
-                          sample_ns=10_000_000, mix_params={"pattern": str(path), "repeat": 1}))
+        spec = Spec(cpus=4, mem_bytes=GIB, mix="trace", seed=1, duration_ns=3_500_000_000,
+                    sample_ns=10_000_000, mix_params={"pattern": str(path), "repeat": 1})
+        r = simulate(spec, inputs=mix_inputs(spec))
     m = derive_machine(4, GIB)
     fig, ax = plt.subplots(figsize=(6, 3.5))
     ax.plot(r.samples["t_ns"] / 1e9, r.samples["pcp_high_mean"], label="mean pcp->high")

@@ -21,21 +21,21 @@ c mod S. `repeat` passes (0: until the run ends), one after the other. Allocatio
 never frees are freed by their CPU at the end of each pass when `unfreed` = 1 (default: a
 repeated trace does not accumulate them), or kept for the whole run when 0.
 
-The pattern file is the one input this package reads (a path, so every worker of a cluster
-needs it at the same path).
+The pattern reaches the mix as arrays (PATTERN_ARRAYS); the spec keeps the file's path, which
+names the point, and sweep reads the file (every worker of a cluster needs it at that path).
 """
 
 from __future__ import annotations
 
 from collections import namedtuple
+from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 
 from allocator.mixes.base import Mix, MixHooks, Param, kernel_frac_param, mix_list_len, register_mix
 from allocator.mm.consts import (
-    GFP_DIRECT_RECLAIM,
-    GFP_MOVABLE_PAGE,
-    MIGRATE_MOVABLE,
+    MIGRATE_RECLAIMABLE,
     OP_ALLOC,
     OP_FREE_OLDEST,
     OP_NONE,
@@ -44,17 +44,13 @@ from allocator.mm.machine import Machine
 from allocator.params.errors import SpecError
 from allocator.sim.jit import njit
 
-# The pattern's columns, one row per allocation (sweep/trace/pattern.py writes them).
-PATTERN_COLUMNS = (
-    "t_alloc_ns",
-    "cpu",
-    "order",
-    "migratetype",
-    "gfp_flags",
-    "t_free_ns",
-    "cpu_free",
-    "prologue",
-)
+# What the mix replays, one array per column, one row per allocation: its time, CPU, order,
+# migratetype (UNMOVABLE, MOVABLE or RECLAIMABLE) and gfp bits (mm/consts.py GFP_*), its free's
+# time and CPU (-1, -1: never freed). The allocator reads no file: sweep's pattern reader
+# (sweep/trace/pattern.py read_pattern) turns `sweep trace import`'s file into these, and
+# `simulate(spec, inputs={"pattern": arrays})` hands them to the mix.
+PATTERN_ARRAYS = ("t_alloc_ns", "cpu", "order", "migratetype", "gfp_bits", "t_free_ns",
+                  "cpu_free")
 
 TraceState = namedtuple(
     "TraceState",
@@ -116,45 +112,26 @@ def next_op(z, ms, cpu):
     return OP_NONE, 0, 0, 0, 0, 0
 
 
-def read_pattern(path: str) -> dict[str, np.ndarray]:
-    import pyarrow.parquet as pq
-
-    try:
-        table = pq.read_table(path, columns=list(PATTERN_COLUMNS))
-    except (OSError, ValueError, KeyError) as exc:
-        raise SpecError(
-            f"mix.trace.pattern: {path} is not a pattern from `sweep trace "
-            f"import`: {str(exc).splitlines()[0]}"
-        ) from None
-    if table.num_rows == 0:
-        raise SpecError(f"mix.trace.pattern: {path} holds no allocation")
-    out = {c: table.column(c).to_numpy(zero_copy_only=False) for c in PATTERN_COLUMNS}
-    # requested migratetypes are UNMOVABLE, MOVABLE or RECLAIMABLE; anything else (an old
-    # kernel's CMA or a pageblock type) replays as MOVABLE
-    mt = out["migratetype"].astype(np.int64)
-    out["migratetype"] = np.where((mt >= 0) & (mt <= 2), mt, MIGRATE_MOVABLE)
-    out["gfp_bits"] = np.array(
-        [_gfp_bits(g, int(m)) for g, m in zip(out["gfp_flags"], out["migratetype"], strict=True)],
-        dtype=np.int64,
-    )
+def check_pattern(p: Any) -> dict[str, np.ndarray]:
+    """The pattern's arrays as the mix takes them, or a one-line SpecError."""
+    if not isinstance(p, Mapping):
+        raise SpecError("mix.trace.pattern: the allocator reads no file; pass the pattern's "
+                        "arrays: simulate(spec, inputs={'pattern': "
+                        "sweep.trace.pattern.read_pattern(path)})")
+    missing = [c for c in PATTERN_ARRAYS if c not in p]
+    if missing:
+        raise SpecError(f"mix.trace.pattern: arrays missing: {', '.join(missing)} (needs "
+                        f"{', '.join(PATTERN_ARRAYS)})")
+    out = {c: np.asarray(p[c], dtype=np.int64) for c in PATTERN_ARRAYS}
+    if len({len(v) for v in out.values()}) != 1:
+        raise SpecError("mix.trace.pattern: its arrays differ in length")
+    if not len(out["t_alloc_ns"]):
+        raise SpecError("mix.trace.pattern: the pattern holds no allocation")
+    bad = (out["migratetype"] < 0) | (out["migratetype"] > MIGRATE_RECLAIMABLE)
+    if bad.any():
+        raise SpecError("mix.trace.pattern: migratetype must be 0, 1 or 2 (UNMOVABLE, MOVABLE, "
+                        "RECLAIMABLE)")
     return out
-
-
-def _gfp_bits(flags: str, mt: int) -> int:
-    """The simulator's gfp bits from a traced gfp_flags: direct reclaim unless the mask says
-    atomic/nowait/none (raw hex: ___GFP_DIRECT_RECLAIM, 0x400 since v4.4); movable pages for
-    MOVABLE allocations."""
-    bits = GFP_MOVABLE_PAGE if mt == MIGRATE_MOVABLE else 0
-    f = flags or ""
-    if f.lower().startswith("0x"):
-        try:
-            return bits | (GFP_DIRECT_RECLAIM if int(f, 16) & 0x400 else 0)
-        except ValueError:
-            return bits | GFP_DIRECT_RECLAIM
-    names = set(f.split("|"))
-    if names & {"GFP_ATOMIC", "GFP_NOWAIT", "none", "GFP_NOIO_ATOMIC"} and "GFP_KERNEL" not in f:
-        return bits
-    return bits | GFP_DIRECT_RECLAIM
 
 
 @register_mix
@@ -183,13 +160,15 @@ class Trace(Mix):
         Param("free_wait_ns", "1ms", "ns", "how long a free waits for its allocation"),
     )
     hooks = MixHooks(next_op=next_op)
-    _classes = 1  # (order, migratetype) classes of the pattern: known once build() has read it
+    _classes = 0  # (order, migratetype) classes of the pattern: known once build() has run
 
     def lists(self, nr_cpus: int) -> int:
+        if not self._classes:
+            raise RuntimeError("trace: lists() before build(): the pattern's classes decide it")
         return nr_cpus * self._classes
 
     def build(self, machine: Machine, values: dict) -> TraceState:
-        p = read_pattern(values["pattern"])
+        p = check_pattern(values["pattern"])
         ncpu = machine.cpus
         t_cpus = int(max(p["cpu"].max(), p["cpu_free"].max())) + 1
         duration = int(max(p["t_alloc_ns"].max(), p["t_free_ns"].max()))

@@ -24,6 +24,7 @@ from allocator.mm.consts import MIGRATE_PCPTYPES, PCPF_FREE_HIGH_BATCH
 from allocator.mm.machine import BOOT_KNOBS, Boot, Machine, boot_zones, machine_from_boot
 from allocator.mm.topology import Topology
 from allocator.params.costs import cost_array, validate_costs
+from allocator.params.errors import SpecError
 from allocator.params.knobs import K_VMSTAT_INTERVAL_MS, knob_array, resolve_knobs
 from allocator.params.spec import Spec
 from allocator.policies.base import all_policy_knob_names, get_policy
@@ -101,15 +102,23 @@ def boot_for(spec: Spec, knobs: dict[str, int] | None = None,
     return boot_zones(topology or spec.topology(), **{k: knobs[k] for k in BOOT_KNOBS})
 
 
-def setup(spec: Spec, trace_events: int = 0) -> tuple[Zone, Any, Any, Any, Any, Machine]:
-    """Everything `run` needs: (z, ps, ms, policy, mix, machine), at time 0."""
+def setup(spec: Spec, trace_events: int = 0, inputs: Mapping[str, Any] | None = None
+          ) -> tuple[Zone, Any, Any, Any, Any, Machine]:
+    """Everything `run` needs: (z, ps, ms, policy, mix, machine), at time 0. `inputs`: what a
+    mix's parameter stands for when the spec holds only its name (the trace mix's pattern
+    arrays for its file's path)."""
     policy_cls = get_policy(spec.policy)
     mix_cls = get_mix(spec.mix)
     knobs = resolve_knobs(dict(spec.knobs), policy_cls.knobs, all_policy_knob_names())
     machine = machine_for(spec)
     policy = policy_cls()
     mix = mix_cls()
-    ms = mix.build(machine, mix_cls.resolve_params(dict(spec.mix_params)))
+    values = mix_cls.resolve_params(dict(spec.mix_params))
+    unknown = set(inputs or {}) - set(values)
+    if unknown:
+        raise SpecError(f"inputs {', '.join(sorted(unknown))}: not parameters of mix "
+                        f"{spec.mix} ({', '.join(sorted(values))})")
+    ms = mix.build(machine, {**values, **(inputs or {})})
     nr_pb = machine.nr_pageblocks
     run_ns = spec.duration_ns - spec.warmup_ns
     z = build_zone(
@@ -184,7 +193,8 @@ class InvariantError(AssertionError):
     """The state broke an invariant during a checked run: a simulator bug."""
 
 
-def simulate(spec: Spec, *, check_every_ns: int = 0, trace_events: int = 0) -> SimResult:
+def simulate(spec: Spec, *, check_every_ns: int = 0, trace_events: int = 0,
+             inputs: Mapping[str, Any] | None = None) -> SimResult:
     """Run one point. Deterministic: the same spec (seed included) gives identical results.
 
     The engine stops at every segment boundary (runlength.SEGMENT_NS) to observe the run;
@@ -193,8 +203,9 @@ def simulate(spec: Spec, *, check_every_ns: int = 0, trace_events: int = 0) -> S
     `check_every_ns` > 0 also stops it at that simulated interval to check every invariant
     (invariants.py), raising InvariantError on the first violation. Stopping changes nothing:
     the engine resumes exactly where it stopped.
-    `trace_events` > 0 records up to that many kmem events (after the warm-up) in `.trace`."""
-    z, ps, ms, policy, mix, machine = setup(spec, trace_events)
+    `trace_events` > 0 records up to that many kmem events (after the warm-up) in `.trace`.
+    `inputs`: the arrays a mix's parameter names (setup)."""
+    z, ps, ms, policy, mix, machine = setup(spec, trace_events, inputs)
     ncpu = machine.cpus
     classes = mix.cpu_classes(ms, ncpu)
     counts = np.bincount(classes)

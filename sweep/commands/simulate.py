@@ -19,6 +19,7 @@ from allocator.metrics import catalogue
 from allocator.params.errors import SpecError
 from allocator.sim.simulate import simulate
 
+from ..trace.pattern import mix_inputs
 from .flags import load_zoneinfo, machine_flat, parse_sets
 
 _TOP_KEYS = ("cpus", "mem", "mix", "policy", "seed", "duration", "warmup", "sample_interval",
@@ -65,7 +66,8 @@ def build_spec(
 
 
 def run_point(spec: Spec, check_every_ns: int = 0, trace_events: int = 0) -> SimResult:
-    return simulate(spec, check_every_ns=check_every_ns, trace_events=trace_events)
+    return simulate(spec, check_every_ns=check_every_ns, trace_events=trace_events,
+                    inputs=mix_inputs(spec))
 
 
 def _finite(v: Any) -> Any:

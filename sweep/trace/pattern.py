@@ -14,7 +14,9 @@ physical, so a pfn is live once at a time). What does not pair is kept, not drop
   would hold it live twice;
 - failed allocations (pfn 0) are counted and not replayed.
 CPUs are renumbered densely in order (the trace's own numbers are kept in the metadata) and
-times start at 0. The pattern's columns are allocator.mixes.trace.PATTERN_COLUMNS.
+times start at 0. The file's columns are PATTERN_COLUMNS; read_pattern() turns a file into the
+arrays the trace mix replays (allocator/mixes/trace.py PATTERN_ARRAYS), and mix_inputs() hands
+them to simulate() for a spec that names one.
 """
 
 from __future__ import annotations
@@ -28,12 +30,25 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from allocator.mixes.trace import PATTERN_COLUMNS
-from allocator.mm.consts import MIGRATE_MOVABLE
+from allocator import Spec
+from allocator.mixes.trace import PATTERN_ARRAYS
+from allocator.mm.consts import GFP_DIRECT_RECLAIM, GFP_MOVABLE_PAGE, MIGRATE_MOVABLE
 from allocator.params.errors import SpecError
 
 from ..store import write_atomic_bytes
 from .parse import ALLOC, MAX_REPORTED, Event, ParseStats, parse_lines
+
+# The pattern file's columns, one row per allocation (`sweep trace import` writes them)
+PATTERN_COLUMNS = (
+    "t_alloc_ns",
+    "cpu",
+    "order",
+    "migratetype",
+    "gfp_flags",
+    "t_free_ns",
+    "cpu_free",
+    "prologue",
+)
 
 
 @dataclass
@@ -159,3 +174,49 @@ def write_pattern(out: Path, rows: dict[str, list], meta: dict[str, str] | None 
     sink = pa.BufferOutputStream()
     pq.write_table(table, sink)
     write_atomic_bytes(Path(out), sink.getvalue().to_pybytes())
+
+
+def read_pattern(path: str) -> dict[str, np.ndarray]:
+    """A pattern file as the trace mix takes it (PATTERN_ARRAYS), or a one-line SpecError."""
+    try:
+        table = pq.read_table(path, columns=list(PATTERN_COLUMNS))
+    except (OSError, ValueError, KeyError, pa.ArrowException) as exc:
+        raise SpecError(
+            f"mix.trace.pattern: {path} is not a pattern from `sweep trace "
+            f"import`: {str(exc).splitlines()[0]}"
+        ) from None
+    if table.num_rows == 0:
+        raise SpecError(f"mix.trace.pattern: {path} holds no allocation")
+    out = {c: table.column(c).to_numpy(zero_copy_only=False) for c in PATTERN_COLUMNS}
+    # requested migratetypes are UNMOVABLE, MOVABLE or RECLAIMABLE; anything else (an old
+    # kernel's CMA or a pageblock type) replays as MOVABLE
+    mt = out["migratetype"].astype(np.int64)
+    out["migratetype"] = np.where((mt >= 0) & (mt <= 2), mt, MIGRATE_MOVABLE)
+    out["gfp_bits"] = np.array(
+        [gfp_bits(g, int(m)) for g, m in zip(out["gfp_flags"], out["migratetype"], strict=True)],
+        dtype=np.int64,
+    )
+    return {c: out[c] for c in PATTERN_ARRAYS}
+
+
+def gfp_bits(flags: str, mt: int) -> int:
+    """The simulator's gfp bits from a traced gfp_flags: direct reclaim unless the mask says
+    atomic/nowait/none (raw hex: ___GFP_DIRECT_RECLAIM, 0x400 since v4.4); movable pages for
+    MOVABLE allocations."""
+    bits = GFP_MOVABLE_PAGE if mt == MIGRATE_MOVABLE else 0
+    f = flags or ""
+    if f.lower().startswith("0x"):
+        try:
+            return bits | (GFP_DIRECT_RECLAIM if int(f, 16) & 0x400 else 0)
+        except ValueError:
+            return bits | GFP_DIRECT_RECLAIM
+    names = set(f.split("|"))
+    if names & {"GFP_ATOMIC", "GFP_NOWAIT", "none", "GFP_NOIO_ATOMIC"} and "GFP_KERNEL" not in f:
+        return bits
+    return bits | GFP_DIRECT_RECLAIM
+
+
+def mix_inputs(spec: Spec) -> dict[str, dict[str, np.ndarray]]:
+    """What simulate() needs beside `spec`: the pattern's arrays when the mix replays one."""
+    path = dict(spec.mix_params).get("pattern") if spec.mix == "trace" else None
+    return {"pattern": read_pattern(path)} if path else {}

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from allocator import Spec, derive_machine, simulate
-from sweep.trace.pattern import write_pattern
+from allocator.mm.consts import GFP_DIRECT_RECLAIM, GFP_MOVABLE_PAGE
 
 GIB = 1 << 30
 
@@ -18,13 +18,16 @@ def test_pcp_high_rises_under_steady_frees_and_decays_when_idle(tmp_path):
     Each of 4 CPUs allocates 5000 pages and frees them, then idles 3 s."""
     rows = [(i * 2000, c, 12_000_000 + i * 2000, c) for c in range(4) for i in range(5000)]
     rows.append((3_400_000_000, 0, 3_400_000_100, 0))  # the trace's last event: 3.4 s
-    t_alloc, cpu, t_free, cpu_free = (list(x) for x in zip(*rows, strict=True))
-    write_pattern(tmp_path / "p.parquet", {
-        "t_alloc_ns": t_alloc, "cpu": cpu, "order": [0] * len(rows),
-        "migratetype": [1] * len(rows), "t_free_ns": t_free, "cpu_free": cpu_free})
+    t_alloc, cpu, t_free, cpu_free = (np.array(x) for x in zip(*rows, strict=True))
+    n = len(rows)
+    arrays = {"t_alloc_ns": t_alloc, "cpu": cpu, "order": np.zeros(n, int),
+              "migratetype": np.ones(n, int), "t_free_ns": t_free, "cpu_free": cpu_free,
+              "gfp_bits": np.full(n, GFP_MOVABLE_PAGE | GFP_DIRECT_RECLAIM)}
+    (tmp_path / "p.parquet").write_bytes(b"")  # names the pattern; its arrays come as inputs
     r = simulate(Spec(cpus=4, mem_bytes=GIB, mix="trace", seed=1, duration_ns=3_500_000_000,
                       sample_ns=100_000_000,
-                      mix_params={"pattern": str(tmp_path / "p.parquet"), "repeat": 1}))
+                      mix_params={"pattern": str(tmp_path / "p.parquet"), "repeat": 1}),
+                 inputs={"pattern": arrays})
     m = derive_machine(4, GIB)
     high = r.samples["pcp_high_mean"]
     peak = high.max()

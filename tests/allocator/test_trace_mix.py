@@ -6,14 +6,13 @@ from collections import Counter
 from statistics import median
 
 import numpy as np
-import pyarrow as pa
-import pyarrow.parquet as pq
 import pytest
 
 from allocator import Spec, simulate
+from allocator.mixes.trace import PATTERN_ARRAYS
+from allocator.mm.consts import GFP_DIRECT_RECLAIM, GFP_MOVABLE_PAGE
 from allocator.params.errors import SpecError
 from allocator.sim.layout import T_CPU, T_EVENT, T_ORDER, T_PFN, T_TIME, TR_ALLOC, TR_FREE
-from sweep.trace.pattern import write_pattern
 
 US = 1000
 
@@ -23,24 +22,27 @@ def pattern(tmp_path_factory):
     """Trace CPU 0 faults in 200 order-0 MOVABLE pages, one every 10 us, that CPU 1 frees
     300 us later (a purger); CPU 1 allocates 20 order-2 UNMOVABLE pages it frees itself after
     50 us, and 10 order-0 pages nobody frees."""
+    movable, kernel = GFP_MOVABLE_PAGE | GFP_DIRECT_RECLAIM, GFP_DIRECT_RECLAIM
     rows = []
     for i in range(200):
-        rows.append((i * 10 * US, 0, 0, 1, "GFP_HIGHUSER_MOVABLE", i * 10 * US + 300 * US, 1))
+        rows.append((i * 10 * US, 0, 0, 1, movable, i * 10 * US + 300 * US, 1))
     for i in range(20):
-        rows.append((i * 97 * US, 1, 2, 0, "GFP_KERNEL|__GFP_COMP", i * 97 * US + 50 * US, 1))
+        rows.append((i * 97 * US, 1, 2, 0, kernel, i * 97 * US + 50 * US, 1))
     for i in range(10):
-        rows.append((5 * US + i * 150 * US, 1, 0, 0, "GFP_KERNEL", -1, -1))
-    cols = list(zip(*rows, strict=True))
+        rows.append((5 * US + i * 150 * US, 1, 0, 0, kernel, -1, -1))
+    arrays = {c: np.array(v) for c, v in zip(PATTERN_ARRAYS, zip(*rows, strict=True),
+                                             strict=True)}
+    # the spec names the pattern by a file; the allocator takes its arrays (sweep reads files)
     path = tmp_path_factory.mktemp("pattern") / "p.parquet"
-    write_pattern(path, dict(zip(("t_alloc_ns", "cpu", "order", "migratetype", "gfp_flags",
-                                  "t_free_ns", "cpu_free"), map(list, cols), strict=True)))
-    return str(path)
+    path.write_bytes(b"")
+    return str(path), arrays
 
 
 def replay(pattern, cpus=2, duration_us=2400, policy="upstream", **params):
+    path, arrays = pattern
     r = simulate(Spec(cpus=cpus, mem_bytes=1 << 30, mix="trace", policy=policy, seed=1,
-                      duration_ns=duration_us * US,
-                      mix_params={"pattern": pattern, **params}), trace_events=200_000)
+                      duration_ns=duration_us * US, mix_params={"pattern": path, **params}),
+                 trace_events=200_000, inputs={"pattern": arrays})
     assert r.trace_lost == 0
     tr = r.trace
     allocs = tr[(tr[:, T_EVENT] == TR_ALLOC) & (tr[:, T_PFN] >= 0)]
@@ -95,12 +97,18 @@ def test_replay_is_deterministic_under_both_policies(pattern):
         assert dict(a) == dict(b) and a["alloc_ops"] > 0
 
 
-def test_a_missing_or_wrong_pattern_is_a_clear_error(tmp_path):
+def test_a_missing_or_wrong_pattern_is_a_clear_error(tmp_path, pattern):
     with pytest.raises(SpecError, match="no such file"):
         Spec(cpus=2, mem_bytes=1 << 30, mix="trace",
              mix_params={"pattern": str(tmp_path / "nope.parquet")})
-    bad = tmp_path / "bad.parquet"
-    pq.write_table(pa.table({"x": [1]}), bad)
-    with pytest.raises(SpecError, match="not a pattern"):
-        simulate(Spec(cpus=2, mem_bytes=1 << 30, mix="trace", duration_ns=1000,
-                      mix_params={"pattern": str(bad)}))
+    path, arrays = pattern
+    spec = Spec(cpus=2, mem_bytes=1 << 30, mix="trace", duration_ns=1000,
+                mix_params={"pattern": path})
+    with pytest.raises(SpecError, match="reads no file"):
+        simulate(spec)
+    with pytest.raises(SpecError, match="arrays missing: gfp_bits"):
+        simulate(spec, inputs={"pattern": {k: v for k, v in arrays.items() if k != "gfp_bits"}})
+    with pytest.raises(SpecError, match="migratetype must be"):
+        simulate(spec, inputs={"pattern": {**arrays, "migratetype": arrays["migratetype"] + 5}})
+    with pytest.raises(SpecError, match="not parameters of mix trace"):
+        simulate(spec, inputs={"pattern": arrays, "nope": 1})

@@ -113,3 +113,31 @@ def test_a_duplicated_free_is_dropped_and_counted(tmp_path):
     # no pfn is live twice: the replayed intervals of the same pfn do not overlap
     spans = sorted((r["t_alloc_ns"], r["t_free_ns"]) for r in rows if not r["prologue"])
     assert all(a[1] <= b[0] for a, b in zip(spans, spans[1:], strict=False))
+
+
+def test_the_reader_gives_the_mix_its_arrays_or_a_clear_error(tmp_path):
+    """sweep reads the pattern file (the allocator reads none): gfp_flags become the mix's
+    gfp bits, a migratetype the replay has no list for becomes MOVABLE, and a file that is
+    not a pattern is a one-line SpecError."""
+    import numpy as np
+    import pyarrow as pa
+
+    from allocator import SpecError
+    from allocator.mixes.trace import PATTERN_ARRAYS
+    from allocator.mm.consts import GFP_DIRECT_RECLAIM, GFP_MOVABLE_PAGE
+    from sweep.trace.pattern import read_pattern, write_pattern
+
+    path = tmp_path / "p.parquet"
+    write_pattern(path, {"t_alloc_ns": [0, 10], "cpu": [0, 1], "order": [0, 3],
+                         "migratetype": [1, 4], "gfp_flags": ["GFP_HIGHUSER_MOVABLE",
+                                                              "GFP_ATOMIC"],
+                         "t_free_ns": [5, -1], "cpu_free": [1, -1]})
+    p = read_pattern(str(path))
+    assert tuple(p) == PATTERN_ARRAYS
+    assert p["migratetype"].tolist() == [1, 1]
+    assert p["gfp_bits"].tolist() == [GFP_MOVABLE_PAGE | GFP_DIRECT_RECLAIM, GFP_MOVABLE_PAGE]
+    assert np.array_equal(p["t_free_ns"], [5, -1])
+    bad = tmp_path / "bad.parquet"
+    pq.write_table(pa.table({"x": [1]}), bad)
+    with pytest.raises(SpecError, match="not a pattern"):
+        read_pattern(str(bad))
