@@ -298,11 +298,9 @@ def index(
 
     Example: sweep index scaling-laptop
     """
-    from .compact import indexes
+    from .commands.index import index as index_cmd
 
-    files = indexes(results, only=sweep)
-    out.print(f"{len(files['points'])} point segment(s), {len(files['samples'])} samples "
-              f"segment(s) under {results}", markup=False)
+    index_cmd(results, sweep, out)
 
 
 @app.command()
@@ -330,9 +328,9 @@ def status(
 
     Example: sweep status scenarios/scaling.toml
     """
-    plan = run_cmd.plan_scenario(scenario, results)
-    out.print(run_cmd.plan_table(plan, os.cpu_count() or 1))
-    out.print(run_cmd.status_table(plan))
+    from .commands.status import status as status_cmd
+
+    status_cmd(scenario, results, out)
 
 
 @app.command()
@@ -406,14 +404,11 @@ def regress(
 
     Example: sweep regress --baseline results-main --candidate results --junit regress.xml
     """
-    from . import regress as regress_mod
+    from .commands.regress import regress as regress_cmd
 
-    outcome = regress_mod.run_regress(
-        baseline, candidate, sweep=sweep, baseline_version=baseline_version,
-        candidate_version=candidate_version, min_effect=min_effect, min_slope=min_slope,
-    )
-    nightly_cmd.regress_outputs(outcome, junit, markdown)
-    sys.exit(outcome.exit_code)
+    sys.exit(regress_cmd(baseline, candidate, sweep=sweep, baseline_version=baseline_version,
+                         candidate_version=candidate_version, min_effect=min_effect,
+                         min_slope=min_slope, junit=junit, markdown=markdown))
 
 
 @app.command()

@@ -1,5 +1,5 @@
 """`sweep nightly`: run a scenario, write its report, decide the regression against a baseline
-(run, report and regress composed), and `regress_outputs`, the outputs both verbs write."""
+(run, report and regress composed)."""
 
 from __future__ import annotations
 
@@ -10,20 +10,8 @@ from typing import Any
 from allocator import SIM_VERSION
 from allocator.params.errors import SpecError
 
+from . import regress as regress_cmd
 from . import run as run_cmd
-
-
-def regress_outputs(outcome: Any, junit: Path | None, markdown: Path | None) -> None:
-    """Print the regression's Markdown summary; write it and the JUnit XML where asked."""
-    from .. import regress as regress_mod
-    from ..store import write_atomic
-
-    text = regress_mod.markdown(outcome)
-    if junit is not None:
-        write_atomic(junit, regress_mod.junit(outcome))
-    if markdown is not None:
-        write_atomic(markdown, text)
-    print(text, end="")
 
 
 def nightly(scenario: str, baseline: str, results: str, out: Any, err: Any, *,
@@ -51,7 +39,7 @@ def nightly(scenario: str, baseline: str, results: str, out: Any, err: Any, *,
         report_mod.write_report(results, plan.scenario.name, report_dir, version=SIM_VERSION)
     # tonight's points: this simulator's version only
     outcome = regress_mod.decide(base, regress_mod.load(results, plan.scenario.name, SIM_VERSION))
-    regress_outputs(outcome, junit, markdown)
+    regress_cmd.outputs(outcome, junit, markdown)
     where = history_dir(baseline, history)
     if where:
         from .. import history as history_mod
