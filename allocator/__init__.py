@@ -12,10 +12,11 @@ Pure and deterministic given (spec, seed): no clocks, threads or Ray, and no fil
 compile cache (`compile_engine`, `is_compiled`: one engine per (policy, mix) per machine).
 """
 
+from allocator.core.jit import SOURCE_HASH
+from allocator.core.jit import njit as hook
 from allocator.mixes.base import Mix, MixHooks, Param, get_mix, register_mix, registered_mixes
 from allocator.mm.machine import Machine, derive_machine
 from allocator.params.errors import SpecError
-from allocator.params.spec import Spec
 from allocator.policies.base import (
     Policy,
     PolicyHooks,
@@ -23,9 +24,8 @@ from allocator.policies.base import (
     register_policy,
     registered_policies,
 )
-from allocator.sim.jit import SOURCE_HASH
-from allocator.sim.jit import njit as hook
 from allocator.sim.simulate import SimResult, compile_engine, is_compiled, machine_for, simulate
+from allocator.sim.spec import Spec
 
 __version__ = "0.1.0"
 # The simulator's identity for result staleness: release version plus the hash of its sources.

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from allocator.metrics import catalogue
+from allocator.core import catalogue
 from allocator.policies import RFC
 
 from .analysis import trends

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import duckdb
 
-from allocator.metrics import catalogue
+from allocator.core import catalogue
 from allocator.params.errors import SpecError
 
 from .compact import indexes

@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from allocator import registered_policies
-from allocator.metrics import catalogue
+from allocator.core import catalogue
 
 METRICS_MD = Path(__file__).resolve().parents[1] / "docs" / "metrics.md"
 
@@ -26,7 +26,7 @@ def render() -> str:
         "# Metrics",
         "",
         "Every field of a run's record (`sweep simulate --json`, the `points` view), written by",
-        "`sweep/metrics_doc.py` from the metric catalogue (`allocator/metrics/catalogue.py`),",
+        "`sweep/metrics_doc.py` from the metric catalogue (`allocator/core/catalogue.py`),",
         "where each is defined once. *source*: how the simulator collects it (the catalogue's",
         "docstring); *better*: which way `regress` and `compare` count as better, for the metrics",
         "they check; *gain*: the column of the `gains` view computed on it (`sweep/views.sql`).",

@@ -41,7 +41,7 @@ from xml.sax.saxutils import escape, quoteattr
 import duckdb
 import numpy as np
 
-from allocator.metrics import catalogue
+from allocator.core import catalogue
 from allocator.params.errors import SpecError
 from allocator.params.units import format_size
 from allocator.policies import RFC, UPSTREAM

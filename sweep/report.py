@@ -17,7 +17,7 @@ import matplotlib.ticker
 import numpy as np
 
 from allocator import SIM_VERSION
-from allocator.metrics import catalogue
+from allocator.core import catalogue
 from allocator.params.errors import SpecError
 from allocator.params.units import format_size
 from allocator.policies import RFC, UPSTREAM

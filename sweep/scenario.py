@@ -45,8 +45,8 @@ from pathlib import Path
 from typing import Any
 
 from allocator import SIM_VERSION, Spec, SpecError, get_mix
-from allocator.params.spec import TOP_KEYS
 from allocator.params.units import parse_duration, parse_size
+from allocator.sim.spec import TOP_KEYS
 
 from . import identity
 from .identity import derive_seed, param_id, point_id

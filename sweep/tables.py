@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from allocator.metrics import catalogue
+from allocator.core import catalogue
 from allocator.params.units import format_size
 
 

@@ -1,4 +1,4 @@
-"""views.sql, written from the metric catalogue (allocator/metrics/catalogue.py).
+"""views.sql, written from the metric catalogue (allocator/core/catalogue.py).
 
 views.sql is what a plain DuckDB session reads (`.read sweep/views.sql`), so it stays a file;
 its `gains` and `curves` views list every metric the catalogue gives a gain, which no one
@@ -14,14 +14,14 @@ from __future__ import annotations
 import textwrap
 from pathlib import Path
 
-from allocator.metrics import catalogue
+from allocator.core import catalogue
 from allocator.policies import RFC, UPSTREAM
 
 VIEWS_SQL = Path(__file__).with_name("views.sql")
 
 _HEAD = """\
 -- pcp-sweep: views over the results store, for any DuckDB session (nothing of ours needed).
--- Written by sweep/views.py from the metric catalogue (allocator/metrics/catalogue.py).
+-- Written by sweep/views.py from the metric catalogue (allocator/core/catalogue.py).
 --
 --   $ duckdb
 --   D SET VARIABLE pcp_sweep_results = 'results';   -- a directory or s3://bucket/prefix

@@ -1,5 +1,5 @@
 -- pcp-sweep: views over the results store, for any DuckDB session (nothing of ours needed).
--- Written by sweep/views.py from the metric catalogue (allocator/metrics/catalogue.py).
+-- Written by sweep/views.py from the metric catalogue (allocator/core/catalogue.py).
 --
 --   $ duckdb
 --   D SET VARIABLE pcp_sweep_results = 'results';   -- a directory or s3://bucket/prefix

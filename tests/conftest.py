@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 
 from allocator import Spec
+from allocator.core.consts import MIGRATE_MOVABLE, NODE_ALLOC
+from allocator.core.layout import E_GMIN, E_NOW
 from allocator.mm.buddy import node_pfn
-from allocator.mm.consts import MIGRATE_MOVABLE, NODE_ALLOC
-from allocator.sim.layout import E_GMIN, E_NOW
 from allocator.sim.simulate import setup
 
 

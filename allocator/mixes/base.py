@@ -22,13 +22,13 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from allocator.core.jit import njit
+from allocator.core.layout import ZC_L_MIX0
 from allocator.mm.machine import Machine
 from allocator.params.errors import SpecError
 from allocator.params.knobs import K_FOLIO_BATCH
 from allocator.params.registry import Registry
 from allocator.params.units import parse_duration, parse_size
-from allocator.sim.jit import njit
-from allocator.sim.layout import ZC_L_MIX0
 
 MixHooks = namedtuple("MixHooks", ["next_op"])
 
@@ -131,7 +131,7 @@ class Mix:
 
 
 def _load_builtins() -> None:
-    from allocator.mixes import exit, filecache, kbuild, page_fault1, purge, trace  # noqa: F401  (built-ins)
+    import allocator.mixes  # noqa: F401  (registers the built-ins)
 
 
 _REGISTRY: Registry[type[Mix]] = Registry("mix", "mixes", Mix, _load_builtins)

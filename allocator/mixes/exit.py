@@ -18,16 +18,7 @@ from collections import namedtuple
 
 import numpy as np
 
-from allocator.mixes.base import (
-    Mix,
-    MixHooks,
-    Param,
-    free_batch_len,
-    kernel_frac_param,
-    mix_list_len,
-    register_mix,
-)
-from allocator.mm.consts import (
+from allocator.core.consts import (
     GFP_DIRECT_RECLAIM,
     GFP_MOVABLE_PAGE,
     MIGRATE_MOVABLE,
@@ -38,10 +29,19 @@ from allocator.mm.consts import (
     PAGE_SIZE,
     PAGEBLOCK_NR_PAGES,
 )
+from allocator.core.jit import njit
+from allocator.core.layout import E_NOW
+from allocator.core.rng import rand_around, rand_below
+from allocator.mixes.base import (
+    Mix,
+    MixHooks,
+    Param,
+    free_batch_len,
+    kernel_frac_param,
+    mix_list_len,
+    register_mix,
+)
 from allocator.mm.machine import Machine
-from allocator.sim.jit import njit
-from allocator.sim.layout import E_NOW
-from allocator.sim.rng import rand_around, rand_below
 
 ExitState = namedtuple(
     "ExitState",

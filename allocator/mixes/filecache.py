@@ -22,8 +22,7 @@ from collections import namedtuple
 
 import numpy as np
 
-from allocator.mixes.base import Mix, MixHooks, Param, kernel_frac_param, mix_list_len, register_mix
-from allocator.mm.consts import (
+from allocator.core.consts import (
     GFP_DIRECT_RECLAIM,
     GFP_LRU,
     GFP_MOVABLE_PAGE,
@@ -33,10 +32,11 @@ from allocator.mm.consts import (
     OP_ALLOC,
     OP_FREE_OLDEST,
 )
+from allocator.core.jit import njit
+from allocator.core.layout import ZC_KSWAPD_AWAKE, ZC_MANAGED, ZC_NR_LRU
+from allocator.core.rng import rand_around, rand_below
+from allocator.mixes.base import Mix, MixHooks, Param, kernel_frac_param, mix_list_len, register_mix
 from allocator.mm.machine import Machine
-from allocator.sim.jit import njit
-from allocator.sim.layout import ZC_KSWAPD_AWAKE, ZC_MANAGED, ZC_NR_LRU
-from allocator.sim.rng import rand_around, rand_below
 
 FileCacheState = namedtuple(
     "FileCacheState",

@@ -26,16 +26,7 @@ from collections import namedtuple
 
 import numpy as np
 
-from allocator.mixes.base import (
-    Mix,
-    MixHooks,
-    Param,
-    free_batch_len,
-    kernel_frac_param,
-    mix_list_len,
-    register_mix,
-)
-from allocator.mm.consts import (
+from allocator.core.consts import (
     GFP_DIRECT_RECLAIM,
     GFP_LRU,
     GFP_MOVABLE_PAGE,
@@ -50,10 +41,19 @@ from allocator.mm.consts import (
     PAGE_SIZE,
     PAGEBLOCK_NR_PAGES,
 )
+from allocator.core.jit import njit
+from allocator.core.rng import rand_around, rand_below
+from allocator.mixes.base import (
+    Mix,
+    MixHooks,
+    Param,
+    free_batch_len,
+    kernel_frac_param,
+    mix_list_len,
+    register_mix,
+)
 from allocator.mm.machine import Machine
 from allocator.params.errors import SpecError
-from allocator.sim.jit import njit
-from allocator.sim.rng import rand_around, rand_below
 
 KbuildState = namedtuple(
     "KbuildState",

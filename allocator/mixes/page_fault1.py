@@ -17,16 +17,7 @@ from collections import namedtuple
 
 import numpy as np
 
-from allocator.mixes.base import (
-    Mix,
-    MixHooks,
-    Param,
-    free_batch_len,
-    kernel_frac_param,
-    mix_list_len,
-    register_mix,
-)
-from allocator.mm.consts import (
+from allocator.core.consts import (
     GFP_DIRECT_RECLAIM,
     GFP_MOVABLE_PAGE,
     MIGRATE_MOVABLE,
@@ -37,10 +28,19 @@ from allocator.mm.consts import (
     PAGE_SIZE,
     PAGEBLOCK_NR_PAGES,
 )
+from allocator.core.jit import njit
+from allocator.core.layout import AG_LAST_OK
+from allocator.core.rng import rand_below, rand_permille
+from allocator.mixes.base import (
+    Mix,
+    MixHooks,
+    Param,
+    free_batch_len,
+    kernel_frac_param,
+    mix_list_len,
+    register_mix,
+)
 from allocator.mm.machine import Machine
-from allocator.sim.jit import njit
-from allocator.sim.layout import AG_LAST_OK
-from allocator.sim.rng import rand_below, rand_permille
 
 PageFault1State = namedtuple(
     "PageFault1State", ["pages", "fault_ns", "unmap_ns", "mmap_ns", "thp_ppm", "st"]

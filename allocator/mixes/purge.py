@@ -27,6 +27,17 @@ from collections import namedtuple
 
 import numpy as np
 
+from allocator.core.consts import (
+    GFP_DIRECT_RECLAIM,
+    GFP_MOVABLE_PAGE,
+    MIGRATE_MOVABLE,
+    OP_ALLOC,
+    OP_FREE_OLDEST,
+    OP_NONE,
+    PAGE_SIZE,
+)
+from allocator.core.jit import njit
+from allocator.core.rng import rand_around
 from allocator.mixes.base import (
     Mix,
     MixHooks,
@@ -36,18 +47,7 @@ from allocator.mixes.base import (
     mix_list_len,
     register_mix,
 )
-from allocator.mm.consts import (
-    GFP_DIRECT_RECLAIM,
-    GFP_MOVABLE_PAGE,
-    MIGRATE_MOVABLE,
-    OP_ALLOC,
-    OP_FREE_OLDEST,
-    OP_NONE,
-    PAGE_SIZE,
-)
 from allocator.mm.machine import Machine
-from allocator.sim.jit import njit
-from allocator.sim.rng import rand_around
 
 PurgeState = namedtuple(
     "PurgeState",

@@ -33,19 +33,19 @@ from typing import Any
 
 import numpy as np
 
-from allocator.mixes.base import Mix, MixHooks, Param, kernel_frac_param, mix_list_len, register_mix
-from allocator.mm.consts import (
+from allocator.core.consts import (
     MIGRATE_RECLAIMABLE,
     OP_ALLOC,
     OP_FREE_OLDEST,
     OP_NONE,
 )
+from allocator.core.jit import njit
+from allocator.mixes.base import Mix, MixHooks, Param, kernel_frac_param, mix_list_len, register_mix
 from allocator.mm.machine import Machine
 from allocator.params.errors import SpecError
-from allocator.sim.jit import njit
 
 # What the mix replays, one array per column, one row per allocation: its time, CPU, order,
-# migratetype (UNMOVABLE, MOVABLE or RECLAIMABLE) and gfp bits (mm/consts.py GFP_*), its free's
+# migratetype (UNMOVABLE, MOVABLE or RECLAIMABLE) and gfp bits (core/consts.py GFP_*), its free's
 # time and CPU (-1, -1: never freed). The allocator reads no file: sweep's pattern reader
 # (sweep/trace/pattern.py read_pattern) turns `sweep trace import`'s file into these, and
 # `simulate(spec, inputs={"pattern": arrays})` hands them to the mix.

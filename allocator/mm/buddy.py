@@ -12,7 +12,7 @@ is off: with one zone there is no lower zone to prefer (kernel-model.md 2.4, ite
 
 from __future__ import annotations
 
-from allocator.mm.consts import (
+from allocator.core.consts import (
     MAX_PAGE_ORDER,
     MIGRATE_MOVABLE,
     MIGRATE_PCPTYPES,
@@ -25,11 +25,8 @@ from allocator.mm.consts import (
     PAGEBLOCK_ORDER,
     ZONE_BOOSTED_WATERMARK,
 )
-from allocator.mm.tracepoints import trace_extfrag, trace_zone_locked
-from allocator.params.costs import C_MERGE_STEP, C_PAGEBLOCK_SCAN, C_SPLIT_STEP, C_ZONE_PAGE
-from allocator.params.knobs import K_WATERMARK_BOOST_FACTOR
-from allocator.sim.jit import njit
-from allocator.sim.layout import (
+from allocator.core.jit import njit
+from allocator.core.layout import (
     E_NOW,
     EV_BOOST,
     EV_EXTFRAG_CLAIM,
@@ -51,7 +48,10 @@ from allocator.sim.layout import (
     ZC_WATERMARK_BOOST,
     ZC_WMARK_HIGH,
 )
-from allocator.sim.lists import list_add, list_add_tail, list_del, list_first
+from allocator.core.lists import list_add, list_add_tail, list_del, list_first
+from allocator.mm.tracepoints import trace_extfrag, trace_zone_locked
+from allocator.params.costs import C_MERGE_STEP, C_PAGEBLOCK_SCAN, C_SPLIT_STEP, C_ZONE_PAGE
+from allocator.params.knobs import K_WATERMARK_BOOST_FACTOR
 
 RMQUEUE_NORMAL = 0
 RMQUEUE_CLAIM = 1

@@ -19,10 +19,8 @@ allocator time: it counts towards %sys and latency.
 
 from __future__ import annotations
 
-from allocator.params.costs import C_CACHELINE_FAR, C_CACHELINE_NEAR
-from allocator.params.knobs import K_CPUS_PER_SOCKET
-from allocator.sim.jit import njit
-from allocator.sim.layout import (
+from allocator.core.jit import njit
+from allocator.core.layout import (
     AG_BATCH_LOCK,
     AG_IN_BATCH,
     E_GMIN,
@@ -40,6 +38,8 @@ from allocator.sim.layout import (
     LK_WAIT_NS,
     LOCK_ZONE,
 )
+from allocator.params.costs import C_CACHELINE_FAR, C_CACHELINE_NEAR
+from allocator.params.knobs import K_CPUS_PER_SOCKET
 
 
 @njit

@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 from dataclasses import asdict, dataclass
 
-from allocator.mm.consts import (
+from allocator.core.consts import (
     MIGRATE_PCPTYPES,
     MIN_PERCPU_PAGELIST_HIGH_FRACTION,
     PAGE_SHIFT,

@@ -2,13 +2,12 @@
 
 These call the policy's hooks (`pol`, a policy.PolicyHooks of compiled functions), so they are
 compiled inside the engine of each (policy, mix), which engine_cache.py caches on disk (see
-sim.jit.njit_hooked).
+core.jit.njit_hooked).
 """
 
 from __future__ import annotations
 
-from allocator.mm.buddy import __rmqueue, node_pfn, pfn_node
-from allocator.mm.consts import (
+from allocator.core.consts import (
     ALLOC_WMARK_HIGH,
     ALLOC_WMARK_LOW,
     ALLOC_WMARK_MIN,
@@ -19,13 +18,8 @@ from allocator.mm.consts import (
     ZONE_BELOW_HIGH,
     ZONE_BOOSTED_WATERMARK,
 )
-from allocator.mm.locks import batch_lock_release, spin_lock, spin_unlock
-from allocator.mm.pcp import free_one_page, pcp_allowed_order
-from allocator.mm.watermark import wmark_pages, zone_watermark_ok
-from allocator.params.costs import C_RECLAIM_PAGE, C_ZONE_LOCK
-from allocator.params.knobs import K_KSWAPD
-from allocator.sim.jit import njit, njit_hooked
-from allocator.sim.layout import (
+from allocator.core.jit import njit, njit_hooked
+from allocator.core.layout import (
     AG_IN_BATCH,
     AG_RECLAIM_NS,
     E_NOW,
@@ -46,8 +40,14 @@ from allocator.sim.layout import (
     ZC_NR_CPUS,
     ZC_NR_LRU,
 )
-from allocator.sim.lists import list_del, list_first
-from allocator.sim.scheduler import tree_update
+from allocator.core.lists import list_del, list_first
+from allocator.core.scheduler import tree_update
+from allocator.mm.buddy import __rmqueue, node_pfn, pfn_node
+from allocator.mm.locks import batch_lock_release, spin_lock, spin_unlock
+from allocator.mm.pcp import free_one_page, pcp_allowed_order
+from allocator.mm.watermark import wmark_pages, zone_watermark_ok
+from allocator.params.costs import C_RECLAIM_PAGE, C_ZONE_LOCK
+from allocator.params.knobs import K_KSWAPD
 
 
 @njit

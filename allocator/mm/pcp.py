@@ -8,8 +8,7 @@ Sizing (`nr_pcp_alloc`, `nr_pcp_high`, `nr_pcp_free`), the zone->lock transactio
 
 from __future__ import annotations
 
-from allocator.mm.buddy import __free_one_page, __rmqueue, node_pfn, pfn_node
-from allocator.mm.consts import (
+from allocator.core.consts import (
     MIGRATE_MOVABLE,
     MIGRATE_PCPTYPES,
     NODE_PCP,
@@ -22,18 +21,8 @@ from allocator.mm.consts import (
     ZONE_BELOW_HIGH,
     ZONE_RECLAIM_ACTIVE,
 )
-from allocator.mm.locks import pcp_spin_relock, spin_lock, spin_unlock
-from allocator.mm.tracepoints import trace_event
-from allocator.mm.watermark import wmark_pages, zone_watermark_ok
-from allocator.params.costs import C_PCP_LOCK, C_ZONE_LOCK
-from allocator.params.knobs import (
-    K_DRAIN_IN_BATCHES,
-    K_FREE_HIGH_V615,
-    K_PCP_BATCH_SCALE_MAX,
-    K_THP,
-)
-from allocator.sim.jit import njit
-from allocator.sim.layout import (
+from allocator.core.jit import njit
+from allocator.core.layout import (
     EV_DECAY,
     EV_PCP_DRAIN,
     EV_PCP_DRAIN_PAGES,
@@ -57,7 +46,18 @@ from allocator.sim.layout import (
     ZC_PCP_PAGES,
     ZC_PCP_PAGES_PEAK,
 )
-from allocator.sim.lists import list_add_tail, list_del, list_empty, list_last
+from allocator.core.lists import list_add_tail, list_del, list_empty, list_last
+from allocator.mm.buddy import __free_one_page, __rmqueue, node_pfn, pfn_node
+from allocator.mm.locks import pcp_spin_relock, spin_lock, spin_unlock
+from allocator.mm.tracepoints import trace_event
+from allocator.mm.watermark import wmark_pages, zone_watermark_ok
+from allocator.params.costs import C_PCP_LOCK, C_ZONE_LOCK
+from allocator.params.knobs import (
+    K_DRAIN_IN_BATCHES,
+    K_FREE_HIGH_V615,
+    K_PCP_BATCH_SCALE_MAX,
+    K_THP,
+)
 
 # --- list layout ---------------------------------------------------------------------------
 

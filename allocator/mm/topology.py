@@ -26,7 +26,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from allocator.mm.consts import PAGE_SHIFT, PAGEBLOCK_NR_PAGES
+from allocator.core.consts import PAGE_SHIFT, PAGEBLOCK_NR_PAGES
 from allocator.params.errors import SpecError
 
 ZONE_DMA, ZONE_DMA32, ZONE_NORMAL, ZONE_MOVABLE, ZONE_DEVICE = range(5)

@@ -11,8 +11,8 @@ for each fallback (arg: fallback_order | fallback_migratetype << 8 | change_owne
 
 from __future__ import annotations
 
-from allocator.sim.jit import njit
-from allocator.sim.layout import (
+from allocator.core.jit import njit
+from allocator.core.layout import (
     E_NOW,
     E_TRACE_LOST,
     E_TRACE_N,

@@ -10,11 +10,9 @@ The pages it frees go through its own CPU's PCP, as free_unref_folios() does in 
 
 from __future__ import annotations
 
-from allocator.mm.consts import ALLOC_WMARK_HIGH, SWAP_CLUSTER_MAX, ZONE_RECLAIM_ACTIVE
-from allocator.mm.page_alloc import shrink_lru
-from allocator.mm.watermark import wmark_pages, zone_watermark_ok
-from allocator.sim.jit import njit_hooked
-from allocator.sim.layout import (
+from allocator.core.consts import ALLOC_WMARK_HIGH, SWAP_CLUSTER_MAX, ZONE_RECLAIM_ACTIVE
+from allocator.core.jit import njit_hooked
+from allocator.core.layout import (
     AG_RECLAIM_NS,
     E_NOW,
     EV_PGSTEAL_KSWAPD,
@@ -24,7 +22,9 @@ from allocator.sim.layout import (
     ZC_KSWAPD_FAILURES,
     ZC_WATERMARK_BOOST,
 )
-from allocator.sim.state import INF_NS
+from allocator.core.state import INF_NS
+from allocator.mm.page_alloc import shrink_lru
+from allocator.mm.watermark import wmark_pages, zone_watermark_ok
 
 
 @njit_hooked

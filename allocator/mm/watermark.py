@@ -7,9 +7,9 @@ free memory is 2^order - 1 pages. The readers add `watermark_boost` to the store
 
 from __future__ import annotations
 
-from allocator.mm.consts import MIGRATE_PCPTYPES, NR_PAGE_ORDERS
-from allocator.sim.jit import njit
-from allocator.sim.layout import ZC_NR_FREE_PAGES, ZC_WATERMARK_BOOST, ZC_WMARK_MIN
+from allocator.core.consts import MIGRATE_PCPTYPES, NR_PAGE_ORDERS
+from allocator.core.jit import njit
+from allocator.core.layout import ZC_NR_FREE_PAGES, ZC_WATERMARK_BOOST, ZC_WMARK_MIN
 
 
 @njit

@@ -29,11 +29,11 @@ from __future__ import annotations
 from collections import namedtuple
 from typing import Any, ClassVar
 
-from allocator.metrics.catalogue import Metric
-from allocator.mm.consts import NR_PCP_LISTS
+from allocator.core.catalogue import Metric
+from allocator.core.consts import NR_PCP_LISTS
+from allocator.core.layout import NR_POLICY_EVENTS, NR_POLICY_GAUGES
 from allocator.params.knobs import Knob
 from allocator.params.registry import Registry
-from allocator.sim.layout import NR_POLICY_EVENTS, NR_POLICY_GAUGES
 
 PolicyHooks = namedtuple(
     "PolicyHooks", ["rmqueue_pcplist", "free_pcp", "decay_pcp_high", "drain_pages", "sample"]
@@ -49,7 +49,7 @@ class Policy:
     event_names: ClassVar[tuple[str, ...]] = ()  # up to 16 counters, metric names
     gauge_names: ClassVar[tuple[str, ...]] = ()  # up to 4 time-series gauges
     # what each of them means, for the docs: a catalogue Metric per event and per gauge's
-    # record field (<gauge>_mean), as metrics/catalogue.py documents the engine's own
+    # record field (<gauge>_mean), as core/catalogue.py documents the engine's own
     metrics: ClassVar[tuple[Metric, ...]] = ()
     pcp_lists_per_agent: ClassVar[int] = NR_PCP_LISTS
 

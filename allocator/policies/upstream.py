@@ -9,11 +9,23 @@ allocation goes to rmqueue_buddy() and the free to free_one_page().
 
 from __future__ import annotations
 
-from allocator.mm.buddy import pfn_node
-from allocator.mm.consts import (
+from allocator.core.consts import (
     NODE_PCP,
     PAGEBLOCK_ORDER,
 )
+from allocator.core.jit import njit
+from allocator.core.layout import (
+    AG_BATCH_LOCK,
+    E_NOW,
+    EV_PCP_ALLOC_HIT,
+    EV_PCP_ALLOC_MISS,
+    EV_PCP_TRYLOCK_FAIL,
+    PCP_BATCH,
+    PCP_COUNT,
+    PCP_FREE_COUNT,
+)
+from allocator.core.lists import list_add, list_first
+from allocator.mm.buddy import pfn_node
 from allocator.mm.locks import (
     batch_lock_done,
     batch_lock_held,
@@ -41,18 +53,6 @@ from allocator.mm.pcp import (
 from allocator.params.costs import C_PCP_LIST, C_PCP_LOCK
 from allocator.params.knobs import K_PCP_BATCH_SCALE_MAX
 from allocator.policies.base import Policy, PolicyHooks, register_policy
-from allocator.sim.jit import njit
-from allocator.sim.layout import (
-    AG_BATCH_LOCK,
-    E_NOW,
-    EV_PCP_ALLOC_HIT,
-    EV_PCP_ALLOC_MISS,
-    EV_PCP_TRYLOCK_FAIL,
-    PCP_BATCH,
-    PCP_COUNT,
-    PCP_FREE_COUNT,
-)
-from allocator.sim.lists import list_add, list_first
 
 
 @njit

@@ -13,8 +13,7 @@ exactly where it stopped (checked runs use this to look at the state between two
 
 from __future__ import annotations
 
-from allocator.mm.buddy import node_pfn
-from allocator.mm.consts import (
+from allocator.core.consts import (
     GFP_LRU,
     GFP_MOVABLE_PAGE,
     NODE_ALLOC,
@@ -24,13 +23,8 @@ from allocator.mm.consts import (
     OP_FREE_OLDEST,
     PAGEBLOCK_ORDER,
 )
-from allocator.mm.locks import batch_lock_release
-from allocator.mm.page_alloc import alloc_pages, free_pages
-from allocator.mm.tracepoints import trace_event
-from allocator.mm.vmscan import kswapd_step
-from allocator.params.knobs import K_VMSTAT_INTERVAL_MS
-from allocator.sim.jit import njit, njit_hooked
-from allocator.sim.layout import (
+from allocator.core.jit import njit, njit_hooked
+from allocator.core.layout import (
     AG_IN_BATCH,
     AG_LAST_OK,
     AG_NEXT_DECAY,
@@ -97,8 +91,14 @@ from allocator.sim.layout import (
     ZC_SLOTS_PEAK,
     ZC_WATERMARK_BOOST,
 )
-from allocator.sim.lists import list_add_tail, list_del, list_first, list_last
-from allocator.sim.scheduler import tree_update
+from allocator.core.lists import list_add_tail, list_del, list_first, list_last
+from allocator.core.scheduler import tree_update
+from allocator.mm.buddy import node_pfn
+from allocator.mm.locks import batch_lock_release
+from allocator.mm.page_alloc import alloc_pages, free_pages
+from allocator.mm.tracepoints import trace_event
+from allocator.mm.vmscan import kswapd_step
+from allocator.params.knobs import K_VMSTAT_INTERVAL_MS
 
 # --- statistics helpers (cached) -------------------------------------------------------------
 

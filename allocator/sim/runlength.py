@@ -27,9 +27,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from allocator.metrics import catalogue
-from allocator.mm.consts import PAGEBLOCK_NR_PAGES
-from allocator.sim.layout import (
+from allocator.core import catalogue
+from allocator.core.consts import PAGEBLOCK_NR_PAGES
+from allocator.core.layout import (
     S_NR_FREE_PAGES,
     S_OPS,
     S_PCP_HIGH_MEAN,

@@ -9,28 +9,8 @@ from typing import Any
 
 import numpy as np
 
-from allocator.metrics.record import (
-    Counters,
-    Window,
-    collect_metrics,
-    collect_samples,
-    counters,
-    peak_events,
-    take_peaks,
-)
-from allocator.mixes.base import get_mix
-from allocator.mm.buddy import zone_init
-from allocator.mm.consts import MIGRATE_PCPTYPES, PCPF_FREE_HIGH_BATCH
-from allocator.mm.machine import BOOT_KNOBS, Boot, Machine, boot_zones, machine_from_boot
-from allocator.mm.topology import Topology
-from allocator.params.costs import cost_array, validate_costs
-from allocator.params.errors import SpecError
-from allocator.params.knobs import K_VMSTAT_INTERVAL_MS, knob_array, resolve_knobs
-from allocator.params.spec import Spec
-from allocator.policies.base import all_policy_knob_names, get_policy
-from allocator.sim.engine_cache import engine_cached, engine_for
-from allocator.sim.invariants import check_invariants
-from allocator.sim.layout import (
+from allocator.core.consts import MIGRATE_PCPTYPES, PCPF_FREE_HIGH_BATCH
+from allocator.core.layout import (
     AG_LAST_OK,
     AG_NEXT_DECAY,
     E_END_NS,
@@ -56,10 +36,30 @@ from allocator.sim.layout import (
     ZC_WMARK_LOW,
     ZC_WMARK_MIN,
 )
-from allocator.sim.rng import seed_streams
+from allocator.core.rng import seed_streams
+from allocator.core.scheduler import tree_update
+from allocator.core.state import INF_NS, Zone, build_zone
+from allocator.mixes.base import get_mix
+from allocator.mm.buddy import zone_init
+from allocator.mm.invariants import check_invariants
+from allocator.mm.machine import BOOT_KNOBS, Boot, Machine, boot_zones, machine_from_boot
+from allocator.mm.topology import Topology
+from allocator.params.costs import cost_array, validate_costs
+from allocator.params.errors import SpecError
+from allocator.params.knobs import K_VMSTAT_INTERVAL_MS, knob_array, resolve_knobs
+from allocator.policies.base import all_policy_knob_names, get_policy
+from allocator.sim.engine_cache import engine_cached, engine_for
+from allocator.sim.record import (
+    Counters,
+    Window,
+    collect_metrics,
+    collect_samples,
+    counters,
+    peak_events,
+    take_peaks,
+)
 from allocator.sim.runlength import SEGMENT_NS, Assessment, assess, class_high
-from allocator.sim.scheduler import tree_update
-from allocator.sim.state import INF_NS, Zone, build_zone
+from allocator.sim.spec import Spec
 
 # vmstat_update runs per CPU at round_jiffies_relative(HZ): each CPU is skewed by 3 jiffies
 # (HZ=250: 12 ms) so that not all CPUs fire at once (__round_jiffies()).

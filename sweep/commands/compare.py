@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 from scipy import stats
 
-from allocator.metrics import catalogue
+from allocator.core import catalogue
 from allocator.params.errors import SpecError
 from allocator.params.units import format_size
 

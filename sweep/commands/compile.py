@@ -117,11 +117,31 @@ def compile_pairs(
     return done
 
 
+def compile_printing(pairs: list[Pair], workers: int, console: Any, *,
+                     in_process: bool = False) -> int:
+    """Compile with a line per pair as it starts and ends; returns how many compiled."""
+    todo = uncached(pairs)
+    if not todo:
+        return 0
+    est = estimate_s(todo, workers)
+    console.print(f"compiling {len(todo)} (policy, mix) pair(s) not in the cache, "
+                  f"{min(workers, len(todo))} at a time (about {est / 60:.1f} min; once per "
+                  "machine and simulator version)", markup=False, highlight=False)
+
+    def started(pair: Pair, i: int, n: int) -> None:
+        console.print(f"compiling {pair.name}, {i} of {n}", markup=False, highlight=False)
+
+    def done(pair: Pair, compiled: bool, cpu_s: float) -> None:
+        what = f"compiled in {cpu_s:.0f} s of CPU" if compiled else "found in the cache"
+        console.print(f"  {pair.name}: {what}", markup=False, highlight=False)
+
+    results = compile_pairs(todo, workers, started, done, in_process=in_process)
+    return sum(1 for _, compiled, _ in results if compiled)
+
+
 def compile_scenario(scenario: str | None, workers: int | None, out: Any, err: Any) -> None:
     """`sweep compile [SCENARIO]`: every pair the scenario needs (or every built-in pair)."""
     import os
-
-    from . import run as run_cmd
 
     if workers is not None and workers < 1:
         raise SpecError(f"--workers must be at least 1, got {workers}")
@@ -132,6 +152,6 @@ def compile_scenario(scenario: str | None, workers: int | None, out: Any, err: A
 
         pairs = pairs_of(p.flat for p in load_scenario(scenario).points)
     n = len(pairs)
-    compiled = run_cmd.compile_pairs(pairs, workers or os.cpu_count() or 1, err)
+    compiled = compile_printing(pairs, workers or os.cpu_count() or 1, err)
     out.print(f"{n} (policy, mix) pair(s): {compiled} compiled, {n - compiled} already cached",
               markup=False)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from allocator import Spec
-from allocator.mm.consts import PAGEBLOCK_NR_PAGES
+from allocator.core.consts import PAGEBLOCK_NR_PAGES
 from allocator.mm.machine import Boot, ZoneBoot, machine_from_boot
 from allocator.sim.simulate import boot_for
 

@@ -72,7 +72,7 @@ def plan_table(plan: Plan, workers: int) -> Table:
 def compile_for_plan(plan: Plan, console: Console, workers: int, *, in_process: bool) -> None:
     """Compile the plan's pairs not cached yet before any point runs, one line per pair."""
     pairs = compile_cmd.pairs_of(p.flat for p in plan.to_run)
-    compile_pairs(pairs, workers, console, in_process=in_process)
+    compile_cmd.compile_printing(pairs, workers, console, in_process=in_process)
 
 
 def compile_and_run(plan: Plan, root: str, console: Console, *, executor: str = "ray",
@@ -88,28 +88,6 @@ def compile_and_run(plan: Plan, root: str, console: Console, *, executor: str = 
         compile_for_plan(plan, console, local, in_process=executor == "serial")
     return run_with_progress(plan, root, console, executor=executor, address=address,
                              workers=workers, **options)
-
-
-def compile_pairs(pairs: list[compile_cmd.Pair], workers: int, console: Console, *,
-                  in_process: bool = False) -> int:
-    """Compile with a line per pair as it starts and ends; returns how many compiled."""
-    todo = compile_cmd.uncached(pairs)
-    if not todo:
-        return 0
-    est = compile_cmd.estimate_s(todo, workers)
-    console.print(f"compiling {len(todo)} (policy, mix) pair(s) not in the cache, "
-                  f"{min(workers, len(todo))} at a time (about {est / 60:.1f} min; once per "
-                  "machine and simulator version)", markup=False, highlight=False)
-
-    def started(pair: compile_cmd.Pair, i: int, n: int) -> None:
-        console.print(f"compiling {pair.name}, {i} of {n}", markup=False, highlight=False)
-
-    def done(pair: compile_cmd.Pair, compiled: bool, cpu_s: float) -> None:
-        what = f"compiled in {cpu_s:.0f} s of CPU" if compiled else "found in the cache"
-        console.print(f"  {pair.name}: {what}", markup=False, highlight=False)
-
-    results = compile_cmd.compile_pairs(todo, workers, started, done, in_process=in_process)
-    return sum(1 for _, compiled, _ in results if compiled)
 
 
 _DURATIONS = ("duration", "warmup", "sample_interval", "duration_cap")

@@ -15,7 +15,7 @@ import numpy as np
 from rich.table import Table
 
 from allocator import SimResult, Spec, is_compiled
-from allocator.metrics import catalogue
+from allocator.core import catalogue
 from allocator.params.errors import SpecError
 from allocator.sim.simulate import simulate
 

@@ -17,8 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
-from allocator.mm.consts import GFP_DIRECT_RECLAIM, GFP_LRU, MIGRATE_MOVABLE, MIGRATE_RECLAIMABLE
-from allocator.sim.layout import (
+from allocator.core.consts import GFP_DIRECT_RECLAIM, GFP_LRU, MIGRATE_MOVABLE, MIGRATE_RECLAIMABLE
+from allocator.core.layout import (
     T_ARG,
     T_CPU,
     T_EVENT,

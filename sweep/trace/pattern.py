@@ -31,8 +31,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from allocator import Spec
+from allocator.core.consts import GFP_DIRECT_RECLAIM, GFP_MOVABLE_PAGE, MIGRATE_MOVABLE
 from allocator.mixes.trace import PATTERN_ARRAYS
-from allocator.mm.consts import GFP_DIRECT_RECLAIM, GFP_MOVABLE_PAGE, MIGRATE_MOVABLE
 from allocator.params.errors import SpecError
 
 from ..store import write_atomic_bytes

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from allocator import Spec, derive_machine, simulate
-from allocator.mm.consts import GFP_DIRECT_RECLAIM, GFP_MOVABLE_PAGE
+from allocator.core.consts import GFP_DIRECT_RECLAIM, GFP_MOVABLE_PAGE
 
 GIB = 1 << 30
 

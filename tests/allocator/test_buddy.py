@@ -1,25 +1,25 @@
 """The zone's buddy lists on hand-built situations: split, merge, tail placement, fallback."""
 
-from allocator.mm.buddy import (
-    __free_one_page,
-    __rmqueue,
-    __rmqueue_smallest,
-    pfn_node,
-)
-from allocator.mm.consts import (
+from allocator.core.consts import (
     MIGRATE_MOVABLE,
     MIGRATE_UNMOVABLE,
     NODE_ALLOC,
     PAGEBLOCK_NR_PAGES,
 )
-from allocator.sim.layout import (
+from allocator.core.layout import (
     EV_EXTFRAG_CLAIM,
     EV_EXTFRAG_FRAGMENTING,
     EV_EXTFRAG_STEAL,
     L_ZONE0,
     ZC_NR_FREE_PAGES,
 )
-from allocator.sim.lists import list_first, list_last
+from allocator.core.lists import list_first, list_last
+from allocator.mm.buddy import (
+    __free_one_page,
+    __rmqueue,
+    __rmqueue_smallest,
+    pfn_node,
+)
 
 MOVABLE, UNMOVABLE = MIGRATE_MOVABLE, MIGRATE_UNMOVABLE
 

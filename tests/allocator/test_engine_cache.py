@@ -25,7 +25,7 @@ from allocator.sim.engine_cache import cached_run, engine_for
 _POLICY = textwrap.dedent(
     """
     # {token}
-    from allocator.sim.jit import njit
+    from allocator.core.jit import njit
     from allocator.policies import Upstream
     from allocator.policies.base import register_policy
 
@@ -101,8 +101,8 @@ def test_every_builtin_pair_gets_a_cached_engine():
 
 @pytest.mark.slow
 def test_a_hook_without_an_import_path_runs_uncached_with_the_same_numbers():
-    from allocator.sim.jit import njit
-    from allocator.sim.layout import E_END_NS
+    from allocator.core.jit import njit
+    from allocator.core.layout import E_END_NS
     from allocator.sim.simulate import setup
 
     decay = Upstream.hooks.decay_pcp_high

@@ -3,12 +3,8 @@ deviated, and the RFC's open choices as knobs. Each test fails on the deviation 
 A 1 GiB, 4-CPU machine: batch 63, high_min 1760, high_max 8192 (test_machine.py)."""
 
 from allocator import Spec, simulate
-from allocator.mm.consts import MIGRATE_MOVABLE
-from allocator.mm.locks import batch_lock_release, pcp_lock_id, pcp_spin_lock, spin_unlock
-from allocator.policies.pcp_buddy.config import EV_MERGES
-from allocator.policies.pcp_buddy.drain import bpcp_drain, bpcp_drain_chunked
-from allocator.policies.pcp_buddy.lists import merge_fresh
-from allocator.sim.layout import (
+from allocator.core.consts import MIGRATE_MOVABLE
+from allocator.core.layout import (
     AG_IN_BATCH,
     E_NOW,
     EV_PCP_DRAIN,
@@ -20,6 +16,10 @@ from allocator.sim.layout import (
     PCP_HIGH,
     PCP_HIGH_MIN,
 )
+from allocator.mm.locks import batch_lock_release, pcp_lock_id, pcp_spin_lock, spin_unlock
+from allocator.policies.pcp_buddy.config import EV_MERGES
+from allocator.policies.pcp_buddy.drain import bpcp_drain, bpcp_drain_chunked
+from allocator.policies.pcp_buddy.lists import merge_fresh
 from tests.conftest import alloc_page, free_page, make_box
 
 MOVABLE = MIGRATE_MOVABLE

@@ -1,11 +1,11 @@
 """The invariant oracle catches broken states (so the stateful test can fail)."""
 
+from allocator.core.consts import MIGRATE_MOVABLE, NODE_ALLOC
+from allocator.core.layout import PCP_COUNT, ZC_L_MIX0, ZC_NR_FREE_PAGES
+from allocator.core.lists import list_add_tail
 from allocator.mm.buddy import __rmqueue_smallest, add_to_free_list, pfn_node
-from allocator.mm.consts import MIGRATE_MOVABLE, NODE_ALLOC
+from allocator.mm.invariants import check_invariants
 from allocator.sim.engine import do_alloc
-from allocator.sim.invariants import check_invariants
-from allocator.sim.layout import PCP_COUNT, ZC_L_MIX0, ZC_NR_FREE_PAGES
-from allocator.sim.lists import list_add_tail
 
 MOVABLE = MIGRATE_MOVABLE
 

@@ -9,10 +9,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from allocator import Spec
+from allocator.core.layout import E_GMIN, E_NOW, LK_CONTENDED, LK_NRES, LK_WAIT_NS, LOCK_ZONE
+from allocator.core.state import LOCK_TIMELINE
 from allocator.mm.locks import spin_lock, spin_trylock, spin_unlock
-from allocator.sim.layout import E_GMIN, E_NOW, LK_CONTENDED, LK_NRES, LK_WAIT_NS, LOCK_ZONE
 from allocator.sim.simulate import setup
-from allocator.sim.state import LOCK_TIMELINE
 
 _SPEC = Spec.from_flat(dict(cpus=2, mem="64MiB", mix="page_fault1", policy="upstream",
                             duration="1ms", warmup="0ms"))

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from allocator import Spec, simulate
-from allocator.sim.layout import T_CPU, T_EVENT, T_ORDER, T_PFN, T_TIME, TR_ALLOC, TR_FREE
+from allocator.core.layout import T_CPU, T_EVENT, T_ORDER, T_PFN, T_TIME, TR_ALLOC, TR_FREE
 
 
 def stream(mix, cpus=8, mem=1 << 30, duration_ms=40, **params):

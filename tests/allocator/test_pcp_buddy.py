@@ -2,8 +2,17 @@
 blocks recovered first, degradation when a block does not fit pcp->high. A 1 GiB, 4-CPU machine:
 batch 63, high_min 1760 (test_machine.py), so a block fits once nr_pcp_alloc() runs."""
 
+from allocator.core.consts import MIGRATE_MOVABLE, NODE_BUDDY, PAGEBLOCK_NR_PAGES
+from allocator.core.layout import (
+    EV_PCP_LOCK_REMOTE,
+    EV_REMOTE_FREE,
+    L_ZONE0,
+    PCP_COUNT,
+    ZC_NR_FREE_PAGES,
+    ZC_PG0,
+)
+from allocator.core.lists import list_last
 from allocator.mm.buddy import node_pfn
-from allocator.mm.consts import MIGRATE_MOVABLE, NODE_BUDDY, PAGEBLOCK_NR_PAGES
 from allocator.policies.pcp_buddy.config import (
     EV_CLAIMED,
     EV_FRAG_RETURNED,
@@ -13,15 +22,6 @@ from allocator.policies.pcp_buddy.config import (
     EV_WHOLE_RETURNED,
 )
 from allocator.policies.pcp_buddy.drain import bpcp_drain
-from allocator.sim.layout import (
-    EV_PCP_LOCK_REMOTE,
-    EV_REMOTE_FREE,
-    L_ZONE0,
-    PCP_COUNT,
-    ZC_NR_FREE_PAGES,
-    ZC_PG0,
-)
-from allocator.sim.lists import list_last
 from tests.conftest import alloc_page, free_page, make_box
 
 MOVABLE = MIGRATE_MOVABLE

@@ -2,9 +2,8 @@
 nr_pcp_free, free_high, decay_pcp_high), on a 1 GiB, 4-CPU machine: batch 63, high_min 1760,
 high_max 8192 (see test_machine.py)."""
 
-from allocator.mm.buddy import node_pfn
-from allocator.mm.consts import MIGRATE_MOVABLE, NODE_ALLOC, ZONE_BELOW_HIGH
-from allocator.sim.layout import (
+from allocator.core.consts import MIGRATE_MOVABLE, NODE_ALLOC, ZONE_BELOW_HIGH
+from allocator.core.layout import (
     EV_PCP_DRAIN,
     EV_PCP_REFILL_PAGES,
     PCP_ALLOC_FACTOR,
@@ -13,6 +12,7 @@ from allocator.sim.layout import (
     PCP_HIGH,
     ZC_FLAGS,
 )
+from allocator.mm.buddy import node_pfn
 from tests.conftest import make_box
 
 MOVABLE = MIGRATE_MOVABLE

@@ -104,7 +104,7 @@ def _synthetic_samples(n, free):
     """Engine rows every 1 ms: flat, noisy counters and gauges, and the given free pages."""
     import numpy as np
 
-    from allocator.sim.layout import (
+    from allocator.core.layout import (
         S_NR_FREE_PAGES,
         S_OPS,
         S_PCP_HIGH_MEAN,

@@ -14,12 +14,12 @@ from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
-from allocator.mm.consts import GFP_DIRECT_RECLAIM, GFP_LRU, GFP_MOVABLE_PAGE
+from allocator.core.consts import GFP_DIRECT_RECLAIM, GFP_LRU, GFP_MOVABLE_PAGE
+from allocator.core.jit import JIT_ENABLED
+from allocator.mm.invariants import check_invariants
 from allocator.mm.page_alloc import drain_all_pages, shrink_lru
 from allocator.mm.vmscan import kswapd_step
 from allocator.sim.engine import do_alloc, do_free
-from allocator.sim.invariants import check_invariants
-from allocator.sim.jit import JIT_ENABLED
 from tests.conftest import make_box
 
 CPUS = 3

@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 
 from allocator import Spec, simulate
+from allocator.core.consts import GFP_DIRECT_RECLAIM, GFP_MOVABLE_PAGE
+from allocator.core.layout import T_CPU, T_EVENT, T_ORDER, T_PFN, T_TIME, TR_ALLOC, TR_FREE
 from allocator.mixes.trace import PATTERN_ARRAYS
-from allocator.mm.consts import GFP_DIRECT_RECLAIM, GFP_MOVABLE_PAGE
 from allocator.params.errors import SpecError
-from allocator.sim.layout import T_CPU, T_EVENT, T_ORDER, T_PFN, T_TIME, TR_ALLOC, TR_FREE
 
 US = 1000
 

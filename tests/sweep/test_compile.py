@@ -17,7 +17,7 @@ from .cli_run import run
 
 _POLICY = textwrap.dedent(
     """
-    from allocator.sim.jit import njit
+    from allocator.core.jit import njit
     from allocator.policies import Upstream
 
     @njit

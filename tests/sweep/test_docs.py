@@ -89,7 +89,7 @@ def test_every_record_field_is_documented_once():
     """Each field of a built-in policy's record has exactly one entry: in the catalogue, or in
     the policy's own metrics; and each documented field is in some record."""
     from allocator import Spec, registered_policies, simulate
-    from allocator.metrics import catalogue
+    from allocator.core import catalogue
 
     core = [m.name for m in catalogue.CORE]
     seen = set()

@@ -123,8 +123,8 @@ def test_the_reader_gives_the_mix_its_arrays_or_a_clear_error(tmp_path):
     import pyarrow as pa
 
     from allocator import SpecError
+    from allocator.core.consts import GFP_DIRECT_RECLAIM, GFP_MOVABLE_PAGE
     from allocator.mixes.trace import PATTERN_ARRAYS
-    from allocator.mm.consts import GFP_DIRECT_RECLAIM, GFP_MOVABLE_PAGE
     from sweep.trace.pattern import read_pattern, write_pattern
 
     path = tmp_path / "p.parquet"

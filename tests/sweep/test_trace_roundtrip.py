@@ -7,7 +7,7 @@ import numpy as np
 import pyarrow.parquet as pq
 
 from allocator import Spec, simulate
-from allocator.sim.layout import T_EVENT, T_PFN, TR_ALLOC, TR_FREE
+from allocator.core.layout import T_EVENT, T_PFN, TR_ALLOC, TR_FREE
 from sweep.trace.emit import format_trace
 from sweep.trace.parse import ParseStats, parse_lines
 from sweep.trace.pattern import import_trace

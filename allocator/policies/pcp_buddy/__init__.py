@@ -34,7 +34,7 @@ from typing import Any
 
 import numpy as np
 
-from allocator.mm.consts import MIGRATE_PCPTYPES
+from allocator.core.consts import MIGRATE_PCPTYPES
 from allocator.policies.base import Policy, PolicyHooks, register_policy
 from allocator.policies.pcp_buddy.checks import check_pcp_buddy
 from allocator.policies.pcp_buddy.config import (

@@ -1,4 +1,4 @@
-"""pcp-buddy's own invariants, in plain Python over the arrays (see allocator/sim/invariants.py):
+"""pcp-buddy's own invariants, in plain Python over the arrays (see allocator/mm/invariants.py):
 an owned block has exactly one owner and is counted once; a fragment block is on exactly one
 owned_blocks list, its owner's; every PagePCPBuddy page sits on an owned list of its block
 owner's PCP, cached pages on cached lists; fresh pages are a prefix of their owned list."""
@@ -9,9 +9,9 @@ from typing import Any
 
 import numpy as np
 
-from allocator.mm.consts import NODE_PCP_FRESH, NODE_PCP_OWNED, PAGEBLOCK_NR_PAGES
-from allocator.sim.invariants import node_pfn, walk
-from allocator.sim.layout import ZC_L_PCP0, ZC_NR_CPUS, ZC_PCP_NLISTS
+from allocator.core.consts import NODE_PCP_FRESH, NODE_PCP_OWNED, PAGEBLOCK_NR_PAGES
+from allocator.core.layout import ZC_L_PCP0, ZC_NR_CPUS, ZC_PCP_NLISTS
+from allocator.mm.invariants import node_pfn, walk
 
 
 def check_pcp_buddy(z: Any, ps: Any) -> list[str]:

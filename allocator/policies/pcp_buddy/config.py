@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections import namedtuple
 
-from allocator.metrics.catalogue import Metric
-from allocator.mm.consts import PAGEBLOCK_ORDER
+from allocator.core.catalogue import Metric
+from allocator.core.consts import PAGEBLOCK_ORDER
+from allocator.core.layout import EV_POLICY0
 from allocator.params.knobs import NR_ENGINE_KNOBS, Knob
-from allocator.sim.layout import EV_POLICY0
 
 NR_BUDDY_ORDERS = PAGEBLOCK_ORDER + 1  # PCP lists for orders 0..9, per migratetype
 
@@ -115,7 +115,7 @@ MERGE_SCOPE_TARGET = 1
 MERGE_SCOPE_WHOLE = 2
 
 # --- counters (EV_POLICY0 + i) and gauges (S_POLICY0 + i) -----------------------------------
-# each documented once, as the metric catalogue documents the engine's (metrics/catalogue.py)
+# each documented once, as the metric catalogue documents the engine's (core/catalogue.py)
 _E, _G = "event", "gauge"
 METRICS = (
     Metric("refills_phase0", "refills", "refills in which phase 0 recovered pages (free pages "

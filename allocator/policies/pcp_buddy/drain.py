@@ -2,13 +2,25 @@
 
 from __future__ import annotations
 
+from allocator.core.consts import (
+    MIGRATE_PCPTYPES,
+    PAGEBLOCK_ORDER,
+)
+from allocator.core.jit import njit
+from allocator.core.layout import (
+    EV_PCP_DRAIN,
+    EV_PCP_DRAIN_PAGES,
+    EV_ZONE_LOCK_PAGES,
+    LK_OWNER,
+    LOCK_ZONE,
+    PCP_BATCH,
+    PCP_COUNT,
+    TR_PCPU_DRAIN,
+)
+from allocator.core.lists import list_last
 from allocator.mm.buddy import (
     __free_one_page,
     node_pfn,
-)
-from allocator.mm.consts import (
-    MIGRATE_PCPTYPES,
-    PAGEBLOCK_ORDER,
 )
 from allocator.mm.locks import (
     pcp_spin_relock,
@@ -22,18 +34,6 @@ from allocator.params.knobs import K_DRAIN_IN_BATCHES
 from allocator.policies.pcp_buddy.config import EV_FRAG_RETURNED, EV_WHOLE_RETURNED, NR_BUDDY_ORDERS
 from allocator.policies.pcp_buddy.lists import bpcp_take_entry, bpcp_unlink, bpindex, merge_fresh
 from allocator.policies.pcp_buddy.owner import disown, mark_fragment
-from allocator.sim.jit import njit
-from allocator.sim.layout import (
-    EV_PCP_DRAIN,
-    EV_PCP_DRAIN_PAGES,
-    EV_ZONE_LOCK_PAGES,
-    LK_OWNER,
-    LOCK_ZONE,
-    PCP_BATCH,
-    PCP_COUNT,
-    TR_PCPU_DRAIN,
-)
-from allocator.sim.lists import list_last
 
 # --- drain -------------------------------------------------------------------------------------
 

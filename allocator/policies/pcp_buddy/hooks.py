@@ -2,11 +2,27 @@
 
 from __future__ import annotations
 
-from allocator.mm.buddy import pfn_node
-from allocator.mm.consts import (
+from allocator.core.consts import (
     NODE_PCP,
     PAGEBLOCK_ORDER,
 )
+from allocator.core.jit import njit
+from allocator.core.layout import (
+    AG_BATCH_LOCK,
+    E_NOW,
+    EV_PCP_ALLOC_HIT,
+    EV_PCP_ALLOC_MISS,
+    EV_PCP_TRYLOCK_FAIL,
+    EV_REMOTE_FREE,
+    LK_OWNER,
+    PCP_BATCH,
+    PCP_COUNT,
+    PCP_FREE_COUNT,
+    PCP_HIGH,
+    PCP_HIGH_MAX,
+    S_POLICY0,
+)
+from allocator.mm.buddy import pfn_node
 from allocator.mm.locks import (
     batch_lock_done,
     batch_lock_held,
@@ -44,22 +60,6 @@ from allocator.policies.pcp_buddy.drain import bpcp_drain, bpcp_drain_chunked
 from allocator.policies.pcp_buddy.lists import add_freed_owned, bpcp_add, bpcp_take
 from allocator.policies.pcp_buddy.owner import disown, fragment_total, mark_fragment
 from allocator.policies.pcp_buddy.refill import bpcp_refill
-from allocator.sim.jit import njit
-from allocator.sim.layout import (
-    AG_BATCH_LOCK,
-    E_NOW,
-    EV_PCP_ALLOC_HIT,
-    EV_PCP_ALLOC_MISS,
-    EV_PCP_TRYLOCK_FAIL,
-    EV_REMOTE_FREE,
-    LK_OWNER,
-    PCP_BATCH,
-    PCP_COUNT,
-    PCP_FREE_COUNT,
-    PCP_HIGH,
-    PCP_HIGH_MAX,
-    S_POLICY0,
-)
 
 # --- hooks ---------------------------------------------------------------------------------------
 

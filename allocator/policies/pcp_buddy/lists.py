@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
-from allocator.mm.buddy import (
-    node_pfn,
-    pfn_node,
-    split_pageblock,
-    unsplit_pageblock,
-)
-from allocator.mm.consts import (
+from allocator.core.consts import (
     MIGRATE_PCPTYPES,
     NODE_NONE,
     NODE_PCP,
     NODE_PCP_FRESH,
     NODE_PCP_OWNED,
     PAGEBLOCK_ORDER,
+)
+from allocator.core.jit import njit
+from allocator.core.layout import E_NOW
+from allocator.core.lists import list_add, list_add_tail, list_del, list_first
+from allocator.mm.buddy import (
+    node_pfn,
+    pfn_node,
+    split_pageblock,
+    unsplit_pageblock,
 )
 from allocator.mm.pcp import (
     pcp_count_add,
@@ -34,9 +37,6 @@ from allocator.policies.pcp_buddy.config import (
     NR_BUDDY_ORDERS,
 )
 from allocator.policies.pcp_buddy.owner import disown
-from allocator.sim.jit import njit
-from allocator.sim.layout import E_NOW
-from allocator.sim.lists import list_add, list_add_tail, list_del, list_first
 
 # --- the PCP's own buddy lists -----------------------------------------------------------------
 # Per agent: lists [0, 30) hold cached (unowned) entries, [30, 60) owned ones, each indexed

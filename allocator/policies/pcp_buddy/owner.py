@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from allocator.core.jit import njit
+from allocator.core.lists import link_add, link_del
 from allocator.policies.pcp_buddy.config import EV_DISOWNED, EV_FRAG_PEAK, EV_OWNED_PEAK
-from allocator.sim.jit import njit
-from allocator.sim.lists import link_add, link_del
 
 # --- ownership ---------------------------------------------------------------------------------
 

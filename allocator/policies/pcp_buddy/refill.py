@@ -2,15 +2,7 @@
 
 from __future__ import annotations
 
-from allocator.mm.buddy import (
-    __rmqueue,
-    __rmqueue_smallest,
-    add_to_free_list,
-    del_from_free_list,
-    node_pfn,
-    pfn_node,
-)
-from allocator.mm.consts import (
+from allocator.core.consts import (
     MAX_PAGE_ORDER,
     MIGRATE_PCPTYPES,
     NODE_BUDDY,
@@ -19,6 +11,29 @@ from allocator.mm.consts import (
     NODE_PCP_OWNED,
     PAGEBLOCK_NR_PAGES,
     PAGEBLOCK_ORDER,
+)
+from allocator.core.jit import njit
+from allocator.core.layout import (
+    E_NOW,
+    EV_PCP_REFILL,
+    EV_PCP_REFILL_PAGES,
+    EV_ZONE_LOCK_PAGES,
+    L_ZONE0,
+    LOCK_ZONE,
+    PCP_COUNT,
+    PCP_HIGH,
+    PCP_HIGH_MAX,
+    ZC_PB0,
+    ZC_PG0,
+)
+from allocator.core.lists import list_first
+from allocator.mm.buddy import (
+    __rmqueue,
+    __rmqueue_smallest,
+    add_to_free_list,
+    del_from_free_list,
+    node_pfn,
+    pfn_node,
 )
 from allocator.mm.locks import (
     spin_lock,
@@ -42,21 +57,6 @@ from allocator.policies.pcp_buddy.config import (
 )
 from allocator.policies.pcp_buddy.lists import add_freed_owned, bpcp_add
 from allocator.policies.pcp_buddy.owner import leave_owned_list, owned_head, take_ownership
-from allocator.sim.jit import njit
-from allocator.sim.layout import (
-    E_NOW,
-    EV_PCP_REFILL,
-    EV_PCP_REFILL_PAGES,
-    EV_ZONE_LOCK_PAGES,
-    L_ZONE0,
-    LOCK_ZONE,
-    PCP_COUNT,
-    PCP_HIGH,
-    PCP_HIGH_MAX,
-    ZC_PB0,
-    ZC_PG0,
-)
-from allocator.sim.lists import list_first
 
 # --- refill: rmqueue_bulk in four phases ------------------------------------------------------
 

@@ -4,8 +4,8 @@ engine keeps, said once.
 Each entry names its unit, where the kernel keeps the same figure (a vmstat, zoneinfo or
 buddyinfo field, a tracepoint), how the simulator collects it, which way is better, and whether
 pcp-buddy's gain over upstream is computed on it. Everything else derives from here: the event
-counter indexes (sim/layout.py's EV_*), the time-series columns (S_*), the record's simple
-fields (metrics/record.py), the run-length control's key metrics (sim/runlength.py), and on the
+counter indexes (core/layout.py's EV_*), the time-series columns (S_*), the record's simple
+fields (sim/record.py), the run-length control's key metrics (sim/runlength.py), and on the
 sweep side the Parquet columns, the SQL of the `gains` and `curves` views, the report's
 headlines and costs, `regress` and `compare`'s metrics and the terminal's groups.
 
@@ -28,7 +28,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from allocator.mm.consts import NR_PAGE_ORDERS
+from allocator.core.consts import NR_PAGE_ORDERS
 
 EVENT, LOCK, LATENCY, GAUGE, END, DERIVED, MACHINE, STEADY = (
     "event", "lock", "latency", "gauge", "end", "derived", "machine", "steady")
@@ -77,7 +77,7 @@ RUN, ZL, PCP, LAT, FRAG, BUDDY, RECLAIM, MACH, STEADY_G = (
     "run", "zone->lock", "pcp", "latency", "fragmentation", "buddyinfo at the end", "reclaim",
     "machine", "steady state")
 
-# --- the engine's counters, in Z.ev order (sim/layout.py takes each EV_ index from here) ------
+# --- the engine's counters, in Z.ev order (core/layout.py takes each EV_ index from here) ------
 EVENTS: tuple[Metric, ...] = (
     M("alloc_ops", "ops", "allocations the workload asked for", EVENT, RUN),
     M("free_ops", "ops", "frees the workload made", EVENT, RUN),
@@ -133,13 +133,13 @@ NR_CORE_EVENTS = len(EVENTS)
 
 
 def event_index(name: str) -> int:
-    """The Z.ev index of a core counter (sim/layout.py's EV_* constants)."""
+    """The Z.ev index of a core counter (core/layout.py's EV_* constants)."""
     return _EVENT_INDEX[name]
 
 
 _EVENT_INDEX = {m.name: i for i, m in enumerate(EVENTS)}
 
-# --- the time series, in Z.samples column order (sim/layout.py's S_*; the samples view) -------
+# --- the time series, in Z.samples column order (core/layout.py's S_*; the samples view) -------
 SERIES: tuple[tuple[str, str, str], ...] = (  # name, unit, what each row holds
     ("t_ns", "ns", "simulated time of the sample"),
     ("ops", "ops", "operations completed so far, all CPUs"),
@@ -160,7 +160,7 @@ SAMPLE_NAMES = tuple(name for name, _, _ in SERIES)
 
 
 def series_index(name: str) -> int:
-    """The Z.samples column of a series (sim/layout.py's S_* constants)."""
+    """The Z.samples column of a series (core/layout.py's S_* constants)."""
     return SAMPLE_NAMES.index(name)
 
 

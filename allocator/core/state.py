@@ -22,8 +22,8 @@ from collections import namedtuple
 
 import numpy as np
 
-from allocator.mm.consts import MIGRATE_MOVABLE, PAGEBLOCK_NR_PAGES
-from allocator.sim.layout import (
+from allocator.core.consts import MIGRATE_MOVABLE, PAGEBLOCK_NR_PAGES
+from allocator.core.layout import (
     L_FIXED,
     LK_OWNER,
     LOCK_TIMELINE,

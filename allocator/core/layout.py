@@ -6,9 +6,9 @@ the names below, the way the kernel keeps `zone->vm_stat[]` and `vm_event_states
 
 from __future__ import annotations
 
-from allocator.metrics.catalogue import NR_CORE_EVENTS, SAMPLE_NAMES
-from allocator.metrics.catalogue import event_index as _ev
-from allocator.metrics.catalogue import series_index as _s
+from allocator.core.catalogue import NR_CORE_EVENTS, SAMPLE_NAMES
+from allocator.core.catalogue import event_index as _ev
+from allocator.core.catalogue import series_index as _s
 
 # --- zone scalars: Z.zc[...] ------------------------------------------------------------------
 ZC_NR_FREE_PAGES = 0  # NR_FREE_PAGES: pages on zone free lists (not on PCPs)
@@ -109,7 +109,7 @@ TR_ZONE_LOCKED = 3  # mm_page_alloc_zone_locked
 TR_PCPU_DRAIN = 4  # mm_page_pcpu_drain
 TR_EXTFRAG = 5  # mm_page_alloc_extfrag (migratetype: the fallback's; arg: fallback order)
 # --- event counters: Z.ev[...] (vm_event-like; reset at the end of warm-up) ------------------
-# Each index is the counter's place in the metric catalogue (metrics/catalogue.py EVENTS),
+# Each index is the counter's place in the metric catalogue (core/catalogue.py EVENTS),
 # where its unit, kernel name and meaning are said.
 EV_ALLOC_OPS = _ev("alloc_ops")
 EV_FREE_OPS = _ev("free_ops")

@@ -12,7 +12,7 @@ The `link_*` functions take the arrays themselves, for lists a policy keeps in i
 
 from __future__ import annotations
 
-from allocator.sim.jit import njit
+from allocator.core.jit import njit
 
 
 @njit

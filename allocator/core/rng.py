@@ -11,7 +11,7 @@ import hashlib
 
 import numpy as np
 
-from allocator.sim.jit import njit
+from allocator.core.jit import njit
 
 _M1 = 4294967087
 _M2 = 4294944443

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from allocator.mm.consts import (
+from allocator.core.consts import (
     MAX_PAGE_ORDER,
     MIGRATE_PCPTYPES,
     NODE_ALLOC,
@@ -28,7 +28,7 @@ from allocator.mm.consts import (
     PAGEBLOCK_NR_PAGES,
     PAGEBLOCK_ORDER,
 )
-from allocator.sim.layout import (
+from allocator.core.layout import (
     L_LRU,
     L_ZONE0,
     PCP_COUNT,

@@ -26,8 +26,8 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
+from allocator.core.consts import PAGE_SIZE, PAGEBLOCK_NR_PAGES
 from allocator.mixes.base import get_mix
-from allocator.mm.consts import PAGE_SIZE, PAGEBLOCK_NR_PAGES
 from allocator.mm.topology import (
     Topology,
     build_topology,

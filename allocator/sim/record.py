@@ -14,9 +14,8 @@ from typing import Any
 
 import numpy as np
 
-from allocator.metrics.catalogue import BY_NAME, EVENTS, GAUGE, SAMPLE_NAMES, series_index
-from allocator.mm.machine import Machine
-from allocator.sim.layout import (
+from allocator.core.catalogue import BY_NAME, EVENTS, GAUGE, SAMPLE_NAMES, series_index
+from allocator.core.layout import (
     AG_OPS,
     AG_RECLAIM_NS,
     AG_SYS_NS,
@@ -50,6 +49,7 @@ from allocator.sim.layout import (
     ZC_SLOTS_FREE,
     ZC_SLOTS_PEAK,
 )
+from allocator.mm.machine import Machine
 
 GAUGES = tuple(m for m in BY_NAME.values() if m.source == GAUGE)
 

@@ -8,7 +8,7 @@ empty leaf), `z.clock` the clocks.
 
 from __future__ import annotations
 
-from allocator.sim.jit import njit
+from allocator.core.jit import njit
 
 
 @njit
