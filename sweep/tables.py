@@ -104,3 +104,12 @@ def display(name: str) -> tuple[str, float]:
     if m.unit == "ops/s":
         return f"{label} (Mops/s)", 1e-6
     return label, 1.0
+
+
+def unit_label(name: str) -> str:
+    """The label with the stored unit, for values shown unscaled (`sweep compare`)."""
+    m = catalogue.BY_NAME[name]
+    label = m.label or name
+    if m.unit == "fraction":
+        return label if "%" in label else f"{label} %"
+    return f"{label} {m.unit}"

@@ -23,20 +23,12 @@ from allocator.core import catalogue
 from allocator.params.errors import SpecError
 from allocator.params.units import format_size
 
+from ..tables import unit_label
+
 # metric -> +1 if higher is better, -1 if lower; rates, not counts, since auto windows differ
 METRICS = catalogue.rates()
 
-
-def _label(name: str) -> str:
-    """The catalogue's label with the unit shown (a fraction in percent)."""
-    m = catalogue.BY_NAME[name]
-    label = m.label or name
-    if m.unit == "fraction":
-        return label if "%" in label else f"{label} %"
-    return f"{label} {m.unit}"
-
-
-LABELS = {n: _label(n) for n in METRICS}
+LABELS = {n: unit_label(n) for n in METRICS}
 PERCENT = {n for n in METRICS if catalogue.BY_NAME[n].unit == "fraction"}  # shown in percent
 ALPHA = 0.05
 
