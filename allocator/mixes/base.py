@@ -23,7 +23,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from allocator.core.jit import njit
-from allocator.core.layout import ZC_L_MIX0
+from allocator.core.layout import ZC_L_MIX0, ZC_NR_LRU
 from allocator.mm.machine import Machine
 from allocator.params.errors import SpecError
 from allocator.params.knobs import K_FOLIO_BATCH
@@ -155,6 +155,12 @@ def get_mix(name: str) -> type[Mix]:
 def mix_list_len(z, k):
     """Number of entries on mix list k."""
     return z.llen[z.zc[ZC_L_MIX0] + k]
+
+
+@njit
+def lru_pages(z):
+    """Pages on the file LRU (the page cache): what NR_FILE_PAGES counts here."""
+    return z.zc[ZC_NR_LRU]
 
 
 @njit

@@ -16,6 +16,7 @@ from __future__ import annotations
 from allocator.core.consts import (
     GFP_LRU,
     GFP_MOVABLE_PAGE,
+    LIST_LRU,
     NODE_ALLOC,
     NODE_ALLOC_MOVABLE,
     OP_ALLOC,
@@ -234,11 +235,16 @@ def do_alloc(z, ps, cpu, order, mt, gfp, lst, pol):
 
 @njit_hooked
 def do_free(z, ps, cpu, lst, newest, pol):
-    sentinel = z.zc[ZC_L_MIX0] + lst
+    """Free the newest or oldest entry of mix list `lst`, or, for LIST_LRU, of the file LRU:
+    a truncation (truncate_inode_pages_range() -> folios_put() -> free_unref_folios(), mm/
+    truncate.c and mm/swap.c, v6.18) takes the page out of the page cache and off the LRU."""
+    sentinel = L_LRU if lst == LIST_LRU else z.zc[ZC_L_MIX0] + lst
     node = list_last(z, sentinel) if newest else list_first(z, sentinel)
     if node < 0:
         return False
     list_del(z, node)
+    if lst == LIST_LRU:
+        z.zc[ZC_NR_LRU] -= 1 << int(z.norder[node])
     if z.trace.shape[0]:
         trace_event(z, TR_FREE, cpu, node_pfn(z, node), int(z.norder[node]), 0, 0)
     z.ev[EV_FREE_OPS] += 1

@@ -67,6 +67,17 @@ def test_kbuild_orders_and_local_frees():
     assert remote_share(pairs) == 0  # a build frees on the CPU that allocated
 
 
+def test_kbuild_tree_bounds_the_page_cache_by_truncating_the_oldest():
+    tree = 2048  # pages: 8 MiB, filled in a few ms by 8 CPUs writing 30% of their steps
+    r, _, _, pairs = stream("kbuild", duration_ms=40, file_frac=0.3, tree_bytes=tree * 4096)
+    assert tree <= r["lru_pages_peak"] <= tree + 8  # full, and at most one write per CPU over
+    # a rewrite frees, on the writing CPU, pages any CPU wrote: the only remote frees of a build
+    assert remote_share(pairs) > 0.3
+    unbounded, _, _, pairs = stream("kbuild", duration_ms=40, file_frac=0.3, tree_bytes=0)
+    assert unbounded["lru_pages_peak"] > 3 * tree
+    assert remote_share(pairs) == 0
+
+
 @pytest.mark.parametrize("purgers", [1, 2])
 def test_purge_frees_everything_on_the_purger_cpus(purgers):
     r, allocs, frees, pairs = stream(
