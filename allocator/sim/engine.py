@@ -99,6 +99,7 @@ from allocator.mm.locks import batch_lock_release
 from allocator.mm.page_alloc import alloc_pages, free_pages
 from allocator.mm.tracepoints import trace_event
 from allocator.mm.vmscan import kswapd_step
+from allocator.mm.vmstat import free_blocks_suitable, unusable_free_index_permille
 from allocator.params.knobs import K_VMSTAT_INTERVAL_MS
 
 # --- statistics helpers (cached) -------------------------------------------------------------
@@ -125,29 +126,6 @@ def hist_record(z, h, v):
 
 
 @njit
-def free_pageblocks(z):
-    """Whole free pageblocks on the zone lists (order 9 entries count 1, order 10 count 2)."""
-    n = 0
-    for mt in range(3):
-        n += z.nr_free[PAGEBLOCK_ORDER, mt] + 2 * z.nr_free[PAGEBLOCK_ORDER + 1, mt]
-    return n
-
-
-@njit
-def unusable_index_permille(z, order):
-    """extfrag/unusable_index at `order`, x1000 as the kernel keeps it (1000 with no free
-    memory)."""
-    free_pages = z.zc[ZC_NR_FREE_PAGES]
-    if free_pages == 0:
-        return 1000
-    suitable = 0
-    for o in range(order, z.nr_free.shape[0]):
-        for mt in range(3):
-            suitable += z.nr_free[o, mt] << (o - order)
-    return (free_pages - (suitable << order)) * 1000 // free_pages
-
-
-@njit
 def take_sample(z, t):
     row = z.eng[E_NSAMPLES]
     if row >= z.samples.shape[0]:
@@ -166,8 +144,8 @@ def take_sample(z, t):
     s[row, S_SYS_NS] = sys_ns
     s[row, S_NR_FREE_PAGES] = z.zc[ZC_NR_FREE_PAGES]
     s[row, S_PCP_PAGES] = z.zc[ZC_PCP_PAGES]
-    s[row, S_FREE_PAGEBLOCKS] = free_pageblocks(z)
-    s[row, S_UNUSABLE_ORDER9_PERMILLE] = unusable_index_permille(z, PAGEBLOCK_ORDER)
+    s[row, S_FREE_PAGEBLOCKS] = free_blocks_suitable(z, PAGEBLOCK_ORDER)
+    s[row, S_UNUSABLE_ORDER9_PERMILLE] = unusable_free_index_permille(z, PAGEBLOCK_ORDER)
     s[row, S_NR_LRU] = z.zc[ZC_NR_LRU]
     s[row, S_ZONE_LOCK_ACQ] = z.lk[LOCK_ZONE, LK_ACQ]
     s[row, S_ZONE_LOCK_WAIT_NS] = z.lk[LOCK_ZONE, LK_WAIT_NS]

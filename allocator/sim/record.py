@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from allocator.core.catalogue import BY_NAME, EVENTS, GAUGE, SAMPLE_NAMES, series_index
+from allocator.core.consts import PAGEBLOCK_ORDER
 from allocator.core.layout import (
     AG_OPS,
     AG_RECLAIM_NS,
@@ -50,6 +51,7 @@ from allocator.core.layout import (
     ZC_SLOTS_PEAK,
 )
 from allocator.mm.machine import Machine
+from allocator.mm.vmstat import free_blocks_suitable
 
 GAUGES = tuple(m for m in BY_NAME.values() if m.source == GAUGE)
 
@@ -198,7 +200,7 @@ def collect_metrics(
     nsamples = len(samples)
     thp = int(ev[EV_THP_ALLOC])
     free_pages = int(z.zc[ZC_NR_FREE_PAGES])
-    suitable = sum(int(z.nr_free[o].sum()) << (o - 9) for o in range(9, z.nr_free.shape[0]))
+    suitable = int(free_blocks_suitable(z, PAGEBLOCK_ORDER))  # whole free pageblocks
     # counters and gauges as the catalogue lists them; the rest of the record below
     m: dict[str, Any] = {e.name: int(ev[i]) for i, e in enumerate(EVENTS) if e.record}
     now_value = {  # a gauge's value without samples (a run shorter than one interval)
@@ -242,7 +244,7 @@ def collect_metrics(
         **{f"nr_free_order{o}": int(z.nr_free[o].sum()) for o in range(z.nr_free.shape[0])},
         "free_pageblocks": suitable,
         "unusable_index_order9": (
-            _frac(free_pages - (suitable << 9), free_pages) if free_pages else 1.0
+            _frac(free_pages - (suitable << PAGEBLOCK_ORDER), free_pages) if free_pages else 1.0
         ),
         "lru_pages_peak": int(zc[ZC_NR_LRU_PEAK]),
         "kswapd_ns": now.kswapd_ns,
