@@ -14,10 +14,15 @@ Warm-up (truncation point), two rules, the later of which wins:
 - The model's own convergence signal: pcp->high, which decay_pcp_high() and the refill/drain
   auto-tuning move (mm/page_alloc.c, v7.0), averaged over each CPU class (a mix's roles: a
   purger is not a worker). It has settled at the first time from which its mean over every
-  later decay interval I (vmstat_interval, 1 s) stays within CONVERGE_FRAC of its mean over
-  the rest of the run (a settling band, as a step response's settling time is read). Comparing
-  each interval with the one before it instead doubles the noise, lets one stray interval late
-  in a run restart the count, and misses a slow drift of under 5% a second.
+  later decay interval I (vmstat_interval, 1 s) stays inside the band those means span over
+  the second half of the run, widened by CONVERGE_FRAC of its mean there (a settling band, as
+  a step response's settling time is read, as wide as the steady swing itself: auto-tuned
+  pcp->high follows a workload's slow alloc/free swings by design, a kernel build's links
+  swing it by +-10% over ~10 s, and a band of 5% about the mean alone admits such a run only
+  in its last seconds). A drift that lasts to the end of the run lies in its own second
+  half's band; the batch means below refuse it (a drift's batch means are correlated).
+  Comparing each interval with the one before it instead doubles the noise and lets one stray
+  interval late in a run restart the count.
 
 Precision: non-overlapping batch means (Fishman and Yarberry 1997, "An implementation of the
 batch means method", INFORMS J. Computing 9(3), the LBATCH rule): from MAX_BATCHES batches,
@@ -115,8 +120,9 @@ def high_converged(
 ) -> int | None:
     """When pcp->high settled: `high` is (samples, classes), sampled at times `t_ns` (uniform).
     Settled at the first sample from which the mean over every later decay interval stays
-    within `frac` of the mean of the whole rest of the run, on every class, with at least two
-    intervals of run left to judge by. None: not settled (or under two intervals)."""
+    inside the range those means span over the run's second half, widened by `frac` of the
+    second half's mean, on every class, with at least two intervals of run left to judge by.
+    None: not settled, or the run is under two intervals."""
     if len(t_ns) < 3:
         return None
     step = int(t_ns[1] - t_ns[0])
@@ -127,11 +133,13 @@ def high_converged(
     h = np.asarray(high, dtype=float).reshape(n, -1)
     c = np.vstack([np.zeros((1, h.shape[1])), np.cumsum(h, axis=0)])
     win = (c[w:] - c[:-w]) / w  # win[i]: mean of samples i .. i + w - 1
+    half = n // 2
+    band = frac * np.maximum((c[n] - c[half]) / (n - half), 1.0)  # of the second half's mean
+    top = win[half:].max(axis=0) + band  # the intervals starting in the second half
+    bottom = win[half:].min(axis=0) - band
     starts = n - 2 * w + 1  # candidates i keep two intervals after them
-    rest = (c[n] - c[:starts]) / (n - np.arange(starts))[:, None]  # mean of samples i ..
     hi = np.maximum.accumulate(win[::-1], axis=0)[::-1][:starts]  # max over windows j >= i
     lo = np.minimum.accumulate(win[::-1], axis=0)[::-1][:starts]
-    band = frac * np.maximum(rest, 1.0)
-    ok = np.all((hi - rest <= band) & (rest - lo <= band), axis=1)
+    ok = np.all((hi <= top) & (lo >= bottom), axis=1)
     first = np.nonzero(ok)[0]
     return int(t_ns[first[0]]) if len(first) else None

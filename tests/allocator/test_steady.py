@@ -99,11 +99,26 @@ def test_high_converged_marks_where_the_ramp_ends():
     assert 1_400_000_000 <= at <= 1_800_000_000
     assert high_converged(t[:30], high[:30], 1_000_000_000) is None  # under two intervals
     rising = (100.0 + t / 1e7)[:, None]  # rising by more than 5% a second to the end
-    assert high_converged(t, rising, 1_000_000_000) is None
+    at = high_converged(t, rising, 1_000_000_000)  # inside its own second half's band ...
+    assert not batch_means(rising[t >= at, 0]).independent  # ... and refused by batch means
     long = np.arange(0, 30_000_000_001, step)
     drift = (1000.0 + long / 4e7)[:, None]  # +25 pages a second: each step small, 75% in all
-    # only a short enough tail fits a 5% band: the warm-up goes late, leaving a short window
-    assert high_converged(long, drift, 1_000_000_000) >= 20_000_000_000
+    # a drift to the end of the run lies in its own second half's band from about 12 s on:
+    # the window after it is refused by the batch means, whose successive values correlate
+    at = high_converged(long, drift, 1_000_000_000)
+    assert 10_000_000_000 <= at <= 14_000_000_000
+    assert not batch_means(drift[long >= at, 0]).independent
+
+
+def test_high_converged_admits_a_steady_swing_wider_than_the_band():
+    # a build's links swing pcp->high by +-20% with a 10 s period, after a 3 s fill: settled
+    # as the fill reaches the swing's range, not at the end of the run (a 5% band never would)
+    step = 50_000_000
+    t = np.arange(0, 60_000_000_001, step)
+    high = 20_000 * (1 + 0.2 * np.sin(2 * np.pi * t / 10e9))
+    high[:60] = np.linspace(1_000, high[60], 60)
+    at = high_converged(t, high[:, None], 1_000_000_000, 0.05)
+    assert at is not None and 1_000_000_000 <= at <= 3_000_000_000
 
 
 def test_high_converged_is_not_restarted_by_one_noisy_interval():
