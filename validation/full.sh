@@ -13,5 +13,5 @@ python "$here/behaviour_plots.py" --out "$here/../docs/validation"
 python "$here/../benchmarks/rfc_table.py" --seeds 3 --choice-seeds 2
 python "$here/profiles.py" --seeds 1
 python "$here/steady_synthetic.py"
-python "$here/steady_state.py" --cpus 16 --mem 16GiB --seed 1 --cap 30s
+python "$here/steady_state.py" --cpus 16 --mem 16GiB --seed 1 --cap 60s
 python "$here/zoneinfo_samples.py"
