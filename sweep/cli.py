@@ -70,6 +70,17 @@ def _main(
 
 VERBOSE_ENV = "PCP_SWEEP_VERBOSE"  # read by executors/ray_executor.py
 
+KernelOpt = Annotated[
+    str | None,
+    typer.Option(help="Upstream kernel the model runs: v6.6, v6.7, v6.12, v6.15, v6.16, v6.19 or "
+                 "v7.0 (the default); `sweep describe --kernel V --commits` lists its commits."),
+]
+RevertOpt = Annotated[
+    list[str] | None,
+    typer.Option("--revert", metavar="COMMIT",
+                 help="Revert this commit (12-character id) of --kernel. Repeatable."),
+]
+
 SetOpt = Annotated[
     list[str] | None,
     typer.Option(
@@ -117,6 +128,8 @@ def simulate(
         float | None,
         typer.Option(help="With --duration auto: the relative 95% half-width to reach (0.02)."),
     ] = None,
+    kernel: KernelOpt = None,
+    revert: RevertOpt = None,
     sets: SetOpt = None,
     json_out: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
     samples_csv: Annotated[
@@ -170,6 +183,8 @@ def simulate(
         sets=sets,
         nodes=nodes,
         zoneinfo=zoneinfo,
+        kernel=kernel,
+        reverts=revert,
     )
     procfs = [name for name, on in (("--buddyinfo", buddyinfo), ("--pagetypeinfo", pagetypeinfo),
                                     ("--vmstat", vmstat)) if on]
@@ -190,6 +205,11 @@ def describe(
     zoneinfo: Annotated[
         str | None, typer.Option(help="A real /proc/zoneinfo: derive its machine and compare.")
     ] = None,
+    kernel: KernelOpt = None,
+    revert: RevertOpt = None,
+    commits: Annotated[bool, typer.Option(
+        "--commits", help="List the upstream commits the model knows for --kernel and whether "
+        "each is in (after --revert), instead of the zones.")] = False,
     sets: SetOpt = None,
     json_out: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
@@ -198,11 +218,15 @@ def describe(
 
     With --zoneinfo FILE, the machine is the file's (managed pages per zone, CPUs per node)
     and each printed value is shown beside the model's, differences marked and explained.
+    With --commits, the commits of --kernel instead (no machine needed).
 
     Examples: sweep describe --cpus 224 --mem 512GiB --nodes 2;
-    sweep describe --zoneinfo /proc/zoneinfo
+    sweep describe --zoneinfo /proc/zoneinfo; sweep describe --kernel v6.6 --commits
     """
-    print(describe_cmd.describe(cpus, mem, nodes, sets, zoneinfo, json_out))
+    if commits:
+        print(describe_cmd.describe_commits(kernel, revert or [], json_out))
+        return
+    print(describe_cmd.describe(cpus, mem, nodes, sets, zoneinfo, json_out, kernel, revert))
 
 
 # Typer raises click's exceptions, or those of its vendored copy of click in newer releases.

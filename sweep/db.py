@@ -22,6 +22,9 @@ LATER_COLUMNS = {
     "zone_lock_wait_frac": "DOUBLE",
     "nodes": "BIGINT",
     "node_cpus": "BIGINT",
+    # written only when not the default: NULL is v7.0 with nothing reverted
+    "kernel": "VARCHAR",
+    "revert": "VARCHAR",
     # each gain's half-width needs both runs' (the catalogue says which gains have one)
     **{f"{m.name}_ci95": "DOUBLE" for m, g in catalogue.gains() if g.ci},
 }

@@ -50,10 +50,10 @@ def flat_defaults() -> dict[str, Any]:
     """`cost.<name>` and `knob.<name>` (the engine's and every registered policy's) ->
     default, as flat keys spell them."""
     from allocator.params.costs import default_costs
-    from allocator.params.knobs import ENGINE_KNOBS
+    from allocator.params.knobs import USER_KNOBS
     from allocator.policies.base import registered_policies
 
-    knobs = [*ENGINE_KNOBS, *(k for pol in registered_policies().values() for k in pol.knobs)]
+    knobs = [*USER_KNOBS, *(k for pol in registered_policies().values() for k in pol.knobs)]
     return ({f"cost.{k}": v for k, v in default_costs().items()}
             | {f"knob.{k.name}": k.default for k in knobs})
 

@@ -29,8 +29,10 @@
     mem = "16GiB"
 
 Keys are those of `sweep simulate --set`: cpus, mem, mix, policy, duration, warmup,
-sample_interval, duration_cap, precision, nodes, zones, zone_pages, cost.<name>, knob.<name>,
-mix.<mix>.<param>. Without `duration` a point is a steady-state point (allocator/sim/runlength.py);
+sample_interval, duration_cap, precision, nodes, zones, zone_pages, kernel, revert,
+cost.<name>, knob.<name>, mix.<mix>.<param>. `kernel = ["v6.6", "v7.0"]` is an axis like any
+other; `revert` takes a list of commit ids, so as an axis a list of lists (`revert = [[],
+["51a755c56dc0", "57c0419c5f0e", ...]]`) or of comma-joined strings. Without `duration` a point is a steady-state point (allocator/sim/runlength.py);
 a fixed duration without a `warmup` has none. Every error names the file, the key and what was
 expected.
 """
@@ -46,7 +48,7 @@ from typing import Any
 
 from allocator import SIM_VERSION, Spec, SpecError, get_mix
 from allocator.params.units import parse_duration, parse_size
-from allocator.sim.spec import TOP_KEYS
+from allocator.sim.spec import TOP_KEYS, format_reverts
 
 from . import identity
 from .identity import derive_seed, param_id, point_id
@@ -70,6 +72,7 @@ _NORMALIZE = {
     "warmup": _duration_or_auto,
     "duration_cap": lambda v, k: parse_duration(v, k),
     "sample_interval": lambda v, k: parse_duration(v, k),
+    "revert": format_reverts,  # an axis value is one string: "" or "id,id"
 }
 
 

@@ -186,6 +186,8 @@ def boot_zones(
     thp: int = 1,
     pcp_batch: int = 0,
     pcp_high: int = 0,
+    pcp_high_zonesize: int = 1,
+    pcp_high_autotune: int = 1,
 ) -> Boot:
     """Boot order as in the kernel: init_per_zone_wmark_min() computes min_free_kbytes from
     nr_free_buffer_pages() (watermarks still 0) and sets every zone's watermarks and
@@ -193,7 +195,12 @@ def boot_zones(
     populated zones up to Normal, and sets the watermarks again; a user-set
     vm.min_free_kbytes wins over both. Each watermark change calls zone_pcp_update(), so
     PCP high follows the final low watermark, split over the CPUs of the zone's node.
-    `pcp_batch` and `pcp_high` replace the derived batch and pin high, when not 0."""
+    `pcp_batch` and `pcp_high` replace the derived batch and pin high, when not 0.
+
+    Two commits shape high (params/history.py): `pcp_high_zonesize` (b92ca18e8ca5, v5.14)
+    derives it from zone_highsize(), where before it was 6 * batch (pageset_set_batch(),
+    v5.13); `pcp_high_autotune` (51a755c56dc0, v6.7) sets high_max to the fraction-8 size,
+    where before high_min = high_max (90b41691b988's framework: one fixed high)."""
     wsf = watermark_scale_factor
     if min_free_kbytes:
         mfk = min_free_kbytes
@@ -214,13 +221,16 @@ def boot_zones(
         cpus = topology.node_cpus[z.node]
         if pcp_high:
             high_min = high_max = pcp_high
+        elif not pcp_high_zonesize:
+            high_min = high_max = 6 * max(1, raw_batch)
         elif percpu_pagelist_high_fraction:
             high_min = high_max = zone_highsize(
                 z.managed_pages, low, raw_batch, cpus, percpu_pagelist_high_fraction)
         else:
             high_min = zone_highsize(z.managed_pages, low, raw_batch, cpus, 0)
             high_max = zone_highsize(
-                z.managed_pages, low, raw_batch, cpus, MIN_PERCPU_PAGELIST_HIGH_FRACTION)
+                z.managed_pages, low, raw_batch, cpus, MIN_PERCPU_PAGELIST_HIGH_FRACTION
+            ) if pcp_high_autotune else high_min
         zones.append(ZoneBoot(
             node=z.node, name=z.name, idx=z.idx, managed=z.managed_pages,
             present=z.present_pages, spanned=z.spanned_pages,
@@ -286,7 +296,7 @@ def machine_from_boot(boot: Boot, mem_bytes: int) -> Machine:
 
 # the knobs (sysctls) boot_zones() reads, by the names of its keyword arguments
 BOOT_KNOBS = ("min_free_kbytes", "watermark_scale_factor", "percpu_pagelist_high_fraction",
-              "thp", "pcp_batch", "pcp_high")
+              "thp", "pcp_batch", "pcp_high", "pcp_high_zonesize", "pcp_high_autotune")
 
 
 def derive_machine(

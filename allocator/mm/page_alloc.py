@@ -47,7 +47,7 @@ from allocator.mm.locks import batch_lock_release, spin_lock, spin_unlock
 from allocator.mm.pcp import free_one_page, pcp_allowed_order
 from allocator.mm.watermark import wmark_pages, zone_watermark_ok
 from allocator.params.costs import C_RECLAIM_PAGE, C_ZONE_LOCK
-from allocator.params.knobs import K_KSWAPD
+from allocator.params.knobs import K_KSWAPD, K_ZONE_BELOW_HIGH
 
 
 @njit
@@ -101,8 +101,9 @@ def rmqueue(z, ps, cpu, order, mt, pol):
 @njit_hooked
 def get_page_from_freelist(z, ps, cpu, order, mt, alloc_flags, pol):
     """get_page_from_freelist() for the one zone: above the high mark, take a page; else flag
-    ZONE_BELOW_HIGH (so frees shrink the PCPs) and check the requested mark first."""
-    if not (z.zc[ZC_FLAGS] & ZONE_BELOW_HIGH):
+    ZONE_BELOW_HIGH (so frees shrink the PCPs) and check the requested mark first. Before
+    57c0419c5f0e (v6.7 8/9) only the requested mark was checked."""
+    if z.knob[K_ZONE_BELOW_HIGH] and not (z.zc[ZC_FLAGS] & ZONE_BELOW_HIGH):
         if zone_watermark_ok(z, order, wmark_pages(z, ALLOC_WMARK_HIGH)):
             return rmqueue(z, ps, cpu, order, mt, pol)
         z.zc[ZC_FLAGS] |= ZONE_BELOW_HIGH

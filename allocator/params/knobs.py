@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from allocator.params.errors import SpecError
+from allocator.params.history import COMMITS, SWITCHES
 
 
 @dataclass(frozen=True)
@@ -22,7 +23,7 @@ class Knob:
     doc: str
 
 
-ENGINE_KNOBS: tuple[Knob, ...] = (
+USER_KNOBS: tuple[Knob, ...] = (
     Knob(
         "percpu_pagelist_high_fraction",
         0,
@@ -76,25 +77,6 @@ ENGINE_KNOBS: tuple[Knob, ...] = (
         1,
         "PCPF_FREE_HIGH_BATCH: set when a CPU's share of the LLC exceeds 3 * batch pages "
         "(756 KiB with batch 63). 1, as on current server parts with 1.5-4 MiB LLC per core.",
-    ),
-    Knob(
-        "free_high_v615",
-        1,
-        0,
-        1,
-        "free_high threshold: 1 = batch + high_min / 2 (v6.15+, Nikhil Dhama); 0 = batch "
-        "(v6.7-v6.14).",
-    ),
-    Knob(
-        "drain_in_batches",
-        1,
-        0,
-        1,
-        "1 = v6.19 (Joshua Hahn's series, v5 as merged): free_frozen_page_commit frees "
-        "nr_pcp_free() pages in chunks of `batch`, one zone->lock hold each, dropping and "
-        "retaking (trylock) pcp->lock between chunks; decay_pcp_high likewise, pcp->lock taken "
-        "per chunk; 0 = one free_pcppages_bulk call for the whole amount (v6.10 .. v6.18). "
-        "drain_pages_zone frees batch << pcp_batch_scale_max per pcp->lock hold either way.",
     ),
     Knob(
         "cpus_per_socket",
@@ -164,34 +146,64 @@ K_WATERMARK_BOOST_FACTOR = 3
 K_THP = 4
 K_PCP_BATCH_SCALE_MAX = 5
 K_PCPF_FREE_HIGH_BATCH = 6
-K_FREE_HIGH_V615 = 7
-K_DRAIN_IN_BATCHES = 8
-K_CPUS_PER_SOCKET = 9
-K_KSWAPD = 10
-K_VMSTAT_INTERVAL_MS = 11
-K_PCP_BATCH = 12
-K_PCP_HIGH = 13
-K_FOLIO_BATCH = 14
-K_SYMMETRIC_NODES = 15
+K_CPUS_PER_SOCKET = 7
+K_KSWAPD = 8
+K_VMSTAT_INTERVAL_MS = 9
+K_PCP_BATCH = 10
+K_PCP_HIGH = 11
+K_FOLIO_BATCH = 12
+K_SYMMETRIC_NODES = 13
+NR_USER_KNOBS = len(USER_KNOBS)
+assert USER_KNOBS[K_SYMMETRIC_NODES].name == "symmetric_nodes"
+
+# Then one slot per modelled upstream commit (history.py), 1 when the point's kernel has it:
+# set from `kernel` and `revert`, never as knob.<name>.
+SWITCH_KNOBS: tuple[Knob, ...] = tuple(
+    Knob(c.switch, 1, 0, 1, f"commit {c.id} ({c.version}): {c.subject}") for c in COMMITS
+)
+ENGINE_KNOBS: tuple[Knob, ...] = (*USER_KNOBS, *SWITCH_KNOBS)
+_SLOT = {k.name: i for i, k in enumerate(ENGINE_KNOBS)}
+K_PCP_HIGH_ORDER = _SLOT["pcp_high_order"]
+K_PCP_HIGH_ZONESIZE = _SLOT["pcp_high_zonesize"]
+K_FREE_FACTOR = _SLOT["free_factor"]
+K_PCP_RECLAIM_LIMIT = _SLOT["pcp_reclaim_limit"]
+K_FREE_HIGH_PREV_ORDER = _SLOT["free_high_prev_order"]
+K_FREE_HIGH_BATCH = _SLOT["free_high_batch"]
+K_BATCH_SCALE_MAX = _SLOT["batch_scale_max"]
+K_ALLOC_FACTOR = _SLOT["alloc_factor"]
+K_PCP_HIGH_AUTOTUNE = _SLOT["pcp_high_autotune"]
+K_ZONE_BELOW_HIGH = _SLOT["zone_below_high"]
+K_FREE_COUNT = _SLOT["free_count"]
+K_FREE_HIGH_THRESHOLD = _SLOT["free_high_threshold"]
+K_DECAY_IN_BATCHES = _SLOT["decay_in_batches"]
+K_FREE_IN_BATCHES = _SLOT["free_in_batches"]
+assert len(_SLOT) == len(ENGINE_KNOBS) and set(SWITCHES) <= set(_SLOT)
 NR_ENGINE_KNOBS = len(ENGINE_KNOBS)
-assert ENGINE_KNOBS[K_SYMMETRIC_NODES].name == "symmetric_nodes"
 
 
 def resolve_knobs(
-    overrides: dict[str, object], extra: tuple[Knob, ...], known_elsewhere: frozenset[str]
+    overrides: dict[str, object], extra: tuple[Knob, ...], known_elsewhere: frozenset[str],
+    switches: dict[str, int] | None = None,
 ) -> dict[str, int]:
-    """Engine knobs plus the policy's `extra` knobs, with overrides applied.
+    """User knobs plus the policy's `extra` knobs, with overrides applied, and the commit
+    switches (`switches`, history.switch_values(); all in when not given).
 
     A knob that belongs to another registered policy (`known_elsewhere`) is accepted and ignored,
-    so one scenario can set knobs for every policy it sweeps. Anything else unknown is an error.
+    so one scenario can set knobs for every policy it sweeps. Anything else unknown is an error,
+    a commit switch named as a knob included.
     """
-    table = {k.name: k for k in (*ENGINE_KNOBS, *extra)}
+    table = {k.name: k for k in (*USER_KNOBS, *extra)}
     values = {k.name: k.default for k in table.values()}
     for name, value in overrides.items():
         knob = table.get(name)
         if knob is None:
             if name in known_elsewhere:
                 continue
+            if name in SWITCHES:
+                commit = next(c for c in COMMITS if c.switch == name)
+                raise SpecError(
+                    f"knob.{name} is commit {commit.id} ({commit.subject}), not a knob; "
+                    f"use kernel = \"vX.Y\" or revert = [\"{commit.id}\"]")
             known = ", ".join(sorted({*table, *known_elsewhere}))
             raise SpecError(f"unknown knob 'knob.{name}'; known knobs: {known}")
         if isinstance(value, bool):
@@ -207,7 +219,30 @@ def resolve_knobs(
             f"knob.percpu_pagelist_high_fraction must be 0 or at least 8 (as the sysctl), "
             f"got {fraction}"
         )
+    values.update({k.name: k.default for k in SWITCH_KNOBS})
+    values.update(switches or {})
+    _check_against_commits(overrides, values)
     return values
+
+
+# knob -> the commit without which the kernel has no such setting
+_KNOB_NEEDS = {
+    "percpu_pagelist_high_fraction": "pcp_high_zonesize",
+    "pcp_batch_scale_max": "batch_scale_max",
+    "pcpf_free_high_batch": "free_high_batch",
+}
+
+
+def _check_against_commits(overrides: dict[str, object], values: dict[str, int]) -> None:
+    """A sysctl or config set away from its default on a kernel that does not have it."""
+    for knob, switch in _KNOB_NEEDS.items():
+        if knob in overrides and not values[switch]:
+            default = next(k.default for k in USER_KNOBS if k.name == knob)
+            if values[knob] != default:
+                commit = next(c for c in COMMITS if c.switch == switch)
+                raise SpecError(
+                    f"knob.{knob} needs commit {commit.id} ({commit.subject}), which this "
+                    "point's kernel does not have (kernel, revert)")
 
 
 def knob_array(values: dict[str, int], extra: tuple[Knob, ...]) -> np.ndarray:

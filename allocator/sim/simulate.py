@@ -46,8 +46,8 @@ from allocator.mm.machine import BOOT_KNOBS, Boot, Machine, boot_zones, machine_
 from allocator.mm.topology import Topology
 from allocator.params.costs import cost_array, validate_costs
 from allocator.params.errors import SpecError
-from allocator.params.knobs import K_VMSTAT_INTERVAL_MS, knob_array, resolve_knobs
-from allocator.policies.base import all_policy_knob_names, get_policy
+from allocator.params.knobs import K_VMSTAT_INTERVAL_MS, knob_array
+from allocator.policies.base import get_policy
 from allocator.sim.engine_cache import engine_cached, engine_for
 from allocator.sim.record import (
     Counters,
@@ -97,8 +97,7 @@ def boot_for(spec: Spec, knobs: dict[str, int] | None = None,
              topology: Topology | None = None) -> Boot:
     """Every zone of the spec's machine (or of `topology`, a real file's) after boot."""
     if knobs is None:
-        policy = get_policy(spec.policy)
-        knobs = resolve_knobs(dict(spec.knobs), policy.knobs, all_policy_knob_names())
+        knobs = spec.resolved_knobs()
     return boot_zones(topology or spec.topology(), **{k: knobs[k] for k in BOOT_KNOBS})
 
 
@@ -109,7 +108,7 @@ def setup(spec: Spec, trace_events: int = 0, inputs: Mapping[str, Any] | None = 
     arrays for its file's path)."""
     policy_cls = get_policy(spec.policy)
     mix_cls = get_mix(spec.mix)
-    knobs = resolve_knobs(dict(spec.knobs), policy_cls.knobs, all_policy_knob_names())
+    knobs = spec.resolved_knobs()
     machine = machine_for(spec)
     policy = policy_cls()
     mix = mix_cls()

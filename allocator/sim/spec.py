@@ -3,7 +3,7 @@
 Build one with keywords (`Spec(cpus=32, mem_bytes=32 << 30, mix="kbuild")`) or from flat
 `key=value` strings as the CLI and the sweep do (`Spec.from_flat({...})`): `cpus`, `mem`, `mix`,
 `policy`, `seed`, `nodes`, `zones`, `zone_pages`, `duration`, `warmup`, `sample_interval`,
-`duration_cap`, `precision`,
+`duration_cap`, `precision`, `kernel`, `revert`,
 `cost.<name>`, `knob.<name>`, `mix.<mix>.<param>`. Every bad value raises SpecError naming the
 field and what is allowed.
 
@@ -12,6 +12,10 @@ field and what is allowed.
 node's managed DMA, DMA32 and Normal pages instead, as a /proc/zoneinfo shows them
 (topology.py). Several nodes run by the symmetric shortcut (knob.symmetric_nodes), refused
 where the nodes are not alike.
+
+`kernel` (default v7.0) and `revert` (commit ids) choose the upstream code the point runs, commit
+by commit (params/history.py): `kernel = "v6.6"`, `revert = "51a755c56dc0,57c0419c5f0e"` (a
+list also does).
 
 `duration = "auto"` runs until every key metric's 95% half-width is within `precision` of its
 mean (default 2%), or `duration_cap` (default 10 s) of simulated time; `warmup = "auto"` finds
@@ -37,6 +41,7 @@ from allocator.mm.topology import (
 )
 from allocator.params.costs import validate_costs
 from allocator.params.errors import SpecError
+from allocator.params.history import COMMITS, DEFAULT_KERNEL, switch_values
 from allocator.params.knobs import resolve_knobs
 from allocator.params.units import parse_duration, parse_size
 from allocator.policies.base import all_policy_knob_names, get_policy
@@ -74,6 +79,8 @@ class Spec:
     # managed pages of DMA, DMA32 and Normal per node, as read from a /proc/zoneinfo;
     # when given it replaces the layout `zones` would build from `mem` (topology.py)
     zone_pages: tuple[tuple[int, int, int], ...] = ()
+    kernel: str = DEFAULT_KERNEL  # the upstream code, as a release (params/history.py)
+    reverts: tuple[str, ...] = ()  # commits of it reverted, in history.COMMITS order
 
     def topology(self) -> Topology:
         if self.zone_pages:
@@ -129,10 +136,13 @@ class Spec:
                 f"sample_interval gives more than {MAX_SAMPLES} samples; use a longer interval"
             )
         # Resolving validates; the results are recomputed where needed.
-        policy = get_policy(self.policy)
+        if not isinstance(self.kernel, str):
+            raise SpecError(f"kernel must be a release name such as v6.6, got {self.kernel!r}")
+        object.__setattr__(self, "reverts", _commit_order(self.reverts))
+        get_policy(self.policy)
         get_mix(self.mix).resolve_params(dict(self.mix_params))
         validate_costs(dict(self.costs))
-        knobs = resolve_knobs(dict(self.knobs), policy.knobs, all_policy_knob_names())
+        knobs = self.resolved_knobs()
         if self.nodes > 1:
             self._check_shortcut(knobs["symmetric_nodes"], topology)
         if self.auto_warmup:
@@ -142,6 +152,12 @@ class Spec:
                     f"warmup = 'auto' needs a {length} of at least {need}ns (two decay "
                     f"intervals of pcp->high and a segment), got {self.duration_ns}ns"
                 )
+
+    def resolved_knobs(self) -> dict[str, int]:
+        """Every knob's value: the user's, the policy's, and the commit switches of `kernel`
+        less `reverts` (history.py)."""
+        return resolve_knobs(dict(self.knobs), get_policy(self.policy).knobs,
+                             all_policy_knob_names(), switch_values(self.kernel, self.reverts))
 
     def _check_shortcut(self, symmetric: int, topology: Topology) -> None:
         """Several nodes run as one (knob.symmetric_nodes): refused where it is not exact."""
@@ -220,6 +236,10 @@ class Spec:
             flat["zones"] = self.zones
         if self.zone_pages:
             flat["zone_pages"] = format_zone_pages(self.zone_pages)
+        if self.kernel != DEFAULT_KERNEL:
+            flat["kernel"] = self.kernel
+        if self.reverts:
+            flat["revert"] = ",".join(self.reverts)
         if self.auto_duration:  # only then: the flat form (and identity) of fixed runs stays
             flat["duration_cap"] = self.duration_ns
             flat["precision"] = self.precision
@@ -227,6 +247,34 @@ class Spec:
         flat.update({f"knob.{k}": v for k, v in self.knobs.items()})
         flat.update({f"mix.{self.mix}.{k}": v for k, v in self.mix_params.items()})
         return dict(sorted(flat.items()))
+
+
+def parse_reverts(value: Any, key: str = "revert") -> tuple[str, ...]:
+    """`revert` as written: commit ids in a list, or in one string split at commas or spaces
+    ("" or [] for none)."""
+    if isinstance(value, str):
+        items = value.replace(",", " ").split()
+    elif isinstance(value, list | tuple):
+        items = list(value)
+    else:
+        raise SpecError(f"{key} must be a list of commit ids or one string of them, got "
+                        f"{value!r}")
+    for item in items:
+        if not isinstance(item, str):
+            raise SpecError(f"{key}: commit ids are strings of 12 hex digits, got {item!r}")
+    return tuple(dict.fromkeys(i.strip().lower() for i in items))
+
+
+def format_reverts(value: Any, key: str = "revert") -> str:
+    """`revert` in its one spelling: the ids once each, in history order, comma-joined."""
+    return ",".join(_commit_order(parse_reverts(value, key)))
+
+
+def _commit_order(reverts: Any) -> tuple[str, ...]:
+    """The reverts once each, in history.COMMITS order (unknown ids, refused later, last)."""
+    ids = parse_reverts(reverts)
+    order = {c.id: i for i, c in enumerate(COMMITS)}
+    return tuple(sorted(ids, key=lambda i: (order.get(i, len(order)), i)))
 
 
 def _is_auto(value: Any) -> bool:
@@ -285,6 +333,8 @@ _TOP = {
     "nodes": ("nodes", _int),
     "zones": ("zones", lambda v, k: str(v)),
     "zone_pages": ("zone_pages", lambda v, k: parse_zone_pages(v)),
+    "kernel": ("kernel", lambda v, k: str(v).strip()),
+    "revert": ("reverts", parse_reverts),
 }
 
 TOP_KEYS = tuple(_TOP)  # the flat keys that are not cost.*, knob.* or mix.*

@@ -1,5 +1,6 @@
 """`sweep describe`: what the kernel derives at boot for every zone of a machine, printed as
-/proc/zoneinfo prints it, and (`--zoneinfo FILE`) held against a real /proc/zoneinfo."""
+/proc/zoneinfo prints it, and (`--zoneinfo FILE`) held against a real /proc/zoneinfo; or
+(`--commits`) the upstream commits the model knows for a kernel and whether each is in."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ from typing import Any
 from allocator import Spec
 from allocator.core.consts import PAGEBLOCK_NR_PAGES
 from allocator.mm.machine import Boot, ZoneBoot, machine_from_boot
+from allocator.params.history import COMMITS, DEFAULT_KERNEL, commits_in, in_kernel
+from allocator.sim.spec import parse_reverts
 from allocator.sim.simulate import boot_for
 
 from ..zoneinfo import ZoneEntry, Zoneinfo
@@ -19,10 +22,49 @@ PCP = ("batch", "high_min", "high_max")
 
 
 def spec_for(cpus: int | None, mem: str | None, nodes: int | None,
-             sets: list[str] | None, zi: Zoneinfo | None = None) -> Spec:
+             sets: list[str] | None, zi: Zoneinfo | None = None, kernel: str | None = None,
+             reverts: list[str] | None = None) -> Spec:
     flat = machine_flat(cpus, mem, nodes, zi)
+    if kernel is not None:
+        flat["kernel"] = kernel
+    if reverts:
+        flat["revert"] = list(reverts)
     flat.update(parse_sets(sets or []))
     return Spec.from_flat(flat)
+
+
+def commit_rows(kernel: str | None, reverts: list[str]) -> list[dict[str, Any]]:
+    """Every modelled commit with its state in `kernel` less `reverts`: in, reverted, or
+    later (not yet in that release). Refuses what Spec refuses."""
+    kernel = kernel or DEFAULT_KERNEL
+    present = {c.id for c in commits_in(kernel, parse_reverts(reverts))}
+    rows = []
+    for c in COMMITS:
+        state = "in" if c.id in present else ("reverted" if in_kernel(c, kernel) else "later")
+        rows.append({"id": c.id, "version": c.version, "state": state, "subject": c.subject,
+                     "author": c.author, "mechanism": c.mechanism, "source": c.source,
+                     "id_source": c.id_source, "requires": list(c.requires)})
+    return rows
+
+
+def describe_commits(kernel: str | None, reverts: list[str], json_out: bool) -> str:
+    """What `sweep describe --commits` prints."""
+    rows = commit_rows(kernel, reverts)
+    kernel = kernel or DEFAULT_KERNEL
+    if json_out:
+        import json
+
+        return json.dumps({"kernel": kernel, "reverts": list(parse_reverts(reverts)),
+                           "commits": rows}, sort_keys=True)
+    lines = [f"kernel {kernel}" + (f", reverted: {' '.join(parse_reverts(reverts))}"
+                                   if reverts else ""),
+             f"{'commit':<13} {'version':<7} {'state':<9} subject"]
+    for r in rows:
+        lines.append(f"{r['id']:<13} {r['version']:<7} {r['state']:<9} {r['subject']}")
+    lines.append("in: the kernel has it; reverted: by --revert; later: a newer release's. "
+                 "Not switchable, so in every kernel: the v6.15 claim/steal fallback rework "
+                 "(mm/buddy.py). --json gives each commit's mechanism and sources.")
+    return "\n".join(lines)
 
 
 def boot_of(spec: Spec, zi: Zoneinfo | None = None) -> Boot:
@@ -245,10 +287,11 @@ def render_compare(boot: Boot, zi: Zoneinfo, result: dict[str, Any], path: str) 
 
 
 def describe(cpus: int | None, mem: str | None, nodes: int | None, sets: list[str] | None,
-             zoneinfo: str | None, json_out: bool) -> str:
+             zoneinfo: str | None, json_out: bool, kernel: str | None = None,
+             reverts: list[str] | None = None) -> str:
     """What `sweep describe` prints: the machine's zones, or the model beside a zoneinfo."""
     zi = load_zoneinfo(zoneinfo) if zoneinfo is not None else None
-    spec = spec_for(cpus, mem, nodes, sets, zi)
+    spec = spec_for(cpus, mem, nodes, sets, zi, kernel, reverts)
     boot = boot_of(spec, zi)
     result = compare(boot, zi) if zi is not None else None
     if json_out:

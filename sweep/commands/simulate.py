@@ -23,7 +23,7 @@ from ..trace.pattern import mix_inputs
 from .flags import load_zoneinfo, machine_flat, parse_sets
 
 _TOP_KEYS = ("cpus", "mem", "mix", "policy", "seed", "duration", "warmup", "sample_interval",
-             "duration_cap", "precision", "nodes")  # the keys that are options
+             "duration_cap", "precision", "nodes", "kernel", "revert")  # the keys that are options
 
 
 def build_spec(
@@ -41,6 +41,8 @@ def build_spec(
     sets: list[str] | None = None,
     nodes: int | None = None,
     zoneinfo: str | None = None,
+    kernel: str | None = None,
+    reverts: list[str] | None = None,
 ) -> Spec:
     """The point of the command line (the machine's shape: flags.machine_flat)."""
     flat: dict[str, Any] = {
@@ -57,6 +59,10 @@ def build_spec(
         flat["duration_cap"] = duration_cap
     if precision is not None:
         flat["precision"] = precision
+    if kernel is not None:
+        flat["kernel"] = kernel
+    if reverts:
+        flat["revert"] = list(reverts)
     extra = parse_sets(sets or [])
     for key in extra:
         if key in _TOP_KEYS:

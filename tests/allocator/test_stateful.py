@@ -32,17 +32,16 @@ class AllocatorMachine(RuleBasedStateMachine):
 
     @initialize(
         high_fraction=st.sampled_from([0, 8, 1024]),
-        drain_in_batches=st.sampled_from([0, 1]),
+        kernel=st.sampled_from(["v6.6", "v6.7", "v6.16", "v7.0"]),
         mem=st.sampled_from([64 << 20, 256 << 20]),
         data=st.data(),
     )
-    def start(self, high_fraction, drain_in_batches, mem, data):
+    def start(self, high_fraction, kernel, mem, data):
         knobs = {
             "percpu_pagelist_high_fraction": high_fraction,
-            "drain_in_batches": drain_in_batches,
             **data.draw(self.policy_knobs),
         }
-        self.box = make_box(cpus=CPUS, mem=mem, policy=self.policy, knobs=knobs)
+        self.box = make_box(cpus=CPUS, mem=mem, policy=self.policy, knobs=knobs, kernel=kernel)
 
     @rule(
         cpu=st.integers(0, CPUS - 1),

@@ -30,7 +30,7 @@ from allocator.mm.locks import (
 from allocator.mm.pcp import pcp_list
 from allocator.mm.tracepoints import trace_event
 from allocator.params.costs import C_PCP_LOCK, C_ZONE_LOCK
-from allocator.params.knobs import K_DRAIN_IN_BATCHES
+from allocator.params.knobs import K_FREE_IN_BATCHES
 from allocator.policies.pcp_buddy.config import EV_FRAG_RETURNED, EV_WHOLE_RETURNED, NR_BUDDY_ORDERS
 from allocator.policies.pcp_buddy.lists import bpcp_take_entry, bpcp_unlink, bpindex, merge_fresh
 from allocator.policies.pcp_buddy.owner import disown, mark_fragment
@@ -134,9 +134,9 @@ def bpcp_drain(z, ps, agent, cpu, count, disowning):
 def bpcp_drain_chunked(z, ps, agent, cpu, to_free, disowning):
     """As pcp.free_pcp_chunked(): chunks of batch pages, each its own zone->lock hold, with
     `agent`'s pcp->lock (held by `cpu`) dropped and retaken by trylock between chunks, giving
-    up when that fails (v6.19); or one chunk (drain_in_batches=0). Subtracts what each chunk
-    freed. Returns whether the pcp->lock is still held."""
-    if not z.knob[K_DRAIN_IN_BATCHES]:
+    up when that fails (v6.19); or one chunk (commit c5ce37dd3564 reverted). Subtracts what each
+    chunk freed. Returns whether the pcp->lock is still held."""
+    if not z.knob[K_FREE_IN_BATCHES]:
         bpcp_drain(z, ps, agent, cpu, to_free, disowning)
         return True
     batch = z.pcp[agent, PCP_BATCH]
