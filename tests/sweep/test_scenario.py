@@ -58,6 +58,9 @@ EXPECTED = {
     "unknown_mix.toml": "unknown mix 'nope'",
     "warmup_longer.toml": "shorter than duration (2000000ns)",
     "zip_one_key.toml": "[[zip]] #1: expected at least two keys",
+    "unknown_kernel.toml": "kernel=v6.9: unknown kernel 'v6.9'; known kernels: v6.6",
+    "revert_not_in_kernel.toml": "revert 51a755c56dc0: v6.6 does not have it",
+    "revert_bad_type.toml": "revert must be a list of commit ids or one string of them, got 51",
 }
 
 
