@@ -32,8 +32,9 @@ Keys are those of `sweep simulate --set`: cpus, mem, mix, policy, duration, warm
 sample_interval, duration_cap, precision, nodes, zones, zone_pages, kernel, revert,
 cost.<name>, knob.<name>, mix.<mix>.<param>. `kernel = ["v6.6", "v7.0"]` is an axis like any
 other; `revert` takes a list of commit ids, so as an axis a list of lists (`revert = [[],
-["51a755c56dc0", "57c0419c5f0e", ...]]`) or of comma-joined strings. Without `duration` a point is a steady-state point (allocator/sim/runlength.py);
-a fixed duration without a `warmup` has none. Every error names the file, the key and what was
+["51a755c56dc0", "57c0419c5f0e", ...]]`) or of comma-joined strings. Without `duration` a
+point is a steady-state point (allocator/sim/runlength.py); a fixed duration without a
+`warmup` has none. Every error names the file, the key and what was
 expected.
 """
 

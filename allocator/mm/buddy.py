@@ -6,7 +6,8 @@ running agent's time cursor `Z.eng[E_NOW]`. Free entries are heads of 2^order pa
 nodes, smaller ones use the page nodes of the block's slot (see `state.py`).
 
 Version: v6.15+ fallback (`__rmqueue_claim` then `__rmqueue_steal`, with the rmqueue_mode that
-`rmqueue_bulk` keeps across its loop), as in the v7.0-rc tree the RFC is based on. ALLOC_NOFRAGMENT
+`rmqueue_bulk` keeps across its loop), as in the v7.0-rc tree the RFC is based on; with commit
+c2f6ea38fc1b reverted, the v6.10 .. v6.14 `__rmqueue_fallback` (params/history.py). ALLOC_NOFRAGMENT
 is off: with one zone there is no lower zone to prefer (kernel-model.md 2.4, item 11).
 """
 
@@ -51,7 +52,7 @@ from allocator.core.layout import (
 from allocator.core.lists import list_add, list_add_tail, list_del, list_first
 from allocator.mm.tracepoints import trace_extfrag, trace_zone_locked
 from allocator.params.costs import C_MERGE_STEP, C_PAGEBLOCK_SCAN, C_SPLIT_STEP, C_ZONE_PAGE
-from allocator.params.knobs import K_WATERMARK_BOOST_FACTOR
+from allocator.params.knobs import K_FALLBACK_CLAIM_STEAL, K_WATERMARK_BOOST_FACTOR
 
 RMQUEUE_NORMAL = 0
 RMQUEUE_CLAIM = 1
@@ -409,9 +410,58 @@ def __rmqueue_steal(z, order, mt):
 
 
 @njit
+def steal_suitable_fallback(z, node, current_order, order, start_mt, block_mt, whole_block):
+    """steal_suitable_fallback() (v6.10 .. v6.14, before c2f6ea38fc1b): claim the block as
+    try_to_claim_block() does when whole blocks may be taken (or the buddy is one), else, or
+    when the claim fails, take `order` out of this buddy in place, the block keeping its
+    type. Returns (pfn, claimed)."""
+    if whole_block or current_order >= PAGEBLOCK_ORDER:
+        pfn = try_to_claim_block(z, node, current_order, order, start_mt, block_mt)
+        if pfn >= 0:
+            return pfn, True
+    elif boost_watermark(z):
+        z.zc[ZC_FLAGS] |= ZONE_BOOSTED_WATERMARK
+    pfn = node_pfn(z, node)
+    page_del_and_expand(z, node, current_order, pfn, order, block_mt)
+    return pfn, False
+
+
+@njit
+def __rmqueue_fallback(z, order, mt):
+    """__rmqueue_fallback() (v6.10 .. v6.14): the largest fallback buddy (top-down), except
+    that a movable request whose order cannot claim a block takes the smallest instead; then
+    steal_suitable_fallback()."""
+    for co in range(MAX_PAGE_ORDER, order - 1, -1):
+        fmt = find_suitable_fallback(z, co, mt, False)
+        if fmt < 0:
+            continue
+        whole_block = should_try_claim_block(co, mt)
+        if not whole_block and mt == MIGRATE_MOVABLE and co > order:
+            for co in range(order, MAX_PAGE_ORDER + 1):  # find_smallest
+                fmt = find_suitable_fallback(z, co, mt, False)
+                if fmt >= 0:
+                    break
+            whole_block = should_try_claim_block(co, mt)
+        node = list_first(z, L_ZONE0 + co * MIGRATE_PCPTYPES + fmt)
+        pfn, claimed = steal_suitable_fallback(z, node, co, order, mt, fmt, whole_block)
+        trace_extfrag(z, pfn, order, mt, co, fmt, int(z.pb_mt[pfn >> PAGEBLOCK_ORDER]) == mt)
+        z.ev[EV_EXTFRAG_CLAIM if claimed else EV_EXTFRAG_STEAL] += 1
+        if co < PAGEBLOCK_ORDER:
+            z.ev[EV_EXTFRAG_FRAGMENTING] += 1
+        return pfn
+    return -1
+
+
+@njit
 def __rmqueue(z, order, mt, mode):
     """__rmqueue(): normal, then claim, then steal, resuming at `mode` (the rmqueue_mode that
-    rmqueue_bulk keeps across its loop, v6.15+). Returns (pfn or -1, new mode)."""
+    rmqueue_bulk keeps across its loop, v6.15+). Returns (pfn or -1, new mode). Before
+    c2f6ea38fc1b: __rmqueue_smallest(), then __rmqueue_fallback()."""
+    if not z.knob[K_FALLBACK_CLAIM_STEAL]:
+        pfn = __rmqueue_smallest(z, order, mt)
+        if pfn < 0:
+            pfn = __rmqueue_fallback(z, order, mt)
+        return pfn, RMQUEUE_NORMAL
     if mode == RMQUEUE_NORMAL:
         pfn = __rmqueue_smallest(z, order, mt)
         if pfn >= 0:

@@ -70,6 +70,7 @@ from allocator.params.knobs import (
     K_PCP_HIGH_AUTOTUNE,
     K_PCP_HIGH_ORDER,
     K_PCP_RECLAIM_LIMIT,
+    K_RMQUEUE_MODE,
     K_THP,
     K_ZONE_BELOW_HIGH,
 )
@@ -328,11 +329,15 @@ def nr_pcp_to_free(z, agent, order):
 @njit
 def rmqueue_bulk(z, cpu, order, count, lst, mt):
     """rmqueue_bulk(): take up to `count` entries of `order` under one zone->lock hold and
-    append them to `lst` (tail, so split halves stay in pfn order). Returns entries taken."""
+    append them to `lst` (tail, so split halves stay in pfn order). Returns entries taken.
+    The rmqueue_mode carries over from page to page (90abee6d7895, v6.15); before it each
+    page starts afresh."""
     spin_lock(z, LOCK_ZONE, cpu, z.cost[C_ZONE_LOCK])
     mode = 0
     got = 0
     for _ in range(count):
+        if not z.knob[K_RMQUEUE_MODE]:
+            mode = 0
         pfn, mode = __rmqueue(z, order, mt, mode)
         if pfn < 0:
             break

@@ -36,7 +36,8 @@ class Commit:
     requires: tuple[str, ...] = ()  # commits it builds on
 
 
-V6_7_SERIES = "[PATCH -V3 n/9] mm: PCP high auto-tuning, 20231016053002.756205-*-ying.huang@intel.com"
+V6_7_SERIES = ("[PATCH -V3 n/9] mm: PCP high auto-tuning, "
+               "20231016053002.756205-*-ying.huang@intel.com")
 
 COMMITS: tuple[Commit, ...] = (
     Commit(
@@ -123,6 +124,23 @@ COMMITS: tuple[Commit, ...] = (
         "batch, high - batch); reverted, free_factor (3b12e7e97938) does both",
         V6_7_SERIES.replace("n/9", "9/9"), requires=("51a755c56dc0",)),
     Commit(
+        "c2f6ea38fc1b", "mm: page_alloc: don't steal single pages from biggest buddy", "v6.15",
+        "Johannes Weiner", "fallback_claim_steal",
+        "the fallback either claims a whole block (top-down, try_to_steal_block(), half of "
+        "it free or compatible) or takes the smallest fallback buddy; reverted "
+        "(steal_suitable_fallback(), v6.10 .. v6.14), a request that cannot claim splits the "
+        "largest fallback buddy in place, movable requests of low orders excepted (they take "
+        "the smallest)",
+        "the 6.14-stable review copy of the commit (20250225001023.1494422-2-hannes@cmpxchg.org)"),
+    Commit(
+        "90abee6d7895", "mm: page_alloc: speed up fallbacks in rmqueue_bulk()", "v6.15",
+        "Johannes Weiner", "rmqueue_mode",
+        "rmqueue_bulk() keeps the rmqueue_mode (normal, claim, steal) across its loop, so a "
+        "refill that had to steal does not search for a block to claim again per page; "
+        "reverted, every page of a refill starts at __rmqueue_smallest()",
+        "20250407180154.63348-1-hannes@cmpxchg.org (kernel-model.md 2.4 item 5); merged "
+        "through mm-hotfixes for 6.15-rc", requires=("c2f6ea38fc1b",)),
+    Commit(
         "c544a952ba61", "mm: pcp: increase pcp->free_count threshold to trigger free_high",
         "v6.16", "Nikhil Dhama", "free_high_threshold",
         "free_high needs free_count >= batch + high_min / 2; reverted, batch",
@@ -149,8 +167,7 @@ COMMITS: tuple[Commit, ...] = (
 )
 
 # Releases the presets name, oldest first. A preset holds every commit above of its version or
-# an earlier one: v6.12 and v6.15 are v6.7 as far as these switches go, v7.0 is v6.19. The
-# v6.15 claim/steal fallback rework (buddy.py) is not a switch yet: every preset runs it.
+# an earlier one: v6.12 is v6.7 as far as these switches go, v7.0 is v6.19.
 KERNELS: tuple[str, ...] = ("v6.6", "v6.7", "v6.12", "v6.15", "v6.16", "v6.19", "v7.0")
 DEFAULT_KERNEL = "v7.0"
 

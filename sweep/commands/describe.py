@@ -10,8 +10,8 @@ from allocator import Spec
 from allocator.core.consts import PAGEBLOCK_NR_PAGES
 from allocator.mm.machine import Boot, ZoneBoot, machine_from_boot
 from allocator.params.history import COMMITS, DEFAULT_KERNEL, commits_in, in_kernel
-from allocator.sim.spec import parse_reverts
 from allocator.sim.simulate import boot_for
+from allocator.sim.spec import parse_reverts
 
 from ..zoneinfo import ZoneEntry, Zoneinfo
 from .flags import load_zoneinfo, machine_flat, parse_sets

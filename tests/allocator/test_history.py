@@ -7,6 +7,7 @@ import pytest
 from allocator import Spec, SpecError, simulate
 from allocator.core.consts import (
     MIGRATE_MOVABLE,
+    MIGRATE_UNMOVABLE,
     NODE_ALLOC,
     PCPF_FREE_HIGH_BATCH,
     PCPF_PREV_FREE_HIGH_ORDER,
@@ -35,7 +36,9 @@ from allocator.mm.pcp import (
     pcp_allowed_order,
     pcp_free_accounting,
     pcp_high_may_grow,
+    pcp_list,
 )
+from allocator.params.costs import C_PCP_LOCK
 from allocator.params.history import (
     COMMITS,
     KERNELS,
@@ -44,7 +47,6 @@ from allocator.params.history import (
     needed_by,
     switch_values,
 )
-from allocator.params.costs import C_PCP_LOCK
 from allocator.policies.upstream import free_frozen_page_commit
 from tests.conftest import make_box
 
@@ -279,3 +281,55 @@ def test_c5ce37dd3564_drains_in_batch_sized_zone_lock_holds():
 
     assert drains(()) == 5
     assert drains(["c5ce37dd3564"]) == 1
+
+
+
+def _fallback_choice(reverts):
+    """Every page allocated, then two UNMOVABLE blocks given back: 128 aligned pages of block
+    A (one order-7 buddy) and one page of block B. A MOVABLE order-0 request must fall back
+    to UNMOVABLE; order 7 may try a claim (>= pageblock_order / 2) but A is an eighth free
+    and holds nothing movable, so the claim fails. Returns the block the page came from."""
+    from allocator.mm.buddy import __free_one_page, __rmqueue, __rmqueue_smallest
+
+    z = make_box(cpus=2, mem=64 << 20, kernel="v6.15", reverts=tuple(reverts)).z
+    pfns = []
+    while (pfn := __rmqueue_smallest(z, 0, MIGRATE_MOVABLE)) >= 0:
+        pfns.append(pfn)
+    a, b = 3, 7  # two pageblocks
+    z.pb_mt[a] = z.pb_mt[b] = MIGRATE_UNMOVABLE
+    for pfn in range(a << 9, (a << 9) + 128):
+        __free_one_page(z, pfn, 0, MIGRATE_UNMOVABLE, False)
+    __free_one_page(z, (b << 9) + 5, 0, MIGRATE_UNMOVABLE, False)
+    assert z.nr_free[7, MIGRATE_UNMOVABLE] == 1 and z.nr_free[0, MIGRATE_UNMOVABLE] == 1
+    pfn, _ = __rmqueue(z, 0, MIGRATE_MOVABLE, 0)
+    assert int(z.pb_mt[pfn >> 9]) == MIGRATE_UNMOVABLE  # stolen, not claimed
+    return pfn >> 9
+
+
+def test_c2f6ea38fc1b_no_single_page_from_the_biggest_buddy():
+    assert _fallback_choice(()) == 7  # the smallest fallback buddy
+    assert _fallback_choice(("c2f6ea38fc1b", "90abee6d7895")) == 3  # split the largest
+
+
+def test_90abee6d7895_refills_keep_the_rmqueue_mode():
+    """A refill that had to steal steals on: with the mode kept, later pages of the same
+    rmqueue_bulk() skip the claim search (no further watermark boosts)."""
+    from allocator.core.layout import EV_BOOST
+    from allocator.mm.buddy import __free_one_page, __rmqueue_smallest
+    from allocator.mm.pcp import rmqueue_bulk
+
+    def boosts(reverts):
+        z = make_box(cpus=2, mem=64 << 20, kernel="v6.15", reverts=tuple(reverts)).z
+        while __rmqueue_smallest(z, 0, MIGRATE_MOVABLE) >= 0:
+            pass
+        z.pb_mt[3] = z.pb_mt[7] = MIGRATE_UNMOVABLE
+        for pfn in range(3 << 9, (3 << 9) + 128):
+            __free_one_page(z, pfn, 0, MIGRATE_UNMOVABLE, False)
+        for i in range(8):
+            __free_one_page(z, (7 << 9) + 2 * i, 0, MIGRATE_UNMOVABLE, False)
+        before = z.ev[EV_BOOST]
+        rmqueue_bulk(z, 0, 0, 6, pcp_list(z, 0, 1), MIGRATE_MOVABLE)
+        return z.ev[EV_BOOST] - before
+
+    assert boosts(()) == 1
+    assert boosts(("90abee6d7895",)) == 6

@@ -45,6 +45,7 @@ from allocator.params.costs import (
     C_ZONE_LOCK,
     C_ZONE_PAGE,
 )
+from allocator.params.knobs import K_RMQUEUE_MODE
 from allocator.policies.pcp_buddy.config import (
     EV_CLAIMED,
     EV_P0,
@@ -180,9 +181,13 @@ def refill_phase2(z, ps, agent, order, mt, want):
 
 @njit
 def refill_phase3(z, ps, agent, order, mt, want):
+    """Phase 3: classic __rmqueue() as rmqueue_bulk() calls it (the rmqueue_mode kept across
+    the loop since 90abee6d7895)."""
     got = 0
     mode = 0
     while got < want:
+        if not z.knob[K_RMQUEUE_MODE]:
+            mode = 0
         pfn, mode = __rmqueue(z, order, mt, mode)
         if pfn < 0:
             break
