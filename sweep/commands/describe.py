@@ -62,8 +62,9 @@ def describe_commits(kernel: str | None, reverts: list[str], json_out: bool) -> 
     for r in rows:
         lines.append(f"{r['id']:<13} {r['version']:<7} {r['state']:<9} {r['subject']}")
     lines.append("in: the kernel has it; reverted: by --revert; later: a newer release's. "
-                 "Not switchable, so in every kernel: the v6.15 claim/steal fallback rework "
-                 "(mm/buddy.py). --json gives each commit's mechanism and sources.")
+                 "Every kernel keeps what is not listed (v6.10/v6.11 code): the pageblock's "
+                 "migratetype read at free, two THP lists per PCP, drain_pages_zone() in chunks "
+                 "of batch << 5. --json gives each commit's mechanism and sources.")
     return "\n".join(lines)
 
 
