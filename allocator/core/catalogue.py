@@ -98,6 +98,8 @@ EVENTS: tuple[Metric, ...] = (
     M("pcp_drains", "calls", "free_pcppages_bulk() calls", EVENT, PCP,
       kernel="tracepoint mm_page_pcpu_drain (per page)"),
     M("pcp_drain_pages", "pages", "pages free_pcppages_bulk() gave back", EVENT, PCP),
+    M("pcp_free_high_drains", "calls", "frees that drained because free_high held (a run of "
+      "high-order frees, free_frozen_page_commit()): Huang Ying's free_high count", EVENT, PCP),
     M("pcp_trylock_failures", "ops", "pcp_spin_trylock() failures", EVENT, PCP),
     M("zone_lock_pages", "pages", "pages moved under zone->lock", EVENT, ZL),
     M("extfrag_claims", "events", "fallbacks that claimed the pageblock", EVENT, FRAG,

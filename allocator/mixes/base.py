@@ -117,6 +117,16 @@ class Mix:
         return np.zeros(nr_cpus, dtype=np.int64)
 
     @classmethod
+    def check_machine(cls, values: dict[str, int], cpus: int, nodes: int) -> None:
+        """Refuse parameters this machine (all its `cpus`, over `nodes`) cannot run, as Spec
+        validates, before anything is built. Default: none."""
+
+    def busy_frac(self, ms: Any, nr_cpus: int) -> float:
+        """The share of the CPUs that run the mix's tasks (the rest idle): the part of CPU time
+        kernel_frac applies to. Default: every CPU."""
+        return 1.0
+
+    @classmethod
     def resolve_params(cls, overrides: dict[str, object]) -> dict[str, int]:
         table = {p.name: p for p in cls.params}
         for key in overrides:

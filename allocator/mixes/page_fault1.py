@@ -1,4 +1,4 @@
-"""`page_fault1`: will-it-scale's page_fault1, one task per CPU.
+"""`page_fault1`: will-it-scale's page_fault1, one task per CPU (or `tasks` of them).
 
 Each task loops: mmap 128 MiB of private anonymous memory, write one byte to every page (a fault
 that allocates an order-0 MOVABLE page, GFP_HIGHUSER_MOVABLE), munmap it (the pages are freed in
@@ -6,9 +6,16 @@ address order, then the page tables). Huang Ying calibrated zone->lock hold time
 size on this test (../shared/reference/calibration.md s2). One PTE page (order 0, UNMOVABLE) is
 allocated per 512 pages faulted; THP is off by default, as is usual for this test's scaling runs.
 
-Scaling: each task maps `map_bytes`, capped so that all CPUs together map at most `max_mem_frac`
-of memory (so the same mix means the same thing at 4 and at 4096 CPUs). Tasks start at a random
-point of their first mapping, so they are not in lock step.
+Scaling: each task maps `map_bytes`, capped so that all tasks together map at most
+`max_mem_frac` of memory (so the same mix means the same thing at 4 and at 4096 CPUs). Tasks
+start at a random point of their first mapping, so they are not in lock step.
+
+`tasks` runs will-it-scale's `-t N` on a machine of more CPUs: N tasks, one per CPU, the other
+CPUs idle (their vmstat_update still runs). Several nodes share the tasks evenly (will-it-scale
+binds tasks to CPUs through hwloc; the symmetric shortcut needs each node alike), so N must be a
+multiple of `nodes`. Processes or threads make no difference to this model: the allocator sees
+the same per-CPU faults either way (mmap_lock and the shared page tables of threads are not
+modelled).
 """
 
 from __future__ import annotations
@@ -41,6 +48,7 @@ from allocator.mixes.base import (
     register_mix,
 )
 from allocator.mm.machine import Machine
+from allocator.params.errors import SpecError
 
 PageFault1State = namedtuple(
     "PageFault1State", ["pages", "fault_ns", "unmap_ns", "mmap_ns", "thp_ppm", "st"]
@@ -50,7 +58,9 @@ _PHASE = 0  # 0 mapping, 1 unmapping
 _LEFT = 1  # pages still to fault in this mapping
 _TO_PTE = 2  # faults until the next PTE page is needed
 _THP_PENDING = 3  # 1 if the last operation was a THP attempt
-_NF = 4
+_IDLE = 4  # 1 on a CPU that runs no task
+_NF = 5
+IDLE_NS = 10_000_000  # an idle CPU looks again every 10 ms: no task ever arrives
 _DATA = 0  # list index within the CPU's lists
 _PGTABLE = 1
 _NLISTS = 2
@@ -61,6 +71,8 @@ def next_op(z, ms, cpu):
     st = ms.st
     data = cpu * _NLISTS + _DATA
     pgtable = cpu * _NLISTS + _PGTABLE
+    if st[cpu, _IDLE]:
+        return OP_NONE, 0, 0, 0, 0, IDLE_NS
     if st[cpu, _THP_PENDING]:
         st[cpu, _THP_PENDING] = 0
         if z.ag[cpu, AG_LAST_OK]:
@@ -103,6 +115,24 @@ def next_op(z, ms, cpu):
     return OP_NONE, 0, 0, 0, 0, ms.mmap_ns + rand_permille(z.rng, cpu)
 
 
+def check_tasks(tasks: int, cpus: int, nodes: int, mix: str) -> None:
+    """`tasks` (0: one per CPU) must fit the machine's CPUs and split evenly over its nodes."""
+    if tasks > cpus:
+        raise SpecError(f"mix.{mix}.tasks must be at most the machine's {cpus} CPUs (one task "
+                        f"per CPU), got {tasks}")
+    if tasks % nodes:
+        raise SpecError(f"mix.{mix}.tasks must be a multiple of nodes ({nodes}): the nodes "
+                        f"share the tasks evenly, got {tasks}")
+
+
+def node_tasks(machine: Machine, tasks: int, mix: str) -> int:
+    """The tasks the simulated node runs: `tasks` (0: one per CPU) shared evenly by the nodes."""
+    if tasks == 0:
+        return machine.cpus
+    check_tasks(tasks, machine.machine_cpus or machine.cpus, machine.nodes, mix)
+    return tasks // machine.nodes
+
+
 @register_mix
 class PageFault1(Mix):
     """will-it-scale page_fault1: per CPU, map 128 MiB, touch every page, unmap, repeat."""
@@ -126,16 +156,31 @@ class PageFault1(Mix):
         Param("unmap_ns", "80ns", "ns", "munmap work per page besides the free (zap, rmap)"),
         Param("mmap_ns", "2us", "ns", "mmap + munmap syscall overhead per loop"),
         Param("thp_frac", 0.0, "frac", "share of 2 MiB regions faulted as THPs (order 9)"),
+        Param("tasks", 0, "int", "tasks running (will-it-scale -t), one per CPU, spread evenly "
+              "over the nodes; the other CPUs idle. 0: one per CPU"),
     )
     hooks = MixHooks(next_op=next_op)
 
     def lists(self, nr_cpus: int) -> int:
         return nr_cpus * _NLISTS
 
+    @classmethod
+    def check_machine(cls, values: dict[str, int], cpus: int, nodes: int) -> None:
+        check_tasks(values["tasks"], cpus, nodes, cls.name)
+
+    def busy_frac(self, ms: PageFault1State, nr_cpus: int) -> float:
+        return float(nr_cpus - ms.st[:, _IDLE].sum()) / nr_cpus
+
+    def cpu_classes(self, ms: PageFault1State, nr_cpus: int) -> np.ndarray:
+        """Running and idle CPUs settle apart."""
+        return ms.st[:, _IDLE].copy()
+
     def build(self, machine: Machine, values: dict[str, int]) -> PageFault1State:
-        cap = machine.mem_bytes * values["max_mem_frac"] // 1_000_000 // machine.cpus
+        running = node_tasks(machine, values["tasks"], self.name)
+        cap = machine.mem_bytes * values["max_mem_frac"] // 1_000_000 // running
         pages = max(1, min(values["map_bytes"], cap) // PAGE_SIZE)
         st = np.zeros((machine.cpus, _NF), dtype=np.int64)
+        st[running:, _IDLE] = 1
         st[:, _TO_PTE] = PAGEBLOCK_NR_PAGES
         # Tasks start part-way into their first mapping (deterministic spread, no RNG needed).
         st[:, _LEFT] = 1 + (np.arange(machine.cpus, dtype=np.int64) * 7919) % pages

@@ -28,6 +28,7 @@ from allocator.core.consts import (
 from allocator.core.jit import njit
 from allocator.core.layout import (
     EV_DECAY,
+    EV_FREE_HIGH,
     EV_PCP_DRAIN,
     EV_PCP_DRAIN_PAGES,
     EV_PCP_REFILL,
@@ -320,6 +321,8 @@ def nr_pcp_to_free(z, agent, order):
     high = nr_pcp_high(z, agent, batch, free_high)
     if z.pcp[agent, PCP_COUNT] < high:
         return -1, high
+    if free_high:
+        z.ev[EV_FREE_HIGH] += 1
     return nr_pcp_free(z, agent, batch, high, free_high), high
 
 

@@ -160,10 +160,12 @@ def collect_metrics(
     gauge_names: tuple[str, ...] = (),
     kernel_frac: float = 0.0,
     window: Window | None = None,
+    busy_frac: float = 1.0,
 ) -> dict[str, Any]:
     """The record over [warmup, end), or over `window`. `kernel_frac` is the mix's share of
     non-allocator kernel time in the time outside the allocator (mixes.base.kernel_frac_param),
-    for kernel_sys_frac."""
+    for kernel_sys_frac; `busy_frac` the share of CPU time the mix's tasks run at all (idle
+    CPUs' time is neither)."""
     ncpu = int(z.zc[ZC_NR_CPUS])
     now = counters(z)
     start = int(z.eng[E_WARMUP_NS])
@@ -217,7 +219,7 @@ def collect_metrics(
         "throughput_ops_per_s": _frac(ops * 1e9, sim_ns),
         "sys_frac": _frac(sys_ns, ncpu * sim_ns),
         "kernel_sys_frac": _frac(sys_ns, ncpu * sim_ns)
-        + kernel_frac * (1.0 - _frac(sys_ns, ncpu * sim_ns)),
+        + kernel_frac * max(busy_frac - _frac(sys_ns, ncpu * sim_ns), 0.0),
         "thp_alloc_success_frac": _frac(thp - int(ev[EV_THP_FAIL]), thp) if thp else 1.0,
         "alloc_latency_p50_ns": percentile(now.hist[H_ALLOC], 0.50, int(hmax[H_ALLOC])),
         "alloc_latency_p99_ns": percentile(now.hist[H_ALLOC], 0.99, int(hmax[H_ALLOC])),

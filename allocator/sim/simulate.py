@@ -207,6 +207,7 @@ def simulate(spec: Spec, *, check_every_ns: int = 0, trace_events: int = 0,
     z, ps, ms, policy, mix, machine = setup(spec, trace_events, inputs)
     ncpu = machine.cpus
     classes = mix.cpu_classes(ms, ncpu)
+    busy = mix.busy_frac(ms, ncpu)
     counts = np.bincount(classes)
     peak_ev = peak_events(policy.event_names)
     start = spec.warmup_ns
@@ -243,7 +244,7 @@ def simulate(spec: Spec, *, check_every_ns: int = 0, trace_events: int = 0,
                 result = _assess(z, spec, obs_t, obs_high, interval)
                 if now >= end or (result.stationary and result.met):
                     break
-    return _result(z, spec, policy, mix, machine, trace_events, result, snaps, seg_peaks)
+    return _result(z, spec, policy, mix, machine, trace_events, result, snaps, seg_peaks, busy)
 
 
 def _min_auto(spec: Spec, interval: int) -> int:
@@ -281,6 +282,7 @@ def _result(
     a: Assessment,
     snaps: dict[int, Counters],
     seg_peaks: list,
+    busy: float = 1.0,
 ) -> SimResult:
     start = a.warmup_ns
     n = int(z.eng[E_NSAMPLES])
@@ -290,7 +292,8 @@ def _result(
     window = Window(start, row0, base if base is not None else _zero(z), peaks)
     kf = mix.resolve_params(dict(spec.mix_params)).get("kernel_frac", 0) / 1e6
     m = collect_metrics(
-        z, machine, policy.event_names, policy.gauge_names, kernel_frac=kf, window=window
+        z, machine, policy.event_names, policy.gauge_names, kernel_frac=kf, window=window,
+        busy_frac=busy,
     )
     m.update(_run_fields(spec, a, int(z.eng[E_END_NS]), kf))
     trace = None

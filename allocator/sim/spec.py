@@ -140,7 +140,8 @@ class Spec:
             raise SpecError(f"kernel must be a release name such as v6.6, got {self.kernel!r}")
         object.__setattr__(self, "reverts", _commit_order(self.reverts))
         get_policy(self.policy)
-        get_mix(self.mix).resolve_params(dict(self.mix_params))
+        mix = get_mix(self.mix)
+        mix.check_machine(mix.resolve_params(dict(self.mix_params)), self.cpus, self.nodes)
         validate_costs(dict(self.costs))
         knobs = self.resolved_knobs()
         if self.nodes > 1:

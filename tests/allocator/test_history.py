@@ -333,3 +333,16 @@ def test_90abee6d7895_refills_keep_the_rmqueue_mode():
 
     assert boosts(()) == 1
     assert boosts(("90abee6d7895",)) == 6
+
+
+def test_ca71fe1ad922_exits_no_longer_drain_on_the_pgd_free():
+    """kbuild's exits free data pages, then the order-1 PGD: before ca71fe1ad922 that one
+    high-order free after a run of frees drained the PCP (free_high); with it, never."""
+    base = dict(cpus=4, mem_bytes=1 << 30, mix="kbuild", seed=2, duration_ns=3_000_000_000)
+    before = simulate(Spec(**base, kernel="v6.6"))
+    after = simulate(Spec(**base, kernel="v6.7", reverts=SERIES_AFTER_PATCH1))
+    assert before["pcp_free_high_drains"] > 0 == after["pcp_free_high_drains"]
+
+
+SERIES_AFTER_PATCH1 = ("362d37a106dd", "52166607ecc9", "c0a242394cb9", "90b41691b988",
+                       "51a755c56dc0", "57c0419c5f0e", "6ccdcb6d3a74")

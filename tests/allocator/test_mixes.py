@@ -7,7 +7,7 @@ from statistics import median
 import numpy as np
 import pytest
 
-from allocator import Spec, simulate
+from allocator import Spec, SpecError, simulate
 from allocator.core.layout import T_CPU, T_EVENT, T_ORDER, T_PFN, T_TIME, TR_ALLOC, TR_FREE
 
 
@@ -53,6 +53,25 @@ def test_page_fault1_orders_and_footprint():
         elif row[T_EVENT] == TR_FREE:
             outstanding[row[T_CPU]] -= 1
     assert peak <= 1024 + 2
+
+
+def test_page_fault1_tasks_run_on_the_first_cpus_and_the_rest_idle():
+    r, allocs, _, _ = stream("page_fault1", map_bytes="4MiB", duration_ms=20, tasks=3)
+    assert set(allocs[:, T_CPU].tolist()) == {0, 1, 2}
+    full = simulate(Spec(cpus=8, mem_bytes=1 << 30, mix="page_fault1", seed=5,
+                         duration_ns=20_000_000, mix_params={"map_bytes": "4MiB"}))
+    # three busy CPUs of eight: kernel time outside the allocator is theirs only
+    busy = 3 / 8
+    assert r["kernel_sys_frac"] <= busy + 1e-9 < full["kernel_sys_frac"]
+    assert 0.25 < r["throughput_ops_per_s"] / full["throughput_ops_per_s"] < 0.5
+
+
+def test_page_fault1_tasks_must_fit_the_machine_and_split_over_nodes():
+    with pytest.raises(SpecError, match="tasks must be at most the machine's 8 CPUs"):
+        Spec(cpus=8, mem_bytes=1 << 30, mix="page_fault1", mix_params={"tasks": 9})
+    with pytest.raises(SpecError, match=r"tasks must be a multiple of nodes \(2\)"):
+        Spec(cpus=8, mem_bytes=1 << 30, nodes=2, mix="page_fault1", mix_params={"tasks": 3})
+    Spec(cpus=8, mem_bytes=1 << 30, nodes=2, mix="page_fault1", mix_params={"tasks": 4})
 
 
 def test_kbuild_orders_and_local_frees():
