@@ -10,9 +10,10 @@ published change's sign, and the share whose ratio model/published lies in [0.5,
 model cannot express are listed with the reason, as misses of the model, not left out.
 
     python validation/retrodiction.py [--cases v67-kbuild,...] [--cap 30s] [--workers 2]
-        [--seed 1] [--json FILE] [--write-docs]
+        [--seed 1] [--json FILE] [--write-docs] [--from-json FILE]
 
---write-docs replaces the section between the retrodiction markers of docs/validation.md.
+--write-docs replaces the section between the retrodiction markers of docs/validation.md;
+--from-json renders the table from a --json file of an earlier run instead of simulating.
 """
 
 from __future__ import annotations
@@ -226,10 +227,11 @@ def changes(case: Case, result: dict[str, Any]) -> list[dict[str, Any]]:
     return rows
 
 
-def markdown(results: dict[str, dict[str, Any]], cap: str, seed: int) -> str:
+def markdown(results: dict[str, dict[str, Any]], cap: str, seed: int,
+             version: str = SIM_VERSION) -> str:
     lines = [
         f"Made by `python validation/retrodiction.py --cap {cap} --seed {seed} --write-docs` "
-        f"on simulator {SIM_VERSION}: one seed, each point at steady state (duration and "
+        f"on simulator {version}: one seed, each point at steady state (duration and "
         f"warm-up auto, cap {cap} unless the case says), the default cost table. Changes are "
         "relative to each case's first row; ± is the model's 95% half-width where the "
         "metric has one. 'sign' agrees when both changes have the same sign or both are "
@@ -298,6 +300,7 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--json", type=Path, help="also write the raw results here")
     parser.add_argument("--write-docs", action="store_true")
+    parser.add_argument("--from-json", type=Path, help="render this earlier --json run")
     args = parser.parse_args()
     keys = [k for k in args.cases.split(",") if k] or [c.key for c in CASES]
     unknown = set(keys) - {c.key for c in CASES}
@@ -305,15 +308,23 @@ def main() -> None:
         parser.error(f"unknown case {', '.join(sorted(unknown))}; known: "
                      f"{', '.join(c.key for c in CASES)}")
     results: dict[str, dict[str, Any]] = {}
-    with ProcessPoolExecutor(args.workers) as pool:
-        for case in CASES:
-            if case.key in keys:
-                results[case.key] = run_case(case, args.cap, args.seed, pool)
-                print(f"{case.key}: done", flush=True)
-    text = markdown(results, args.cap, args.seed)
+    if args.from_json:
+        stored = json.loads(args.from_json.read_text())
+        results = {k: v for k, v in stored["results"].items() if k in keys}
+        args.cap, args.seed, version = stored["cap"], stored["seed"], stored["sim_version"]
+    else:
+        version = SIM_VERSION
+        with ProcessPoolExecutor(args.workers) as pool:
+            for case in CASES:
+                if case.key in keys:
+                    results[case.key] = run_case(case, args.cap, args.seed, pool)
+                    print(f"{case.key}: done", flush=True)
+    text = markdown(results, args.cap, args.seed, version)
     print(text)
     if args.json:
-        args.json.write_text(json.dumps(results, indent=1, default=str) + "\n")
+        stored = {"sim_version": version, "cap": args.cap, "seed": args.seed,
+                  "results": results}
+        args.json.write_text(json.dumps(stored, indent=1, default=str) + "\n")
     if args.write_docs:
         write_docs(text)
 

@@ -127,6 +127,25 @@ def test_ids_and_seeds_are_stable_and_shared_across_policies():
     assert len({next(iter(s)) for s in seeds.values()}) == len(seeds)
 
 
+def test_kernel_and_revert_are_axes_and_v7_0_keeps_its_ids():
+    """A kernel axis runs the same workload (seed) on each release; the v7.0 point is the
+    point a scenario without the key has, ids and all; revert lists are spelt once."""
+    fixed = {"mem": "256MiB", "cpus": 4}
+    sc = parse_scenario(Path("t.toml"), base(
+        grid={"kernel": ["v6.6", "v7.0"], "revert": [[], ["C5CE37DD3564", "9adeb58feed4"]]},
+        fixed={**fixed, "mix": "kbuild"},
+        exclude=[{"kernel": "v6.6", "revert": "9adeb58feed4,c5ce37dd3564"}]))
+    first = [p for p in sc.points if p.replicate == 0]
+    by = {(p.axes["kernel"], p.axes["revert"]): p for p in first}
+    assert set(by) == {("v6.6", ""), ("v7.0", ""), ("v7.0", "9adeb58feed4,c5ce37dd3564")}
+    plain = parse_scenario(Path("t.toml"), base(grid={"mix": ["kbuild"]}, fixed=fixed)).points[0]
+    assert by[("v7.0", "")].point_id == plain.point_id
+    assert by[("v6.6", "")].spec.kernel == "v6.6" and "kernel" in by[("v6.6", "")].flat
+    assert len({p.spec.seed for p in first}) == 1  # common random numbers
+    assert by[("v7.0", "9adeb58feed4,c5ce37dd3564")].spec.reverts == ("9adeb58feed4",
+                                                                      "c5ce37dd3564")
+
+
 def test_shipped_scenarios_are_valid():
     smoke = load_scenario(SCENARIOS / "smoke.toml")
     scaling = load_scenario(SCENARIOS / "scaling.toml")
