@@ -71,12 +71,11 @@ CASES: tuple[Case, ...] = (
     Case(
         "v67-kbuild", "1, 5, 6, 8 (Q1, the V3 cover letter's step table)",
         "the v6.7 PCP auto-tuning series, patch by patch", "validation",
-        {"cpus": 224, "nodes": 2, "mem": "228GiB", "mix": "kbuild",
-         "mix.kbuild.tree_bytes": "5200MiB"},
+        {"cpus": 224, "nodes": 2, "mem": "228GiB", "mix": "kbuild", "mix.kbuild.instances": 8},
         "224 logical CPUs on 2 sockets as 2 nodes; memory not stated: 228 GiB is the size at "
         "which the model's boot arithmetic gives the 'PCP size 367' the posting states "
-        "(zone_highsize() of v6.6); 8 builds of `make -j 28` are one job per CPU, and their 8 "
-        "trees of 1.3 GB are 4 per node (tree_bytes 5200MiB); cgroups are not modelled",
+        "(zone_highsize() of v6.6); 8 builds of `make -j 28` are one job per CPU (`jobs` 0), "
+        "their 8 trees (`instances` 8, 1.3 GB each) 4 per node; cgroups are not modelled",
         steps=(("base (v6.6)", {"kernel": "v6.6"}), ("patch1", v67_upto(1)),
                ("patch3", v67_upto(2)), ("patch5", v67_upto(4)), ("patch7", v67_upto(6)),
                ("patch9 (v6.7)", v67_upto(8))),
@@ -91,10 +90,10 @@ CASES: tuple[Case, ...] = (
     Case(
         "c544-kbuild", "13 (Q10, the kbuild column)",
         "c544a952ba61, free_count threshold for free_high (and v6.6 -> v6.12)", "validation",
-        {"cpus": 768, "nodes": 2, "mem": "1536GiB", "mix": "kbuild"},
+        {"cpus": 768, "nodes": 2, "mem": "1536GiB", "mix": "kbuild", "mix.kbuild.instances": 2},
         "'2-node AMD machine with 384 vCPUs on each node' as 2 nodes of 384 CPUs; memory not "
         "stated: 1.5 TiB (4 GiB per vCPU) is assumed; the build's shape is not stated: "
-        "one job per CPU, one tree per node",
+        "one job per CPU, one build (tree) per node",
         steps=(("v6.6", {"kernel": "v6.6"}), ("v6.12", {"kernel": "v6.12"}),
                ("v6.12 + c544a952ba61",
                 {"kernel": "v6.16", "revert": "c2f6ea38fc1b,90abee6d7895"})),

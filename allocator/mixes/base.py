@@ -81,6 +81,27 @@ class Param:
         return v
 
 
+IDLE_NS = 10_000_000  # an idle CPU (no task on it) looks again every 10 ms: none ever arrives
+
+
+def check_tasks(tasks: int, cpus: int, nodes: int, mix: str, name: str = "tasks") -> None:
+    """`tasks` (0: one per CPU) must fit the machine's CPUs and split evenly over its nodes."""
+    if tasks > cpus:
+        raise SpecError(f"mix.{mix}.{name} must be at most the machine's {cpus} CPUs (one per "
+                        f"CPU), got {tasks}")
+    if tasks % nodes:
+        raise SpecError(f"mix.{mix}.{name} must be a multiple of nodes ({nodes}): the nodes "
+                        f"share the tasks evenly, got {tasks}")
+
+
+def node_tasks(machine: Machine, tasks: int, mix: str, name: str = "tasks") -> int:
+    """The tasks the simulated node runs: `tasks` (0: one per CPU) shared evenly by the nodes."""
+    if tasks == 0:
+        return machine.cpus
+    check_tasks(tasks, machine.machine_cpus or machine.cpus, machine.nodes, mix, name)
+    return tasks // machine.nodes
+
+
 def kernel_frac_param(default: float, basis: str) -> Param:
     """Every mix's `kernel_frac`: the share of its time outside the page allocator that is
     kernel time all the same (faults, syscalls, zeroing, page tables, exit_mmap), so that

@@ -17,6 +17,10 @@ oscillations of a kernel build) and s7.2 (order and migratetype mix):
   freeing on the writing CPU pages that any CPU wrote. The page cache is then bounded, and the
   build has a steady state without reclaim, as on a machine whose memory holds the tree;
   `tree_bytes = 0` lets it grow until reclaim;
+- `instances` builds run side by side (the 0-Day service's 8 x `make -j 28`), each with its
+  own tree, the trees spread evenly over the nodes; `jobs` compile jobs run at once over the
+  machine (all the builds' -j together; 0: one per CPU), one per CPU, the other CPUs idle. A
+  job per CPU at most: more jobs than CPUs (time-sharing) cannot be expressed;
 - `slab_frac` of the steps allocate slab pages (order 1-3, UNMOVABLE or RECLAIMABLE, as `new_slab`
   in perf kmem samples), each CPU keeping `slab_live` of them and freeing the oldest beyond.
 
@@ -49,13 +53,16 @@ from allocator.core.consts import (
 from allocator.core.jit import njit
 from allocator.core.rng import rand_around, rand_below
 from allocator.mixes.base import (
+    IDLE_NS,
     Mix,
     MixHooks,
     Param,
+    check_tasks,
     free_batch_len,
     kernel_frac_param,
     lru_pages,
     mix_list_len,
+    node_tasks,
     register_mix,
 )
 from allocator.mm.machine import Machine
@@ -85,7 +92,8 @@ _TARGET = 1  # anon pages this job still has to fault in
 _STEP_NS = 2  # user time between this job's steps
 _TO_PTE = 3  # faults until the next PTE page
 _WRITE = 4  # 1: the tree's oldest pages were truncated, the write that made room comes next
-_NF = 5
+_IDLE = 5  # 1 on a CPU that runs no job (`jobs` below the CPU count)
+_NF = 6
 _ANON = 0
 _PGTABLE = 1
 _SLAB = 2
@@ -121,6 +129,8 @@ def next_op(z, ms, cpu):
     anon = cpu * _NLISTS + _ANON
     pgtable = cpu * _NLISTS + _PGTABLE
     slab = cpu * _NLISTS + _SLAB
+    if st[cpu, _IDLE]:
+        return OP_NONE, 0, 0, 0, 0, IDLE_NS
     if st[cpu, _STEP_NS] == 0:  # first call on this CPU: the job under way at a random time
         _start_job(z, ms, cpu, rand_below(z.rng, cpu, 1000), ms.big_start_ppm)
         return OP_ALLOC, 1, MIGRATE_UNMOVABLE, GFP_DIRECT_RECLAIM, pgtable, 0  # the PGD
@@ -201,6 +211,11 @@ class Kbuild(Mix):
             "magnitude, not a measurement of today's tree: the results' dependence on it is "
             "in docs/validation.md",
         ),
+        Param("instances", 1, "int", "builds side by side, each with its own tree of "
+              "tree_bytes; the trees spread evenly over the nodes", lo=1),
+        Param("jobs", 0, "int", "compile jobs at once over the machine (the builds' -j "
+              "together), one per CPU, spread over the nodes, the other CPUs idle; 0: one per "
+              "CPU"),
     )
     hooks = MixHooks(next_op=next_op)
 
@@ -215,6 +230,8 @@ class Kbuild(Mix):
                 f"got {busy / 1e6:g}"
             )
         big = values["big_job_frac"]
+        st = np.zeros((machine.cpus, _NF), dtype=np.int64)
+        st[node_tasks(machine, values["jobs"], self.name, "jobs"):, _IDLE] = 1
         return KbuildState(
             anon_pages=max(1, values["job_anon_bytes"] // PAGE_SIZE),
             job_ns=values["job_ms"],
@@ -230,6 +247,17 @@ class Kbuild(Mix):
             slab_live=values["slab_live"],
             exit_ns=values["exit_ns"],
             exec_ns=values["exec_ns"],
-            tree_pages=values["tree_bytes"] // PAGE_SIZE,
-            st=np.zeros((machine.cpus, _NF), dtype=np.int64),
+            tree_pages=values["tree_bytes"] * values["instances"] // machine.nodes // PAGE_SIZE,
+            st=st,
         )
+
+    @classmethod
+    def check_machine(cls, values: dict[str, int], cpus: int, nodes: int) -> None:
+        check_tasks(values["jobs"], cpus, nodes, cls.name, "jobs")
+
+    def busy_frac(self, ms: KbuildState, nr_cpus: int) -> float:
+        return float(nr_cpus - ms.st[:, _IDLE].sum()) / nr_cpus
+
+    def cpu_classes(self, ms: KbuildState, nr_cpus: int) -> np.ndarray:
+        """Running and idle CPUs settle apart."""
+        return ms.st[:, _IDLE].copy()

@@ -39,16 +39,18 @@ from allocator.core.jit import njit
 from allocator.core.layout import AG_LAST_OK
 from allocator.core.rng import rand_below, rand_permille
 from allocator.mixes.base import (
+    IDLE_NS,
     Mix,
     MixHooks,
     Param,
+    check_tasks,
     free_batch_len,
     kernel_frac_param,
     mix_list_len,
+    node_tasks,
     register_mix,
 )
 from allocator.mm.machine import Machine
-from allocator.params.errors import SpecError
 
 PageFault1State = namedtuple(
     "PageFault1State", ["pages", "fault_ns", "unmap_ns", "mmap_ns", "thp_ppm", "st"]
@@ -60,7 +62,6 @@ _TO_PTE = 2  # faults until the next PTE page is needed
 _THP_PENDING = 3  # 1 if the last operation was a THP attempt
 _IDLE = 4  # 1 on a CPU that runs no task
 _NF = 5
-IDLE_NS = 10_000_000  # an idle CPU looks again every 10 ms: no task ever arrives
 _DATA = 0  # list index within the CPU's lists
 _PGTABLE = 1
 _NLISTS = 2
@@ -113,24 +114,6 @@ def next_op(z, ms, cpu):
     st[cpu, _TO_PTE] = PAGEBLOCK_NR_PAGES
     # up to 1 us of jitter per loop, so tasks do not stay in lock step
     return OP_NONE, 0, 0, 0, 0, ms.mmap_ns + rand_permille(z.rng, cpu)
-
-
-def check_tasks(tasks: int, cpus: int, nodes: int, mix: str) -> None:
-    """`tasks` (0: one per CPU) must fit the machine's CPUs and split evenly over its nodes."""
-    if tasks > cpus:
-        raise SpecError(f"mix.{mix}.tasks must be at most the machine's {cpus} CPUs (one task "
-                        f"per CPU), got {tasks}")
-    if tasks % nodes:
-        raise SpecError(f"mix.{mix}.tasks must be a multiple of nodes ({nodes}): the nodes "
-                        f"share the tasks evenly, got {tasks}")
-
-
-def node_tasks(machine: Machine, tasks: int, mix: str) -> int:
-    """The tasks the simulated node runs: `tasks` (0: one per CPU) shared evenly by the nodes."""
-    if tasks == 0:
-        return machine.cpus
-    check_tasks(tasks, machine.machine_cpus or machine.cpus, machine.nodes, mix)
-    return tasks // machine.nodes
 
 
 @register_mix

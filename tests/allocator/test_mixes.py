@@ -175,3 +175,21 @@ def test_pressure_fills_memory_and_keeps_reclaim_busy():
     r, *_ = stream("pressure", cpus=4, mem=256 << 20, duration_ms=60, fill_frac=0.9)
     assert r["pgsteal_kswapd"] + r["pgsteal_direct"] > 0
     assert r["lru_pages_peak"] >= 0.85 * r["zone_managed_pages"]  # DMA32: 256 MiB - 16 MiB
+
+
+def test_kbuild_jobs_leave_cpus_idle_and_instances_add_trees():
+    r, allocs, _, _ = stream("kbuild", cpus=4, duration_ms=30, jobs=2)
+    assert set(allocs[:, T_CPU].tolist()) == {0, 1}
+    with pytest.raises(SpecError, match="mix.kbuild.jobs must be a multiple of nodes"):
+        Spec(cpus=4, mem_bytes=1 << 30, nodes=2, mix="kbuild", mix_params={"jobs": 3})
+    from allocator.mixes.base import get_mix
+    from allocator.sim.simulate import machine_for
+
+    def tree(**kw):
+        spec = Spec(cpus=4, mem_bytes=8 << 30, mix="kbuild", **kw)
+        mix = get_mix("kbuild")
+        return mix().build(machine_for(spec), mix.resolve_params(dict(spec.mix_params))).tree_pages
+
+    one = tree()
+    assert one == (1300 << 20) // 4096
+    assert tree(mix_params={"instances": 8}, nodes=2) == 4 * one  # 8 trees, 4 per node
