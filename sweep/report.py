@@ -19,6 +19,7 @@ import numpy as np
 from allocator import SIM_VERSION
 from allocator.core import catalogue
 from allocator.params.errors import SpecError
+from allocator.params.history import DEFAULT_KERNEL
 from allocator.params.units import format_size
 from allocator.policies import RFC, UPSTREAM
 
@@ -359,6 +360,20 @@ class Report:
     mixes: list[MixResult]
 
 
+def _one_kernel(con: Any, sweep: str, version: str) -> None:
+    """The verdicts, curves and plots pool a sweep's points by mix, memory, CPUs and nodes: a
+    sweep of several kernels (a `kernel` or `revert` axis) would mix them, so it is refused."""
+    kernels = [r[0] for r in con.execute(
+        "SELECT DISTINCT coalesce(kernel, ?) || coalesce(' less ' || revert, '') FROM points "
+        "WHERE sweep = ? AND sim_version = ? ORDER BY 1",
+        [DEFAULT_KERNEL, sweep, version]).fetchall()]
+    if len(kernels) > 1:
+        raise SpecError(
+            f"sweep {sweep!r} runs several kernels ({'; '.join(kernels)}): a report pools "
+            "points by mix, memory, CPUs and nodes, so it takes a sweep of one kernel; compare "
+            "the kernels with `sweep query` (columns kernel, revert)")
+
+
 def write_report(results: str, sweep: str | None, out: Path, min_slope: float = 0.005,
                  version: str | None = None) -> Report:
     """Write the report of `sweep` (default: scaling, else the first) made by simulator
@@ -379,6 +394,7 @@ def write_report(results: str, sweep: str | None, out: Path, min_slope: float = 
     if version not in versions:
         raise SpecError(f"sweep {sweep!r} has no points of simulator version {version!r}; "
                         f"choose one with --sim-version: {', '.join(versions)}")
+    _one_kernel(con, sweep, version)
     out.mkdir(parents=True, exist_ok=True)
     swept = choices.swept_knobs(con, sweep, version)
     where = choices.default_sql(swept)

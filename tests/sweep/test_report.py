@@ -192,3 +192,26 @@ def test_report_carries_the_compare_table_and_each_doublings_change(results, tmp
         assert len(changes) == 4, (mem, changes)  # 8 -> 16 -> 32 -> 64 -> 128 CPUs
         assert abs(sum(changes) - 12.0) < 1.5, (mem, changes)  # +3 pp per doubling, planted
     assert "points of the saving (% of upstream's %sys, not of CPU time)" in md
+
+
+def test_a_sweep_of_several_kernels_is_refused_not_pooled(tmp_path):
+    """Curves and verdicts pool points by mix, memory, CPUs and nodes: kernels would mix."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from allocator import SpecError
+
+    from .synth import base_metrics, point_row
+
+    root = tmp_path / "r"
+    write_sweep(root, mixes=("flat",), cpus=(8, 16), mems=(1 << 30,), seeds=2)
+    rng = np.random.default_rng(1)
+    for policy in ("upstream", "pcp-buddy"):
+        row = point_row("synthetic", "flat", policy, 8, 1 << 30, 0, base_metrics(rng, 0.01))
+        row.update(kernel="v6.6", point_id=row["point_id"] + "k", param_id=row["param_id"] + "k",
+                   pair_id=row["pair_id"] + "k")
+        name = f"{row['param_id']}.{row['point_id']}.parquet"
+        pq.write_table(pa.Table.from_pylist([row]), root / "synthetic" / "points" / name)
+    with pytest.raises(SpecError, match=r"runs several kernels \(v6.6; v7.0\)"):
+        write_report(str(root), "synthetic", tmp_path / "out")
+    assert not (tmp_path / "out").exists()
