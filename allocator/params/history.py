@@ -153,8 +153,8 @@ COMMITS: tuple[Commit, ...] = (
         "decay_pcp_high() frees the excess in chunks of batch, taking pcp->lock per chunk; "
         "reverted, one free_pcppages_bulk() for all of it",
         "[PATCH v4 2/3] 20251013190812.787205-3-joshua.hahnjy@gmail.com",
-        id_source="linux-next next-20251117 (the mm-stable id; not checked against Linus's "
-        "tree)", requires=("51a755c56dc0",)),
+        id_source="the mm tree as linux-next of 2025-11-17 carries it (next-20251117); not "
+        "checked against Linus's tree", requires=("51a755c56dc0",)),
     Commit(
         "c5ce37dd3564", "mm/page_alloc: batch page freeing in free_frozen_page_commit", "v6.19",
         "Joshua Hahn", "free_in_batches",
@@ -162,8 +162,8 @@ COMMITS: tuple[Commit, ...] = (
         "one zone->lock hold each, dropping and retaking (trylock) pcp->lock between chunks "
         "and giving up when that fails; reverted, one free_pcppages_bulk() call",
         "[PATCH v4 3/3] 20251013190812.787205-4-joshua.hahnjy@gmail.com",
-        id_source="linux-next next-20251117 (the mm-stable id; not checked against Linus's "
-        "tree)"),
+        id_source="the mm tree as linux-next of 2025-11-17 carries it (next-20251117); not "
+        "checked against Linus's tree"),
 )
 
 # Releases the presets name, oldest first. A preset holds every commit above of its version or
