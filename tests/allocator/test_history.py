@@ -346,3 +346,17 @@ def test_ca71fe1ad922_exits_no_longer_drain_on_the_pgd_free():
 
 SERIES_AFTER_PATCH1 = ("362d37a106dd", "52166607ecc9", "c0a242394cb9", "90b41691b988",
                        "51a755c56dc0", "57c0419c5f0e", "6ccdcb6d3a74")
+
+
+def test_3b12e7e97938_reproduces_mel_gormans_unmap_trace():
+    """published-results.md row 31 (Q17), a debugging trace of an unmap: before the series,
+    `free 63 ... high 378`; with it, at high 814, drains of 126 -> 252 -> 504 -> 751 pages
+    ("patterns like" it: the first drain of 63 is before the excerpt's lines)."""
+    z = make_box(cpus=4, mem=1 << 30, kernel="v6.6", knobs={"pcp_high": 814}).z
+    assert z.pcp[0, PCP_HIGH] == 814
+    assert [nr_pcp_free(z, 0, BATCH, 814, False) for _ in range(6)] == [
+        63, 126, 252, 504, 751, 751]
+    b = make_box(cpus=4, mem=1 << 30, kernel="v6.6", reverts=("b92ca18e8ca5", "3b12e7e97938"))
+    high = b.z.pcp[0, PCP_HIGH]
+    assert high == b.machine.high_max == 378
+    assert [nr_pcp_free(b.z, 0, BATCH, high, False) for _ in range(3)] == [63, 63, 63]
