@@ -202,8 +202,9 @@ def execute(spec: Spec, o: Outputs, mem_label: str, out: Any, err: Any) -> None:
         shape = f"{spec.cpus} CPUs / {mem_label}"
         if spec.nodes > 1:
             shape += f" / {spec.nodes} nodes (one simulated)"
-        out.print(metrics_table(f"{spec.policy} / {spec.mix} / {shape} / seed {spec.seed}",
-                                dict(result)))
+        kernel = spec.kernel + "".join(f" -{c}" for c in spec.reverts)
+        out.print(metrics_table(
+            f"{spec.policy} / {spec.mix} / {shape} / {kernel} / seed {spec.seed}", dict(result)))
         if not result["stationary"]:
             hint = "" if spec.auto_duration and spec.auto_warmup else (
                 "; --duration auto --warmup auto finds a steady state")
