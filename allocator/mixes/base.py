@@ -132,10 +132,16 @@ class Mix:
         """The mix state `ms` (a namedtuple of scalars and arrays) for this machine."""
         raise NotImplementedError
 
+    def idle_cpus(self, ms: Any, nr_cpus: int) -> np.ndarray:
+        """1 for each CPU that runs none of the mix's tasks (`tasks`, `jobs` below the CPU
+        count), else 0. Default: none idle."""
+        return np.zeros(nr_cpus, dtype=np.int64)
+
     def cpu_classes(self, ms: Any, nr_cpus: int) -> np.ndarray:
         """Each CPU's role (0, 1, ...): CPUs of one class run the same stream, so their PCPs
-        converge alike; steady.high_converged asks every class to settle. Default: one class."""
-        return np.zeros(nr_cpus, dtype=np.int64)
+        converge alike; steady.high_converged asks every class to settle. Default: running
+        and idle CPUs (idle_cpus)."""
+        return self.idle_cpus(ms, nr_cpus).astype(np.int64)
 
     @classmethod
     def check_machine(cls, values: dict[str, int], cpus: int, nodes: int) -> None:
@@ -143,9 +149,9 @@ class Mix:
         validates, before anything is built. Default: none."""
 
     def busy_frac(self, ms: Any, nr_cpus: int) -> float:
-        """The share of the CPUs that run the mix's tasks (the rest idle): the part of CPU time
-        kernel_frac applies to. Default: every CPU."""
-        return 1.0
+        """The share of the CPUs that run the mix's tasks (idle_cpus: the rest): the part of
+        CPU time kernel_frac applies to."""
+        return float(nr_cpus - self.idle_cpus(ms, nr_cpus).sum()) / nr_cpus
 
     @classmethod
     def resolve_params(cls, overrides: dict[str, object]) -> dict[str, int]:

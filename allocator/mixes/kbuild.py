@@ -255,9 +255,5 @@ class Kbuild(Mix):
     def check_machine(cls, values: dict[str, int], cpus: int, nodes: int) -> None:
         check_tasks(values["jobs"], cpus, nodes, cls.name, "jobs")
 
-    def busy_frac(self, ms: KbuildState, nr_cpus: int) -> float:
-        return float(nr_cpus - ms.st[:, _IDLE].sum()) / nr_cpus
-
-    def cpu_classes(self, ms: KbuildState, nr_cpus: int) -> np.ndarray:
-        """Running and idle CPUs settle apart."""
-        return ms.st[:, _IDLE].copy()
+    def idle_cpus(self, ms: KbuildState, nr_cpus: int) -> np.ndarray:
+        return ms.st[:, _IDLE]

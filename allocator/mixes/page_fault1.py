@@ -151,12 +151,8 @@ class PageFault1(Mix):
     def check_machine(cls, values: dict[str, int], cpus: int, nodes: int) -> None:
         check_tasks(values["tasks"], cpus, nodes, cls.name)
 
-    def busy_frac(self, ms: PageFault1State, nr_cpus: int) -> float:
-        return float(nr_cpus - ms.st[:, _IDLE].sum()) / nr_cpus
-
-    def cpu_classes(self, ms: PageFault1State, nr_cpus: int) -> np.ndarray:
-        """Running and idle CPUs settle apart."""
-        return ms.st[:, _IDLE].copy()
+    def idle_cpus(self, ms: PageFault1State, nr_cpus: int) -> np.ndarray:
+        return ms.st[:, _IDLE]
 
     def build(self, machine: Machine, values: dict[str, int]) -> PageFault1State:
         running = node_tasks(machine, values["tasks"], self.name)
