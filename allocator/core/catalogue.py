@@ -15,7 +15,7 @@ comes from here) and the counting site; `sweep docs` regenerates views.sql and d
 
 Sources (`source`):
   event    a Z.ev counter (a vm_event), counted in the window; the record field is the count
-  lock     zone->lock / pcp->lock statistics (lock_stat-like, Z.lk)
+  lock     zone->lock / pcp->lock / lru_lock statistics (lock_stat-like, Z.lk)
   latency  from the allocation / free latency histograms
   gauge    a time series sampled every sample_ns; the record field is its mean over the window
   end      the state at the end of the run
@@ -73,9 +73,9 @@ class Metric:
 
 
 M = Metric
-RUN, ZL, PCP, LAT, FRAG, BUDDY, RECLAIM, MACH, STEADY_G = (
+RUN, ZL, PCP, LAT, FRAG, BUDDY, RECLAIM, MACH, STEADY_G, LRU = (
     "run", "zone->lock", "pcp", "latency", "fragmentation", "buddyinfo at the end", "reclaim",
-    "machine", "steady state")
+    "machine", "steady state", "lru_lock")
 
 # --- the engine's counters, in Z.ev order (core/layout.py takes each EV_ index from here) ------
 EVENTS: tuple[Metric, ...] = (
@@ -180,8 +180,9 @@ FIELDS: tuple[Metric, ...] = (
     M("throughput_ops_per_s", "ops/s", "operations per simulated second (the simulated node)",
       DERIVED, RUN, better=+1, watched=True, label="throughput",
       gain=Gain("throughput_gain", "gained", "throughput gained", ci=True, role=_HEAD)),
-    M("kernel_sys_frac", "fraction", "%sys as mpstat and time(1) state it: sys_frac plus the "
-      "mix's other kernel time (its kernel_frac of the rest)", DERIVED, RUN, better=-1),
+    M("kernel_sys_frac", "fraction", "%sys as mpstat and time(1) state it: sys_frac and "
+      "lru_frac plus the mix's other kernel time (its kernel_frac of the rest)", DERIVED, RUN,
+      better=-1),
     M("zone_lock_acquisitions", "ops", "zone->lock acquisitions", LOCK, ZL,
       kernel="lock_stat acquisitions of &zone->lock"),
     M("zone_lock_acq_per_kop", "per 1000 ops", "zone->lock acquisitions per thousand operations",
@@ -200,6 +201,17 @@ FIELDS: tuple[Metric, ...] = (
       gain=Gain("zone_lock_wait_gain", "saved", "zone->lock wait saved", ci=True,
                 role=_HEAD, fallback="zone_lock_wait_ns")),
     M("pcp_lock_wait_ns", "ns", "time spent waiting for any pcp->lock", LOCK, PCP),
+    M("lru_lock_acquisitions", "ops", "lruvec->lru_lock acquisitions (knob.lru_lock)", LOCK,
+      LRU, kernel="lock_stat acquisitions of &lruvec->lru_lock"),
+    M("lru_lock_hold_ns", "ns", "time lru_lock was held", LOCK, LRU,
+      kernel="lock_stat holdtime-total"),
+    M("lru_lock_wait_ns", "ns", "time spent waiting for lru_lock, all CPUs", LOCK, LRU,
+      kernel="lock_stat waittime-total"),
+    M("lru_lock_wait_frac", "fraction", "lru_lock waiting as a share of the CPUs' time",
+      DERIVED, LRU, better=-1),
+    M("lru_frac", "fraction", "share of the CPUs' time moving folios on and off the LRU "
+      "(folio_batch_move_lru(), folios_put_refs()), lru_lock spinning included: kernel time "
+      "outside the allocator", DERIVED, LRU, better=-1),
     M("pcp_alloc_hit_frac", "fraction", "allocations served from a PCP list without a refill",
       DERIVED, PCP),
     M("pcp_pages_peak", "pages", "most pages on PCP lists at once", END, PCP),

@@ -64,9 +64,12 @@ AG_NEXT_DECAY = 3  # simulated time of the next vmstat_update (decay_pcp_high)
 AG_RECLAIM_NS = 4  # time spent reclaiming (direct reclaim stalls; kswapd's work)
 AG_IN_BATCH = 5  # 1 while the agent frees a folio batch (free_unref_folios())
 AG_BATCH_LOCK = 6  # the pcp->lock the batch holds across its pages (0: none)
-NR_AG_FIELDS = 7
+AG_LRU_ADD = 7  # folios in the CPU's lru_add folio_batch, not yet on the LRU (mm/swap.py)
+AG_LRU_NS = 8  # time spent moving folios on and off the LRU, lru_lock spinning included
+NR_AG_FIELDS = 9
 
-# --- lock fields: Z.lk[lock, ...]; lock 0 is zone->lock, lock 1 + a is agent a's pcp->lock ----
+# --- lock fields: Z.lk[lock, ...]; lock 0 is zone->lock, lock 1 + a is agent a's pcp->lock, ---
+# --- the last one (1 + agents) the node's lruvec->lru_lock (mm/swap.py) ---------------------
 LK_NRES = 0  # sections on the lock's timeline (Z.lkres[lock]: start, end pairs)
 LK_OWNER = 1  # agent that holds or last held it (-1: never taken)
 LK_T0 = 2  # when the current holder asked for it

@@ -67,8 +67,8 @@ Zone = namedtuple(
         "clock",  # int64[agents]  each agent's simulated time
         "ag",  # int64[agents, NR_AG_FIELDS]
         "rng",  # int64[agents, 6]  MRG32k3a streams
-        "lk",  # int64[1 + agents, NR_LK_FIELDS]  zone->lock, then each pcp->lock
-        "lkres",  # int64[1 + agents, 2 * LOCK_TIMELINE]  each lock's placed sections
+        "lk",  # int64[2 + agents, NR_LK_FIELDS]  zone->lock, each pcp->lock, lru_lock
+        "lkres",  # int64[2 + agents, 2 * LOCK_TIMELINE]  each lock's placed sections
         "tree",  # int32[2P]  tournament tree: tree[1] is the agent with the earliest clock
         "ev",  # int64[NR_EV]  event counters
         "hist",  # int64[2, NR_HIST_BUCKETS]  alloc and free latency histograms
@@ -141,7 +141,7 @@ def build_zone(
     zc[ZC_L_MIX0] = l_mix0
     zc[ZC_NR_LISTS] = n_lists
 
-    lk = np.zeros((1 + agents, NR_LK_FIELDS), dtype=np.int64)
+    lk = np.zeros((2 + agents, NR_LK_FIELDS), dtype=np.int64)
     lk[:, LK_OWNER] = -1
     return Zone(
         nxt=nxt,
@@ -162,7 +162,7 @@ def build_zone(
         ag=np.zeros((agents, NR_AG_FIELDS), dtype=np.int64),
         rng=np.zeros((agents, 6), dtype=np.int64),
         lk=lk,
-        lkres=np.zeros((1 + agents, 2 * LOCK_TIMELINE), dtype=np.int64),
+        lkres=np.zeros((2 + agents, 2 * LOCK_TIMELINE), dtype=np.int64),
         tree=np.full(2 * tree_leaves, -1, dtype=np.int32),
         ev=np.zeros(NR_EV, dtype=np.int64),
         hist=np.zeros((2, NR_HIST_BUCKETS), dtype=np.int64),

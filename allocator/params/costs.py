@@ -82,6 +82,19 @@ COSTS: tuple[Cost, ...] = (
         "shrink_folio_list work per clean page-cache page reclaimed (isolate, unmap, "
         "free): kswapd reclaims clean cache at roughly 2 GB/s (an estimate)",
     ),
+    Cost(
+        "lru_lock_ns",
+        10,
+        "lruvec->lru_lock acquire+release with irqsave when the lock is free and its line is "
+        "local: as zone_lock_ns (calibration.md s1 'Suggested default timing model')",
+    ),
+    Cost(
+        "lru_folio_ns",
+        30,
+        "per folio added to or deleted from an LRU list under lru_lock (lruvec_add_folio() / "
+        "lruvec_del_folio(): a list operation on the folio's struct page plus the LRU size "
+        "accounting): the same work as a PCP list operation, pcp_list_ns (an estimate)",
+    ),
 )
 
 COST_NAMES: tuple[str, ...] = tuple(c.name for c in COSTS)
@@ -98,8 +111,11 @@ C_CACHELINE_NEAR = 6
 C_CACHELINE_FAR = 7
 C_PAGEBLOCK_SCAN = 8
 C_RECLAIM_PAGE = 9
+C_LRU_LOCK = 10
+C_LRU_FOLIO = 11
 
 assert COST_NAMES.index("reclaim_page_ns") == C_RECLAIM_PAGE
+assert COST_NAMES.index("lru_folio_ns") == C_LRU_FOLIO
 
 
 MAX_COST_NS = 1_000_000_000  # a second per step: beyond any measured cost, inside int64 sums

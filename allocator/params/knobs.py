@@ -136,6 +136,17 @@ USER_KNOBS: tuple[Knob, ...] = (
         "cross-node fallback under memory pressure, which balances out between alike nodes. "
         "0 asks for every node simulated with cross-node frees and fallback: not built yet.",
     ),
+    Knob(
+        "lru_lock",
+        0,
+        0,
+        1,
+        "1 models the node's lruvec->lru_lock beside the allocator's locks: LRU pages (anon "
+        "and page cache) join the LRU through a per-CPU folio_batch moved under the lock when "
+        "full (folio_add_lru() -> folio_batch_move_lru(), mm/swap.c v6.18) and leave it under "
+        "the lock once per free batch (folios_put_refs() -> __page_cache_release()). 0 (the "
+        "default until the published tables are rerun with it) leaves the LRU free of cost.",
+    ),
 )
 
 # Indices into the knob array: engine knobs first, in ENGINE_KNOBS order.
@@ -153,8 +164,10 @@ K_PCP_BATCH = 10
 K_PCP_HIGH = 11
 K_FOLIO_BATCH = 12
 K_SYMMETRIC_NODES = 13
+K_LRU_LOCK = 14
 NR_USER_KNOBS = len(USER_KNOBS)
 assert USER_KNOBS[K_SYMMETRIC_NODES].name == "symmetric_nodes"
+assert USER_KNOBS[K_LRU_LOCK].name == "lru_lock"
 
 # Then one slot per modelled upstream commit (history.py), 1 when the point's kernel has it:
 # set from `kernel` and `revert`, never as knob.<name>.

@@ -28,6 +28,7 @@ from allocator.core.jit import njit, njit_hooked
 from allocator.core.layout import (
     AG_IN_BATCH,
     AG_LAST_OK,
+    AG_LRU_NS,
     AG_NEXT_DECAY,
     AG_OPS,
     AG_RECLAIM_NS,
@@ -97,10 +98,11 @@ from allocator.core.scheduler import tree_update
 from allocator.mm.buddy import node_pfn
 from allocator.mm.locks import batch_lock_release
 from allocator.mm.page_alloc import alloc_pages, free_pages
+from allocator.mm.swap import folio_add_lru, folios_put_lru
 from allocator.mm.tracepoints import trace_event
 from allocator.mm.vmscan import kswapd_step
 from allocator.mm.vmstat import free_blocks_suitable, unusable_free_index_permille
-from allocator.params.knobs import K_VMSTAT_INTERVAL_MS
+from allocator.params.knobs import K_LRU_LOCK, K_VMSTAT_INTERVAL_MS
 
 # --- statistics helpers (cached) -------------------------------------------------------------
 
@@ -170,6 +172,7 @@ def end_warmup(z):
         z.lk[lock, LK_HOLD_NS] = 0
     for a in range(z.ag.shape[0]):
         z.ag[a, AG_SYS_NS] = 0
+        z.ag[a, AG_LRU_NS] = 0
         z.ag[a, AG_OPS] = 0
         z.ag[a, AG_RECLAIM_NS] = 0
     z.zc[ZC_PCP_PAGES_PEAK] = z.zc[ZC_PCP_PAGES]
@@ -211,12 +214,18 @@ def do_alloc(z, ps, cpu, order, mt, gfp, lst, pol):
         list_add_tail(z, z.zc[ZC_L_MIX0] + lst, node)
 
 
+@njit
+def mix_list(z, lst):
+    """The sentinel of mix list `lst`, or of the file LRU for LIST_LRU."""
+    return L_LRU if lst == LIST_LRU else z.zc[ZC_L_MIX0] + lst
+
+
 @njit_hooked
 def do_free(z, ps, cpu, lst, newest, pol):
     """Free the newest or oldest entry of mix list `lst`, or, for LIST_LRU, of the file LRU:
     a truncation (truncate_inode_pages_range() -> folios_put() -> free_unref_folios(), mm/
     truncate.c and mm/swap.c, v6.18) takes the page out of the page cache and off the LRU."""
-    sentinel = L_LRU if lst == LIST_LRU else z.zc[ZC_L_MIX0] + lst
+    sentinel = mix_list(z, lst)
     node = list_last(z, sentinel) if newest else list_first(z, sentinel)
     if node < 0:
         return False
@@ -257,6 +266,7 @@ def run(z, ps, ms, pol, next_op):
     end = z.eng[E_END_NS]
     kswapd = z.zc[ZC_KSWAPD]
     interval = z.knob[K_VMSTAT_INTERVAL_MS] * 1_000_000
+    lru_lock = z.knob[K_LRU_LOCK]
     while True:
         a = z.tree[1]
         t = z.clock[a]
@@ -282,12 +292,17 @@ def run(z, ps, ms, pol, next_op):
             z.clock[a] = z.eng[E_NOW]
         else:
             op, order, mt, gfp, lst, user_ns = next_op(z, ms, a)
+            lru_ns = z.ag[a, AG_LRU_NS]  # LRU time is kernel time, not the allocator's
             if op == OP_ALLOC:
                 do_alloc(z, ps, a, order, mt, gfp, lst, pol)
                 hist_record(z, H_ALLOC, z.eng[E_NOW] - t)
                 z.ag[a, AG_OPS] += 1
+                if lru_lock and gfp & GFP_MOVABLE_PAGE and z.ag[a, AG_LAST_OK]:
+                    folio_add_lru(z, a, order)
             elif op == OP_FREE_OLDEST or op == OP_FREE_NEWEST:
+                if lru_lock:
+                    folios_put_lru(z, a, mix_list(z, lst), op == OP_FREE_NEWEST, max(order, 1))
                 free_batch(z, ps, a, lst, op == OP_FREE_NEWEST, order, pol)
-            z.ag[a, AG_SYS_NS] += z.eng[E_NOW] - t
+            z.ag[a, AG_SYS_NS] += z.eng[E_NOW] - t - (z.ag[a, AG_LRU_NS] - lru_ns)
             z.clock[a] = z.eng[E_NOW] + user_ns
         tree_update(z, a)

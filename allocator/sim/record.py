@@ -17,6 +17,7 @@ import numpy as np
 from allocator.core.catalogue import BY_NAME, EVENTS, GAUGE, SAMPLE_NAMES, series_index
 from allocator.core.consts import PAGEBLOCK_ORDER
 from allocator.core.layout import (
+    AG_LRU_NS,
     AG_OPS,
     AG_RECLAIM_NS,
     AG_SYS_NS,
@@ -91,7 +92,9 @@ class Counters:
     ev: np.ndarray
     hist: np.ndarray
     zone_lock: np.ndarray  # z.lk[LOCK_ZONE]
+    lru_lock: np.ndarray  # z.lk[-1] (mm/swap.py)
     pcp_lock_wait_ns: int
+    lru_ns: int
     ops: int
     sys_ns: int
     reclaim_ns: int  # direct reclaim, all CPUs
@@ -105,7 +108,9 @@ def counters(z: Any) -> Counters:
         ev=z.ev.copy(),
         hist=z.hist.copy(),
         zone_lock=z.lk[LOCK_ZONE].copy(),
-        pcp_lock_wait_ns=int(z.lk[1:, LK_WAIT_NS].sum()),
+        lru_lock=z.lk[-1].copy(),
+        pcp_lock_wait_ns=int(z.lk[1:-1, LK_WAIT_NS].sum()),
+        lru_ns=int(z.ag[:ncpu, AG_LRU_NS].sum()),
         ops=int(z.ag[:ncpu, AG_OPS].sum()),
         sys_ns=int(z.ag[:ncpu, AG_SYS_NS].sum()),
         reclaim_ns=int(z.ag[:ncpu, AG_RECLAIM_NS].sum()),
@@ -179,7 +184,9 @@ def collect_metrics(
             ev=now.ev - b.ev,
             hist=now.hist - b.hist,
             zone_lock=now.zone_lock - b.zone_lock,
+            lru_lock=now.lru_lock - b.lru_lock,
             pcp_lock_wait_ns=now.pcp_lock_wait_ns - b.pcp_lock_wait_ns,
+            lru_ns=now.lru_ns - b.lru_ns,
             ops=now.ops - b.ops,
             sys_ns=now.sys_ns - b.sys_ns,
             reclaim_ns=now.reclaim_ns - b.reclaim_ns,
@@ -218,8 +225,8 @@ def collect_metrics(
         "sim_time_ns": sim_ns,
         "throughput_ops_per_s": _frac(ops * 1e9, sim_ns),
         "sys_frac": _frac(sys_ns, ncpu * sim_ns),
-        "kernel_sys_frac": _frac(sys_ns, ncpu * sim_ns)
-        + kernel_frac * max(busy_frac - _frac(sys_ns, ncpu * sim_ns), 0.0),
+        "kernel_sys_frac": _frac(sys_ns + now.lru_ns, ncpu * sim_ns)
+        + kernel_frac * max(busy_frac - _frac(sys_ns + now.lru_ns, ncpu * sim_ns), 0.0),
         "thp_alloc_success_frac": _frac(thp - int(ev[EV_THP_FAIL]), thp) if thp else 1.0,
         "alloc_latency_p50_ns": percentile(now.hist[H_ALLOC], 0.50, int(hmax[H_ALLOC])),
         "alloc_latency_p99_ns": percentile(now.hist[H_ALLOC], 0.99, int(hmax[H_ALLOC])),
@@ -235,6 +242,11 @@ def collect_metrics(
         "zone_lock_pages_per_acq": _frac(m["zone_lock_pages"], int(zl[LK_ACQ])),
         "zone_lock_wait_frac": _frac(int(zl[LK_WAIT_NS]), ncpu * sim_ns),
         "pcp_lock_wait_ns": now.pcp_lock_wait_ns,
+        "lru_lock_acquisitions": int(now.lru_lock[LK_ACQ]),
+        "lru_lock_hold_ns": int(now.lru_lock[LK_HOLD_NS]),
+        "lru_lock_wait_ns": int(now.lru_lock[LK_WAIT_NS]),
+        "lru_lock_wait_frac": _frac(int(now.lru_lock[LK_WAIT_NS]), ncpu * sim_ns),
+        "lru_frac": _frac(now.lru_ns, ncpu * sim_ns),
         "pcp_alloc_hit_frac": _frac(
             ev[EV_PCP_ALLOC_HIT], int(ev[EV_PCP_ALLOC_HIT]) + int(ev[EV_PCP_ALLOC_MISS])
         ),
