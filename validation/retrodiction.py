@@ -4,8 +4,10 @@ Each case of ../shared/reference/published-results.md that the model can express
 machine of the posting (CPUs, sockets as nodes by the symmetric shortcut, memory), before and
 after the change (`kernel` and `revert`, allocator/params/history.py), at steady state, on the
 one cost table every verdict uses (allocator/params/costs.py): no case sets a constant. A case
-is *calibration* when its result set a constant of that table (it is shown, not scored) and
-*validation* otherwise; the score is the validation rows': the share whose model change has the
+is *calibration* when its result set a constant of that table (it is shown, not scored), a
+*variant* when it reruns a validation case with a mechanism that is off by default turned on
+(shown, not scored: its published rows are already counted), and *validation* otherwise; the
+score is the validation rows': the share whose model change has the
 published change's sign, and the share whose ratio model/published lies in [0.5, 2]. Cases the
 model cannot express are listed with the reason, as misses of the model, not left out.
 
@@ -58,7 +60,8 @@ class Case:
     key: str
     rows: str  # published-results.md rows / passages
     change: str
-    role: str  # "validation" or "calibration"
+    role: str  # "validation", "calibration", or "variant" (a validation case again with a
+    # mechanism that is off by default turned on: shown, not scored, so no row counts twice)
     machine: dict[str, Any]  # Spec flat keys of the machine and workload
     machine_note: str  # where each machine parameter comes from
     steps: tuple[tuple[str, dict[str, Any]], ...] = ()  # (label, flat keys); the first is base
@@ -100,21 +103,29 @@ CASES: tuple[Case, ...] = (
         metrics=(Metric("kbuild score", "throughput_ops_per_s", (100.0, 98.8, 99.3)),),
         cap="20s",
     ),
-    Case(
-        "cascadelake-page_fault1", "27 (Q15, the vanilla column)",
-        "page_fault1 throughput against the number of processes", "validation",
-        {"cpus": 80, "nodes": 2, "mem": "192GiB", "mix": "page_fault1"},
+    *(Case(
+        key, "27 (Q15, the vanilla column)",
+        "page_fault1 throughput against the number of processes" + what, role,
+        {"cpus": 80, "nodes": 2, "mem": "192GiB", "mix": "page_fault1", "kernel": "v6.6",
+         **lru},
         "2-socket CascadeLake, 40 cores / 80 CPUs with HT, as 2 nodes of 40 CPUs; the model "
         "has no SMT, so its 80 CPUs are 80 cores' worth; memory not stated: 192 GiB assumed; "
-        "will-it-scale processes spread evenly over the sockets; counts that do not split "
-        "evenly (5, 21, 79) are run as the even count next to them, and the 110-320 "
-        "process rows (more processes than CPUs) cannot be expressed",
+        "the posting's vanilla kernel is v5.17-rc (the series went into v5.18), before the "
+        "v6.7 auto-tuning: v6.6 is the nearest preset; will-it-scale processes spread evenly "
+        "over the sockets; counts that do not split evenly (5, 21, 79) are run as the even "
+        "count next to them, and the 110-320 process rows (more processes than CPUs) cannot "
+        "be expressed",
         steps=tuple((f"{n} processes", {"mix.page_fault1.tasks": n})
                     for n in (2, 8, 12, 30, 48, 80)),
         metrics=(Metric("Hmean ops", "throughput_ops_per_s",
                         (2694662.26, 9642169.10, 12167502.10, 25157348.61, 27694013.85,
                          25928742.64)),),
-    ),
+        cap="10s",  # a saturated zone->lock at v6.6 costs ~20 CPU-s per simulated second
+    ) for key, what, role, lru in (
+        ("cascadelake-page_fault1", "", "validation", {}),
+        ("cascadelake-page_fault1-lru", ", with the LRU lock (knob.lru_lock = 1: Aaron Lu's "
+         "profile of this machine puts most of its ~70% lock contention on the LRU path)",
+         "variant", {"knob.lru_lock": 1}))),
     Case(
         "batch-hold", "4 (Q4, Sapphire Rapids rows; calibration.md s2)",
         "zone->lock hold per bulk free against pcp->batch, pcp->high = 2 * batch",
@@ -201,7 +212,7 @@ def run_case(case: Case, cap: str, seed: int, pool: ProcessPoolExecutor) -> dict
         steps.append({"label": label, "keys": keys, "stationary": bool(r["stationary"]),
                       "window_s": r["window_ns"] / 1e9, "warmup_s": r["warmup_ns"] / 1e9,
                       "cpu_s": r["cpu_s"], "values": values})
-    return {"key": case.key, "steps": steps}
+    return {"key": case.key, "steps": steps, "sim_version": SIM_VERSION}
 
 
 def changes(case: Case, result: dict[str, Any]) -> list[dict[str, Any]]:
@@ -228,9 +239,12 @@ def changes(case: Case, result: dict[str, Any]) -> list[dict[str, Any]]:
 
 def markdown(results: dict[str, dict[str, Any]], cap: str, seed: int,
              version: str = SIM_VERSION) -> str:
+    versions = {r.get("sim_version", version) for r in results.values() if "steps" in r}
+    on = (f"on simulator {version}" if versions <= {version} else
+          "on the simulator version each case names (`--update` reran some cases)")
     lines = [
         f"Made by `python validation/retrodiction.py --cap {cap} --seed {seed} --write-docs` "
-        f"on simulator {version}: one seed, each point at steady state (duration and "
+        f"{on}: one seed, each point at steady state (duration and "
         f"warm-up auto, cap {cap} unless the case says), the default cost table. Changes are "
         "relative to each case's first row; ± is the model's 95% half-width where the "
         "metric has one. 'sign' agrees when both changes have the same sign or both are "
@@ -264,7 +278,8 @@ def markdown(results: dict[str, dict[str, Any]], cap: str, seed: int,
             if case.role == "validation":
                 scored.append(row)
         cpu = sum(s["cpu_s"] for s in res["steps"])
-        lines += ["", f"({len(res['steps'])} points, {cpu / 60:.1f} CPU-minutes.)", ""]
+        lines += ["", f"({len(res['steps'])} points, {cpu / 60:.1f} CPU-minutes, simulator "
+                  f"{res.get('sim_version', version)}.)", ""]
     attempted = [c for c in CASES if c.key in results and not c.missing]
     missed = [c for c in CASES if c.key in results and c.missing]
     signs = sum(r["sign"] for r in scored)
@@ -300,6 +315,8 @@ def main() -> None:
     parser.add_argument("--json", type=Path, help="also write the raw results here")
     parser.add_argument("--write-docs", action="store_true")
     parser.add_argument("--from-json", type=Path, help="render this earlier --json run")
+    parser.add_argument("--update", type=Path, help="an earlier --json run: rerun --cases "
+                        "in it, keep its other cases (each case keeps its simulator version)")
     args = parser.parse_args()
     keys = [k for k in args.cases.split(",") if k] or [c.key for c in CASES]
     unknown = set(keys) - {c.key for c in CASES}
@@ -313,9 +330,20 @@ def main() -> None:
         args.cap, args.seed, version = stored["cap"], stored["seed"], stored["sim_version"]
     else:
         version = SIM_VERSION
+        if args.update:
+            stored = json.loads(args.update.read_text())
+            for key, res in stored["results"].items():
+                if key not in keys and "steps" in res:
+                    res.setdefault("sim_version", stored["sim_version"])
+            results = {k: v for k, v in stored["results"].items() if k not in keys}
+            if (stored["cap"], stored["seed"]) != (args.cap, args.seed):
+                parser.error(f"--update {args.update} ran --cap {stored['cap']} --seed "
+                             f"{stored['seed']}: rerun its cases with the same")
+            args.json = args.json or args.update
+            keys = [c.key for c in CASES if c.key in keys or c.key in results]
         with ProcessPoolExecutor(args.workers) as pool:
             for case in CASES:
-                if case.key in keys:
+                if case.key in keys and case.key not in results:
                     results[case.key] = run_case(case, args.cap, args.seed, pool)
                     print(f"{case.key}: done", flush=True)
     text = markdown(results, args.cap, args.seed, version)

@@ -19,7 +19,7 @@ def test_every_case_builds_on_the_model_or_says_why_not():
         if case.missing:
             assert not case.steps and len(case.missing) > 20  # a reason, not a word
             continue
-        assert case.role in ("validation", "calibration") and case.machine_note
+        assert case.role in ("validation", "calibration", "variant") and case.machine_note
         for _, keys in case.steps:
             Spec.from_flat({**case.machine, **keys, "duration": "auto", "warmup": "auto"})
         for m in case.metrics:
