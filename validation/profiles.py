@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import time
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
@@ -33,8 +32,8 @@ from pathlib import Path
 from typing import Any
 
 from allocator import SIM_VERSION, Spec, simulate
+from docs_section import write_section
 
-DOCS = Path(__file__).resolve().parents[1] / "docs" / "validation.md"
 START, END = "<!-- profiles:start -->", "<!-- profiles:end -->"
 
 
@@ -168,14 +167,6 @@ def markdown(results: dict[str, dict[str, Any]], cap: str, seed: int, version: s
     return "\n".join(lines)
 
 
-def write_docs(text: str) -> None:
-    doc = DOCS.read_text()
-    if START not in doc:
-        raise SystemExit(f"{DOCS}: no {START} marker")
-    pattern = re.compile(re.escape(START) + ".*?" + re.escape(END), re.S)
-    DOCS.write_text(pattern.sub(lambda _: f"{START}\n{text}\n{END}", doc))
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cap", default="30s", help="duration_cap of each point")
@@ -204,7 +195,7 @@ def main() -> None:
                                          "seed": args.seed, "results": results},
                                         indent=1, default=str) + "\n")
     if args.write_docs:
-        write_docs(text)
+        write_section(text, START, END)
 
 
 if __name__ == "__main__":

@@ -23,7 +23,6 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import re
 import time
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
@@ -31,8 +30,8 @@ from pathlib import Path
 from typing import Any
 
 from allocator import SIM_VERSION, Spec, simulate
+from docs_section import write_section
 
-DOCS = Path(__file__).resolve().parents[1] / "docs" / "validation.md"
 START, END = "<!-- retrodiction:start -->", "<!-- retrodiction:end -->"
 SAME = 0.005  # |change| below this (0.5%) is "no change" on either side
 
@@ -298,14 +297,6 @@ def _num(x: float) -> str:
     return f"{x:.4g}"
 
 
-def write_docs(text: str) -> None:
-    doc = DOCS.read_text()
-    if START not in doc:
-        raise SystemExit(f"{DOCS}: no {START} marker")
-    pattern = re.compile(re.escape(START) + ".*?" + re.escape(END), re.S)
-    DOCS.write_text(pattern.sub(lambda _: f"{START}\n{text}\n{END}", doc))
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cases", default="", help="comma-separated case keys (default: all)")
@@ -353,7 +344,7 @@ def main() -> None:
                   "results": results}
         args.json.write_text(json.dumps(stored, indent=1, default=str) + "\n")
     if args.write_docs:
-        write_docs(text)
+        write_section(text, START, END)
 
 
 if __name__ == "__main__":
