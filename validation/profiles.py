@@ -66,7 +66,7 @@ PROFILES: tuple[Profile, ...] = (
         "lkp-icl-2sp4: the report's metric is will-it-scale.128.processes at nr_task 100% and "
         "LKP's machine line says 128 threads, 2 sockets, 128G (Aaron Lu's text says 48 "
         "cores/96 CPUs; the metric's name is followed); v5.18-rc4 lacks v6.6's free_high, "
-        "which order-0 page_fault1 never triggers; the model has no LRU lock",
+        "which order-0 page_fault1 never triggers; the LRU lock runs in the second model row",
         0.477, "get_page_from_freelist 42.83% + free_pcppages_bulk 4.90%",
         0.4053, "nqsls under rmqueue_bulk 36.25% + under free_pcppages_bulk 4.28%",
         0.3213, "nqsls under folio_lruvec_lock_irqsave: release_pages 22.33% + "
