@@ -167,8 +167,9 @@ CASES: tuple[Case, ...] = (
         "validation", {}, "", missing="netperf UDP_STREAM: no network mix"),
     Case(
         "d8a759b57035-page_fault2", "39", "double zone's batchsize (v4.19)", "validation",
-        {}, "", missing="no page_fault2 mix yet (issue 15, item 2), and the LRU lock that "
-        "dominates it is not modelled"),
+        {}, "", missing="no page_fault2 mix yet (issue 15, item 2); the LRU lock that "
+        "dominates it is modelled (knob.lru_lock) but off by default, its per-folio cost "
+        "an estimate"),
     Case(
         "rfc-depth-tuning", "10, 11, 12 (Q9)", "the July 2023 RFC of depth-based PCP tuning",
         "validation", {}, "", missing="not the merged code: the RFC's algorithm differs "
