@@ -11,7 +11,7 @@ python -m pytest -q "$here/../tests/sweep/test_describe_table.py" \
 python "$here/calibration.py" --cpus 32 --duration 60ms --out "$here/../docs/validation"
 python "$here/behaviour_plots.py" --out "$here/../docs/validation"
 python "$here/../benchmarks/rfc_table.py" --seeds 3 --choice-seeds 2
-python "$here/profiles.py" --seeds 1
+python "$here/profiles.py" --cap 30s --json "$here/../docs/validation/profiles.json" --write-docs
 python "$here/steady_synthetic.py"
 python "$here/steady_state.py" --cpus 16 --mem 16GiB --seed 1 --cap 60s
 python "$here/zoneinfo_samples.py"
