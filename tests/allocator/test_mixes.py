@@ -8,7 +8,18 @@ import numpy as np
 import pytest
 
 from allocator import Spec, SpecError, simulate
-from allocator.core.layout import T_CPU, T_EVENT, T_ORDER, T_PFN, T_TIME, TR_ALLOC, TR_FREE
+from allocator.core.consts import GFP_LRU, MIGRATE_MOVABLE
+from allocator.core.layout import (
+    T_ARG,
+    T_CPU,
+    T_EVENT,
+    T_MT,
+    T_ORDER,
+    T_PFN,
+    T_TIME,
+    TR_ALLOC,
+    TR_FREE,
+)
 
 
 def stream(mix, cpus=8, mem=1 << 30, duration_ms=40, **params):
@@ -72,6 +83,34 @@ def test_page_fault1_tasks_must_fit_the_machine_and_split_over_nodes():
     with pytest.raises(SpecError, match=r"tasks must be a multiple of nodes \(2\)"):
         Spec(cpus=8, mem_bytes=1 << 30, nodes=2, mix="page_fault1", mix_params={"tasks": 3})
     Spec(cpus=8, mem_bytes=1 << 30, nodes=2, mix="page_fault1", mix_params={"tasks": 4})
+
+
+def test_page_fault2_brings_each_file_page_in_once_and_frees_only_the_copies():
+    r, allocs, frees, pairs = stream("page_fault2", cpus=4, map_bytes="4MiB", duration_ms=30,
+                                     tasks=3)
+    assert set(allocs[:, T_ORDER].tolist()) == {0}
+    assert set(allocs[:, T_CPU].tolist()) == {0, 1, 2}
+    file = allocs[(allocs[:, T_ARG] & GFP_LRU) != 0]
+    # each task's 1024-page file comes into the page cache once, never freed by the loop
+    assert Counter(file[:, T_CPU].tolist()) == {0: 1024, 1: 1024, 2: 1024}
+    assert r["lru_pages_peak"] == 3 * 1024
+    live_file = set()
+    for row in r.trace:
+        if row[T_EVENT] == TR_ALLOC and row[T_PFN] >= 0 and row[T_ARG] & GFP_LRU:
+            live_file.add(row[T_PFN])
+        elif row[T_EVENT] == TR_FREE:
+            assert row[T_PFN] not in live_file
+    assert len(live_file) == 3 * 1024
+    # the copies cycle as page_fault1's pages do: several whole mappings per task, freed
+    # by the CPU that faulted them
+    copies = len(allocs) - len(file)
+    assert copies > 3 * 3 * 1024
+    assert remote_share(pairs) == 0
+    # a file page's fault is followed by its copy on the same CPU: the copies of the first
+    # pass interleave with the file pages one for one
+    first = [row for row in allocs if row[T_CPU] == 0][:200]
+    kinds = [bool(row[T_ARG] & GFP_LRU) for row in first if row[T_MT] == MIGRATE_MOVABLE]
+    assert all(kinds[i] != kinds[i + 1] for i in range(len(kinds) - 1))
 
 
 def test_kbuild_orders_and_local_frees():
