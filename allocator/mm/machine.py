@@ -77,9 +77,11 @@ def recommended_min_free_kbytes(managed_pages: int, high_wmark: int, nr_zones: i
     return recommended << (PAGE_SHIFT - 10)
 
 
-def zone_batchsize(managed_pages: int) -> int:
-    """zone_batchsize(): ~1/1024 of the zone, at most 1 MiB, /4, rounded to 2^n - 1."""
-    batch = min(managed_pages >> 10, (1 << 20) >> PAGE_SHIFT)
+def zone_batchsize(managed_pages: int, batch_1m: int = 1) -> int:
+    """zone_batchsize(): ~1/1024 of the zone, at most 1 MiB, /4, rounded to 2^n - 1.
+    `batch_1m` 0: at most 512 KiB, the code before d8a759b57035 (v4.19; params/history.py)."""
+    cap = (1 << 20) if batch_1m else (512 << 10)
+    batch = min(managed_pages >> 10, cap >> PAGE_SHIFT)
     batch //= 4
     batch = max(batch, 1)
     return rounddown_pow_of_two(batch + batch // 2) - 1
@@ -188,6 +190,7 @@ def boot_zones(
     pcp_high: int = 0,
     pcp_high_zonesize: int = 1,
     pcp_high_autotune: int = 1,
+    zone_batch_1m: int = 1,
 ) -> Boot:
     """Boot order as in the kernel: init_per_zone_wmark_min() computes min_free_kbytes from
     nr_free_buffer_pages() (watermarks still 0) and sets every zone's watermarks and
@@ -197,6 +200,7 @@ def boot_zones(
     PCP high follows the final low watermark, split over the CPUs of the zone's node.
     `pcp_batch` and `pcp_high` replace the derived batch and pin high, when not 0.
 
+    `zone_batch_1m` (d8a759b57035, v4.19) doubles the batch's cap (zone_batchsize()).
     Two commits shape high (params/history.py): `pcp_high_zonesize` (b92ca18e8ca5, v5.14)
     derives it from zone_highsize(), where before it was 6 * batch (pageset_set_batch(),
     v5.13); `pcp_high_autotune` (51a755c56dc0, v6.7) sets high_max to the fraction-8 size,
@@ -217,7 +221,7 @@ def boot_zones(
     zones = []
     for z in topology.zones:
         wmin, low, high, promo = marks[(z.node, z.idx)]
-        raw_batch = pcp_batch or zone_batchsize(z.managed_pages)
+        raw_batch = pcp_batch or zone_batchsize(z.managed_pages, zone_batch_1m)
         cpus = topology.node_cpus[z.node]
         if pcp_high:
             high_min = high_max = pcp_high
@@ -296,7 +300,8 @@ def machine_from_boot(boot: Boot, mem_bytes: int) -> Machine:
 
 # the knobs (sysctls) boot_zones() reads, by the names of its keyword arguments
 BOOT_KNOBS = ("min_free_kbytes", "watermark_scale_factor", "percpu_pagelist_high_fraction",
-              "thp", "pcp_batch", "pcp_high", "pcp_high_zonesize", "pcp_high_autotune")
+              "thp", "pcp_batch", "pcp_high", "pcp_high_zonesize", "pcp_high_autotune",
+              "zone_batch_1m")
 
 
 def derive_machine(

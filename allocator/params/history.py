@@ -41,6 +41,18 @@ V6_7_SERIES = ("[PATCH -V3 n/9] mm: PCP high auto-tuning, "
 
 COMMITS: tuple[Commit, ...] = (
     Commit(
+        "d8a759b57035", "mm, page_alloc: double zone's batchsize", "v4.19", "Aaron Lu",
+        "zone_batch_1m",
+        "zone_batchsize() caps a zone's batch at 1 MiB of pages before dividing by 4: "
+        "batch 63 on any zone of 1 GiB or more; reverted, at 512 KiB, as v4.18's "
+        "zone_batchsize() did: batch 31 (and pcp->high 6 * 31 = 186 with b92ca18e8ca5 "
+        "reverted too)",
+        "[RFC PATCH] 20180711055855.29072-1-aaron.lu@intel.com (31 to 63); v4.18's "
+        "zone_batchsize() read in mm/page_alloc.c (`if (batch * PAGE_SIZE > 512 * 1024)`)",
+        id_source="quoted with its subject by later mail: Mel Gorman's reply to Aaron Lu, "
+        "2018-10-17, and Liu Shixin's 'mm: add pcp_free to meminfo' threads, 2022-08; not "
+        "checked against a listing of Linus's tree"),
+    Commit(
         "44042b449872", "mm/page_alloc: allow high-order pages to be stored on the per-cpu lists",
         "v5.14", "Mel Gorman", "pcp_high_order",
         "orders 1..3 and THPs (order 9, with THP on) go through the PCP lists "

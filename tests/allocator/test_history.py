@@ -121,6 +121,15 @@ def test_every_commit_is_cited():
 # --- one test per switch: the mechanism it names ---------------------------------------------
 
 
+def test_d8a759b57035_batch_doubles_from_31_to_63():
+    assert box("v6.6").machine.batch == BATCH
+    m = box("v6.6", ["d8a759b57035"]).machine
+    assert m.batch == 31
+    # v4.18 as far as the switches go: 6 * 31 pages of high
+    m = box("v6.6", ["d8a759b57035", "b92ca18e8ca5"]).machine
+    assert (m.batch, m.high_min, m.high_max) == (31, 186, 186)
+
+
 def test_44042b449872_high_orders_on_the_pcp():
     assert pcp_allowed_order(box().z, 3) and pcp_allowed_order(box().z, 9)
     z = box("v6.6", ["44042b449872"]).z
