@@ -1,12 +1,13 @@
 """Validation: the model against published perf profiles of unmodified kernels
 (../shared/reference/allocator-profiles.md), each on the profiled machine and kernel.
 
-    python validation/profiles.py [--cap 30s] [--seed 1] [--workers 2] [--json FILE]
-        [--write-docs] [--from-json FILE]
+    python validation/profiles.py [--profiles R1,R2,R4] [--cap 30s] [--seed 1] [--workers 2]
+        [--json FILE] [--write-docs] [--from-json FILE] [--update FILE]
 
 Each profile runs on its machine (sockets as nodes, the stated memory), at the nearest kernel
-preset that the profiled kernel does not postdate in what the model switches (both profiles
-predate the v6.7 PCP auto-tuning series, so v6.6), at steady state, upstream policy; again
+preset that the profiled kernel does not postdate in what the model switches (R1 and R2
+predate the v6.7 PCP auto-tuning series, so v6.6; R4 has it, so v6.7), at steady state,
+upstream policy; again
 with the LRU lock (`knob.lru_lock = 1`, allocator/mm/swap.py); and at v7.0, which shows how
 much of the comparison is the kernel. Printed per profile: the allocator's share of CPU time,
 the zone->lock and lru_lock spinning shares, the work rate, the allocator time per allocation
@@ -18,7 +19,8 @@ was set from them (`cost.lru_folio_ns` is an estimate, not fitted to R1's LRU sh
 allocator, spinning, rate and per-allocation columns are validation.
 Prints a Markdown table and the notes behind each published figure; --write-docs replaces the
 section between the profiles markers of docs/validation.md, --from-json renders an earlier
---json run (docs/validation/profiles.json holds the published one).
+--json run (docs/validation/profiles.json holds the published one), --update FILE reruns
+--profiles in an earlier --json run and keeps its others (each keeps its simulator version).
 """
 
 from __future__ import annotations
@@ -44,18 +46,19 @@ class Profile:
     machine: dict[str, Any]  # Spec flat keys of the machine and workload
     kernel: str  # the model's preset for the profiled kernel
     machine_note: str
-    alloc_share: float  # published allocator share of cycles (validation)
+    alloc_share: float | None  # published allocator share of cycles (validation); None:
+    # the report does not print it
     alloc_basis: str
     spin_share: float  # published zone->lock spinning share of cycles (validation)
     spin_basis: str
     lru_share: float  # published lruvec->lru_lock spinning share of cycles (validation)
     lru_basis: str
-    rate: float  # published work rate (validation)
+    rate: float | None  # published work rate (validation)
     rate_what: str  # "pages/s" (machine-wide faults per second) or "allocs/CPU-s"
     rate_basis: str
-    per_alloc_ns: float  # published allocator time per fault (validation, derived)
+    per_alloc_ns: float | None  # published allocator time per fault (validation, derived)
     per_alloc_basis: str
-    sys_share: float  # published whole-kernel %sys of busy time (calibration)
+    sys_share: float | None  # published whole-kernel %sys of busy time (calibration)
     sys_basis: str
 
 
@@ -91,6 +94,23 @@ PROFILES: tuple[Profile, ...] = (
         "6.6% x 48,338 busy CPU-s / 1.534e9 faults (4.0% without clearing: 1.26 us)",
         0.164, "mpstat sys 9.32 / (sys 9.32 + usr 47.65)",
     ),
+    Profile(
+        "R4", "R4 page_fault2, Skylake 2S, 104 processes (v6.8-rc, mm tree of March 2024)",
+        {"cpus": 104, "nodes": 2, "mem": "192GiB", "mix": "page_fault2"}, "v6.7",
+        "lkp-skl-fpga01: 104 threads, 2 sockets, 192G; process mode, nr_task 100%; the base "
+        "kernel (5dad604809, the mm tree before 'mm: make folios_put() the basis of "
+        "release_pages()') has the v6.7 auto-tuning and none of the later switched commits, "
+        "so v6.7; the report prints only the rows that changed: no allocator share, no rate, "
+        "no mpstat line",
+        None, "get_page_from_freelist and rmqueue are not printed (free_unref_page_list "
+        "0.42%)",
+        0.0135, "_raw_spin_lock 1.35% of cycles, zone->lock and every other plain spinlock "
+        "(page table locks among them) together: an upper bound",
+        0.6647, "nqsls under folio_lruvec_lock_irqsave: folio_batch_move_lru (LRU add) "
+        "44.84% + release_pages 21.63%",
+        None, "pages/s", "will-it-scale's score is not printed", None, "not printed",
+        None, "no mpstat line",
+    ),
 )
 
 
@@ -124,9 +144,9 @@ def model_values(p: Profile, r: dict[str, Any]) -> dict[str, Any]:
             "sys_share": r["kernel_sys_frac"], "stationary": bool(r["stationary"])}
 
 
-def _pct(x: float | None) -> str:
+def _pct(x: float | None, missing: str = "not modelled") -> str:
     if x is None:
-        return "not modelled"
+        return missing
     return f"{100 * x:.2f}%" if x < 0.1 else f"{100 * x:.1f}%"
 
 
@@ -136,8 +156,9 @@ def _rate(x: float, what: str) -> str:
 
 def markdown(results: dict[str, dict[str, Any]], cap: str, seed: int, version: str) -> str:
     lines = [
-        f"Made by `python validation/profiles.py --cap {cap} --seed {seed}` on simulator "
-        f"{version}: upstream policy, one seed, each point at steady state (duration and "
+        f"Made by `python validation/profiles.py --cap {cap} --seed {seed}` on the simulator "
+        f"version each profile names (`--update` reran some): upstream policy, one seed, each "
+        f"point at steady state (duration and "
         f"warm-up auto, cap {cap}). Published figures are shares of sampled cycles; the "
         "model's are shares of CPU time.",
         "",
@@ -146,11 +167,14 @@ def markdown(results: dict[str, dict[str, Any]], cap: str, seed: int, version: s
         "stationary |",
         "|---|---|---:|---:|---:|---:|---:|---:|---|",
     ]
-    for p in PROFILES:
+    shown = [p for p in PROFILES if p.key in results]
+    for p in shown:
+        per_alloc = "not printed" if p.per_alloc_ns is None else f"{p.per_alloc_ns / 1e3:.2f} us"
+        rate = "not printed" if p.rate is None else _rate(p.rate, p.rate_what)
         lines.append(
-            f"| {p.title} | published | {_pct(p.alloc_share)} | {_pct(p.spin_share)} | "
-            f"{_pct(p.lru_share)} | {_rate(p.rate, p.rate_what)} | "
-            f"{p.per_alloc_ns / 1e3:.2f} us | {_pct(p.sys_share)} | |")
+            f"| {p.title} | published | {_pct(p.alloc_share, 'not printed')} | "
+            f"{_pct(p.spin_share)} | {_pct(p.lru_share)} | {rate} | {per_alloc} | "
+            f"{_pct(p.sys_share, 'not printed')} | |")
         for (label, _), r in zip(variants(p), results[p.key]["runs"], strict=True):
             m = model_values(p, r)
             lines.append(
@@ -159,9 +183,10 @@ def markdown(results: dict[str, dict[str, Any]], cap: str, seed: int, version: s
                 f"{m['per_alloc_ns'] / 1e3:.2f} us | {_pct(m['sys_share'])} | "
                 f"{'yes' if m['stationary'] else 'no'} |")
     lines.append("")
-    for p in PROFILES:
+    for p in shown:
         lines.append(
-            f"- **{p.key}**: {p.machine_note}. Allocator share: {p.alloc_basis}. Spinning: "
+            f"- **{p.key}** (simulator {results[p.key].get('sim_version', version)}): "
+            f"{p.machine_note}. Allocator share: {p.alloc_basis}. Spinning: "
             f"{p.spin_basis}; LRU: {p.lru_basis}. Rate: {p.rate_basis}. Per allocation: "
             f"{p.per_alloc_basis}. Whole-kernel: {p.sys_basis}.")
     return "\n".join(lines)
@@ -175,19 +200,38 @@ def main() -> None:
     parser.add_argument("--json", type=Path, help="also write the raw records here")
     parser.add_argument("--write-docs", action="store_true")
     parser.add_argument("--from-json", type=Path, help="render this earlier --json run")
+    parser.add_argument("--profiles", default="", help="comma-separated keys (default: all)")
+    parser.add_argument("--update", type=Path, help="an earlier --json run: rerun --profiles "
+                        "in it, keep its others")
     args = parser.parse_args()
+    keys = [k for k in args.profiles.split(",") if k] or [p.key for p in PROFILES]
+    unknown = set(keys) - {p.key for p in PROFILES}
+    if unknown:
+        parser.error(f"unknown profile {', '.join(sorted(unknown))}; known: "
+                     f"{', '.join(p.key for p in PROFILES)}")
     if args.from_json:
         stored = json.loads(args.from_json.read_text())
         results, version = stored["results"], stored["sim_version"]
         args.cap, args.seed = stored["cap"], stored["seed"]
     else:
-        flats = [{**p.machine, **keys, "seed": args.seed, "duration": "auto",
+        results, version = {}, SIM_VERSION
+        if args.update:
+            stored = json.loads(args.update.read_text())
+            if (stored["cap"], stored["seed"]) != (args.cap, args.seed):
+                parser.error(f"--update {args.update} ran --cap {stored['cap']} --seed "
+                             f"{stored['seed']}: rerun its profiles with the same")
+            results = {k: {"sim_version": stored["sim_version"], **v}
+                       for k, v in stored["results"].items() if k not in keys}
+            args.json = args.json or args.update
+        todo = [p for p in PROFILES if p.key in keys]
+        flats = [{**p.machine, **kv, "seed": args.seed, "duration": "auto",
                   "warmup": "auto", "duration_cap": args.cap}
-                 for p in PROFILES for _, keys in variants(p)]
+                 for p in todo for _, kv in variants(p)]
         with ProcessPoolExecutor(args.workers) as pool:
             records = iter(list(pool.map(_run, flats)))
-        results = {p.key: {"runs": [next(records) for _ in variants(p)]} for p in PROFILES}
-        version = SIM_VERSION
+        for p in todo:
+            results[p.key] = {"sim_version": SIM_VERSION,
+                              "runs": [next(records) for _ in variants(p)]}
     text = markdown(results, args.cap, args.seed, version)
     print(text)
     if args.json:
