@@ -38,7 +38,12 @@ from allocator.core.layout import (
     LK_WAIT_NS,
     LOCK_ZONE,
 )
-from allocator.params.costs import C_CACHELINE_FAR, C_CACHELINE_NEAR
+from allocator.params.costs import (
+    C_CACHELINE_FAR,
+    C_CACHELINE_NEAR,
+    C_ZONE_LOCK,
+    C_ZONE_LOCK_HANDOFF,
+)
 from allocator.params.knobs import K_CPUS_PER_SOCKET
 
 
@@ -147,6 +152,19 @@ def spin_lock(z, lock, cpu, acquire_ns):
     z.lk[lock, LK_T0] = t
     z.lk[lock, LK_TRANSFER] = transfer
     z.eng[E_NOW] = t + transfer + acquire_ns
+
+
+@njit
+def zone_spin_lock(z, cpu):
+    """spin_lock(&zone->lock) (rmqueue_bulk(), free_pcppages_bulk(), free_one_page(),
+    rmqueue_buddy(), mm/page_alloc.c v7.0): acquire + release, and when another CPU held it
+    last, the section's fixed part (cost.zone_lock_handoff_ns: the lines the section works on
+    come over with the lock), counted in the hold."""
+    prev = z.lk[LOCK_ZONE, LK_OWNER]
+    fixed = z.cost[C_ZONE_LOCK]
+    if prev >= 0 and prev != cpu:
+        fixed += z.cost[C_ZONE_LOCK_HANDOFF]
+    spin_lock(z, LOCK_ZONE, cpu, fixed)
 
 
 @njit

@@ -43,10 +43,10 @@ from allocator.core.layout import (
 from allocator.core.lists import list_del, list_first
 from allocator.core.scheduler import tree_update
 from allocator.mm.buddy import __rmqueue, node_pfn, pfn_node
-from allocator.mm.locks import batch_lock_release, spin_lock, spin_unlock
+from allocator.mm.locks import batch_lock_release, spin_unlock, zone_spin_lock
 from allocator.mm.pcp import free_one_page, pcp_allowed_order
 from allocator.mm.watermark import wmark_pages, zone_watermark_ok
-from allocator.params.costs import C_RECLAIM_PAGE, C_ZONE_LOCK
+from allocator.params.costs import C_RECLAIM_PAGE
 from allocator.params.knobs import K_KSWAPD, K_ZONE_BELOW_HIGH
 
 
@@ -72,7 +72,7 @@ def wakeup_kswapd(z):
 @njit
 def rmqueue_buddy(z, cpu, order, mt):
     """rmqueue_buddy(): one entry straight from the zone under zone->lock."""
-    spin_lock(z, LOCK_ZONE, cpu, z.cost[C_ZONE_LOCK])
+    zone_spin_lock(z, cpu)
     pfn, _ = __rmqueue(z, order, mt, 0)
     spin_unlock(z, LOCK_ZONE)
     if pfn < 0:

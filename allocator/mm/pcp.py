@@ -53,10 +53,10 @@ from allocator.core.layout import (
 )
 from allocator.core.lists import list_add_tail, list_del, list_empty, list_last
 from allocator.mm.buddy import __free_one_page, __rmqueue, node_pfn, pfn_node
-from allocator.mm.locks import pcp_spin_relock, spin_lock, spin_unlock
+from allocator.mm.locks import pcp_spin_relock, spin_unlock, zone_spin_lock
 from allocator.mm.tracepoints import trace_event
 from allocator.mm.watermark import wmark_pages, zone_watermark_ok
-from allocator.params.costs import C_PCP_LOCK, C_ZONE_LOCK
+from allocator.params.costs import C_PCP_LOCK
 from allocator.params.knobs import (
     K_ALLOC_FACTOR,
     K_BATCH_SCALE_MAX,
@@ -335,7 +335,7 @@ def rmqueue_bulk(z, cpu, order, count, lst, mt):
     append them to `lst` (tail, so split halves stay in pfn order). Returns entries taken.
     The rmqueue_mode carries over from page to page (90abee6d7895, v6.15); before it each
     page starts afresh."""
-    spin_lock(z, LOCK_ZONE, cpu, z.cost[C_ZONE_LOCK])
+    zone_spin_lock(z, cpu)
     mode = 0
     got = 0
     for _ in range(count):
@@ -362,7 +362,7 @@ def free_pcppages_bulk(z, agent, cpu, count, pindex):
     count = min(count, z.pcp[agent, PCP_COUNT])
     if count <= 0:
         return
-    spin_lock(z, LOCK_ZONE, cpu, z.cost[C_ZONE_LOCK])
+    zone_spin_lock(z, cpu)
     freed = 0
     pindex = pindex - 1
     while count > 0:
@@ -433,7 +433,7 @@ def decay_chunks(z, agent, to_drain):
 def free_one_page(z, cpu, pfn, order):
     """free_one_page(): straight to the zone under zone->lock (non-PCP orders, or the local
     pcp->lock was busy)."""
-    spin_lock(z, LOCK_ZONE, cpu, z.cost[C_ZONE_LOCK])
+    zone_spin_lock(z, cpu)
     __free_one_page(z, pfn, order, int(z.pb_mt[pfn >> PAGEBLOCK_ORDER]), False)
     spin_unlock(z, LOCK_ZONE)
     z.ev[EV_ZONE_FREE_ONE] += 1

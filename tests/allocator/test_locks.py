@@ -9,9 +9,18 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from allocator import Spec
-from allocator.core.layout import E_GMIN, E_NOW, LK_CONTENDED, LK_NRES, LK_WAIT_NS, LOCK_ZONE
+from allocator.core.layout import (
+    E_GMIN,
+    E_NOW,
+    LK_CONTENDED,
+    LK_HOLD_NS,
+    LK_NRES,
+    LK_WAIT_NS,
+    LOCK_ZONE,
+)
 from allocator.core.state import LOCK_TIMELINE
-from allocator.mm.locks import spin_lock, spin_trylock, spin_unlock
+from allocator.mm.locks import spin_lock, spin_trylock, spin_unlock, zone_spin_lock
+from allocator.params.costs import C_CACHELINE_NEAR, C_ZONE_LOCK, C_ZONE_LOCK_HANDOFF
 from allocator.sim.simulate import setup
 
 _SPEC = Spec.from_flat(dict(cpus=2, mem="64MiB", mix="page_fault1", policy="upstream",
@@ -125,3 +134,21 @@ def test_zone_lock_is_never_held_more_than_the_time_there_is():
                                      duration="30ms", warmup="10ms")))
     assert r["zone_lock_contended"] > 1000
     assert r["zone_lock_hold_ns"] <= r["sim_time_ns"]
+
+
+def test_zone_lock_handoff_is_charged_only_when_another_cpu_held_it_last():
+    z = _zone()
+    z.cost[C_ZONE_LOCK_HANDOFF] = 480
+    fixed, line = int(z.cost[C_ZONE_LOCK]), int(z.cost[C_CACHELINE_NEAR])
+    took, held = [], []
+    for t, cpu in ((0, 0), (10_000, 0), (20_000, 1), (30_000, 1), (40_000, 0)):
+        z.eng[E_NOW] = t
+        hold = int(z.lk[LOCK_ZONE, LK_HOLD_NS])
+        zone_spin_lock(z, cpu)
+        took.append(int(z.eng[E_NOW]) - t)
+        spin_unlock(z, LOCK_ZONE)
+        held.append(int(z.lk[LOCK_ZONE, LK_HOLD_NS]) - hold)
+    # the first taker and a CPU taking it again pay the acquire alone; a hand-over pays the
+    # lock's line (not hold) and the section's fixed part (hold)
+    assert took == [fixed, fixed, line + fixed + 480, fixed, line + fixed + 480]
+    assert held == [fixed, fixed, fixed + 480, fixed, fixed + 480]

@@ -24,12 +24,12 @@ from allocator.mm.buddy import (
 )
 from allocator.mm.locks import (
     pcp_spin_relock,
-    spin_lock,
     spin_unlock,
+    zone_spin_lock,
 )
 from allocator.mm.pcp import pcp_list
 from allocator.mm.tracepoints import trace_event
-from allocator.params.costs import C_PCP_LOCK, C_ZONE_LOCK
+from allocator.params.costs import C_PCP_LOCK
 from allocator.params.knobs import K_FREE_IN_BATCHES
 from allocator.policies.pcp_buddy.config import EV_FRAG_RETURNED, EV_WHOLE_RETURNED, NR_BUDDY_ORDERS
 from allocator.policies.pcp_buddy.lists import bpcp_take_entry, bpcp_unlink, bpindex, merge_fresh
@@ -114,7 +114,7 @@ def bpcp_drain(z, ps, agent, cpu, count, disowning):
     if count <= 0:
         return 0
     merge_fresh(z, ps, agent, count)
-    spin_lock(z, LOCK_ZONE, cpu, z.cost[C_ZONE_LOCK])
+    zone_spin_lock(z, cpu)
     freed = 0
     while freed < count:
         n = drain_lists(z, ps, agent, count - freed, disowning)

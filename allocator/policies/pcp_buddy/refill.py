@@ -36,13 +36,12 @@ from allocator.mm.buddy import (
     pfn_node,
 )
 from allocator.mm.locks import (
-    spin_lock,
     spin_unlock,
+    zone_spin_lock,
 )
 from allocator.mm.tracepoints import trace_zone_locked
 from allocator.params.costs import (
     C_PAGEBLOCK_SCAN,
-    C_ZONE_LOCK,
     C_ZONE_PAGE,
 )
 from allocator.params.knobs import K_RMQUEUE_MODE
@@ -199,7 +198,7 @@ def refill_phase3(z, ps, agent, order, mt, want):
 @njit
 def bpcp_refill(z, ps, agent, order, mt, want):
     """rmqueue_bulk() with the RFC's four phases, under one zone->lock hold."""
-    spin_lock(z, LOCK_ZONE, agent, z.cost[C_ZONE_LOCK])
+    zone_spin_lock(z, agent)
     got = refill_phase0(z, ps, agent, mt, want)
     if got:
         z.ev[EV_P0] += 1
