@@ -59,11 +59,11 @@ CHOICES = (
 )
 
 
-def run(args: tuple[str, str, int, tuple[tuple[str, int], ...], str, float, int, str]) -> dict:
-    mix, policy, seed, knobs, cap, precision, cpus, mem = args
+def run(args: tuple) -> dict:
+    mix, policy, seed, knobs, cap, precision, cpus, mem, extra = args
     flat = {"cpus": cpus, "mem": mem, "mix": mix, "policy": policy, "seed": seed,
             "duration": "auto", "warmup": "auto", "duration_cap": cap, "precision": precision,
-            **{f"knob.{k}": v for k, v in knobs}}
+            **dict(extra), **{f"knob.{k}": v for k, v in knobs}}
     r = simulate(Spec.from_flat(flat))
     rec = {**r, **{k: 1000 * r[c] / max(1, r["ops"]) for k, c in PER_KOP.items()}}
     out = {k: float(rec[k]) for k, _, _ in METRICS}
@@ -130,8 +130,17 @@ def main() -> None:
     parser.add_argument("--precision", type=float, default=0.02)
     parser.add_argument("--cpus", type=int, default=32, help="the RFC's machine: 32")
     parser.add_argument("--mem", default="32GiB", help="the RFC's machine: 32GiB")
+    parser.add_argument("--set", dest="sets", action="append", default=[], metavar="KEY=VALUE",
+                        help="a spec key for every run of both policies, e.g. "
+                        "cost.zone_lock_handoff_ns=480 (repeatable)")
     args = parser.parse_args()
-    run_args = (args.cap, args.precision, args.cpus, args.mem)
+    extra = []
+    for item in args.sets:
+        key, sep, value = item.partition("=")
+        if not sep:
+            parser.error(f"--set {item!r}: expected KEY=VALUE")
+        extra.append((key, int(value) if value.lstrip("-").isdigit() else value))
+    run_args = (args.cap, args.precision, args.cpus, args.mem, tuple(extra))
     mixes = args.mixes.split(",")
     jobs: dict[tuple, tuple] = {}
     for mix in mixes:
@@ -151,8 +160,9 @@ def main() -> None:
     with ProcessPoolExecutor(args.workers) as pool:
         results = dict(zip(jobs, pool.map(run, jobs.values()), strict=True))
 
-    print(f"{args.cpus} CPUs, {args.mem}; steady-state points (warm-up and window found per run, "
-          f"precision {args.precision:g}, cap {args.cap}); mean of {args.seeds} seeds; "
+    sets = "".join(f"; {k} = {v}" for k, v in extra)
+    print(f"{args.cpus} CPUs, {args.mem}{sets}; steady-state points (warm-up and window found "
+          f"per run, precision {args.precision:g}, cap {args.cap}); mean of {args.seeds} seeds; "
           f"values ± the runs' 95% half-widths, change paired\n")
     print("| mix | metric | upstream | pcp-buddy | change | stationary runs |")
     print("|---|---|---:|---:|---:|---|")

@@ -3,12 +3,16 @@ measurements (calibration.md s2: will-it-scale page_fault1, pcp->high forced to 
 the code under zone->lock timed with function_graph; LKML 2023-08-16, commit 52166607ecc9).
 
     python validation/calibration.py [--cpus 32] [--duration 60ms] [--out docs/validation]
+        [--cost NAME=NS ...]
 
 For each batch in 63 .. 2047: page_fault1 upstream with knob.pcp_batch = batch and
 knob.pcp_high = 2 * batch; the mean zone->lock hold per acquisition (the simulator's lock
 timeline: total hold over acquisitions, refills and drains together), beside the pages each
-refill and drain moved. Prints the table beside the paper's and the per-page slopes of hold
-time against batch, and writes calibration.png.
+refill and drain moved. Prints the table beside the paper's, the per-page slopes of hold
+time against batch, and the line (slope and intercept) fitted over batch 63-511, the sizes
+kernels run, beside the V3 posting's Sapphire Rapids free side (published-results.md Q4);
+writes calibration.png. `--cost` runs the model with cost overrides (e.g. the calibrated
+zone_lock_handoff_ns = 480 with zone_page_ns = 20).
 """
 
 from __future__ import annotations
@@ -34,10 +38,16 @@ HUANG = {
 }
 
 
-def measure(batch: int, cpus: int, duration_ns: int) -> dict[str, float]:
+# the V3 posting of 52166607ecc9 (published-results.md Q4), Sapphire Rapids, free side, us
+SPR_V3_FREE = {63: 2.33, 127: 4.35, 255: 8.29, 511: 15.79, 1023: 30.25, 2047: 59.39}
+FIT = (63, 127, 255, 511)  # the batch sizes kernels run: the line is fitted over these
+
+
+def measure(batch: int, cpus: int, duration_ns: int,
+            costs: dict[str, int] | None = None) -> dict[str, float]:
     r = simulate(Spec(cpus=cpus, mem_bytes=64 << 30, mix="page_fault1", policy="upstream",
                       seed=1, duration_ns=duration_ns, warmup_ns=duration_ns // 4,
-                      knobs={"pcp_batch": batch, "pcp_high": 2 * batch}))
+                      knobs={"pcp_batch": batch, "pcp_high": 2 * batch}, costs=costs or {}))
     acq = r["pcp_refills"] + r["pcp_drains"]
     return {
         "hold_per_acq_us": r["zone_lock_hold_ns"] / max(r["zone_lock_acquisitions"], 1) / 1e3,
@@ -52,14 +62,28 @@ def slope_ns(batches: list[int], us: list[float]) -> float:
     return float(np.polyfit(np.array(batches, float), np.array(us) * 1e3, 1)[0])
 
 
+def line(batches: list[int] | tuple[int, ...], us: list[float]) -> str:
+    """'slope ns/page + intercept us', least squares."""
+    slope, icpt = np.polyfit(np.array(batches, float), np.array(us), 1)
+    return f"{1e3 * slope:.1f} ns/page + {icpt:.2f} us"
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--cpus", type=int, default=32)
     ap.add_argument("--duration", default="60ms")
     ap.add_argument("--out", type=Path, default=None, help="write calibration.png here")
+    ap.add_argument("--cost", action="append", default=[], metavar="NAME=NS",
+                    help="a cost override (repeatable)")
     args = ap.parse_args(argv)
     duration = parse_duration(args.duration)
-    rows = {b: measure(b, args.cpus, duration) for b in HUANG}
+    costs = {}
+    for item in args.cost:
+        name, sep, value = item.partition("=")
+        if not sep or not value.isdigit():
+            ap.error(f"--cost {item!r}: expected NAME=NS, a whole number of nanoseconds")
+        costs[name] = int(value)
+    rows = {b: measure(b, args.cpus, duration, costs) for b in HUANG}
     print("| batch | model hold / acquisition (us) | pages / refill | pages / drain | "
           "paper SPR free (us) | paper SPR alloc (us) | paper CLX free (us) |")
     print("|---:|---:|---:|---:|---:|---:|---:|")
@@ -74,6 +98,13 @@ def main(argv: list[str] | None = None) -> int:
           f"{slope_ns(batches, [HUANG[b][1] for b in batches]):.1f} ns, Cascade Lake free "
           f"{slope_ns(batches, [HUANG[b][2] for b in batches]):.1f} ns "
           f"(zone_page_ns = {default_costs()['zone_page_ns']} ns by default)")
+    print(f"line over batch {', '.join(map(str, FIT))}: model "
+          f"{line(FIT, [rows[b]['hold_per_acq_us'] for b in FIT])}"
+          f"{' with ' + ', '.join(f'{k} = {v}' for k, v in costs.items()) if costs else ''}; "
+          f"V3 posting's Sapphire Rapids free {line(FIT, [SPR_V3_FREE[b] for b in FIT])}, "
+          f"calibration.md's SPR free {line(FIT, [HUANG[b][0] for b in FIT])}, alloc "
+          f"{line(FIT, [HUANG[b][1] for b in FIT])}, Cascade Lake free "
+          f"{line(FIT, [HUANG[b][2] for b in FIT])}")
     if args.out:
         import matplotlib
 

@@ -33,6 +33,7 @@ from allocator import SIM_VERSION, Spec, simulate
 from docs_section import write_section
 
 START, END = "<!-- retrodiction:start -->", "<!-- retrodiction:end -->"
+SET_START, SET_END = "<!-- retrodiction-set:start -->", "<!-- retrodiction-set:end -->"
 SAME = 0.005  # |change| below this (0.5%) is "no change" on either side
 
 # the v6.7 series as merged (ids: history.py), and the posting's step rows: patchN has the
@@ -220,11 +221,12 @@ def _run(flat: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def run_case(case: Case, cap: str, seed: int, pool: ProcessPoolExecutor) -> dict[str, Any]:
+def run_case(case: Case, cap: str, seed: int, pool: ProcessPoolExecutor,
+             sets: dict[str, Any] | None = None) -> dict[str, Any]:
     if case.missing:
         return {"key": case.key, "missing": case.missing}
-    flats = [{**case.machine, **keys, "seed": seed, "duration": "auto", "warmup": "auto",
-              "duration_cap": case.cap or cap} for _, keys in case.steps]
+    flats = [{**case.machine, **keys, **(sets or {}), "seed": seed, "duration": "auto",
+              "warmup": "auto", "duration_cap": case.cap or cap} for _, keys in case.steps]
     records = list(pool.map(_run, flats))
     steps = []
     for (label, keys), r in zip(case.steps, records, strict=True):
@@ -258,14 +260,21 @@ def changes(case: Case, result: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def markdown(results: dict[str, dict[str, Any]], cap: str, seed: int,
-             version: str = SIM_VERSION) -> str:
+             version: str = SIM_VERSION, sets: dict[str, Any] | None = None) -> str:
     versions = {r.get("sim_version", version) for r in results.values() if "steps" in r}
     on = (f"on simulator {version}" if versions <= {version} else
           "on the simulator version each case names (`--update` reran some cases)")
+    table = "the default cost table"
+    flags = ""
+    if sets:
+        table = "the default cost table but " + ", ".join(f"{k} = {v}" for k, v in sets.items())
+        flags = "".join(f" --set {k}={v}" for k, v in sets.items())
+    if set(results) != {c.key for c in CASES}:
+        flags = f" --cases {','.join(c.key for c in CASES if c.key in results)}" + flags
     lines = [
-        f"Made by `python validation/retrodiction.py --cap {cap} --seed {seed} --write-docs` "
-        f"{on}: one seed, each point at steady state (duration and "
-        f"warm-up auto, cap {cap} unless the case says), the default cost table. Changes are "
+        f"Made by `python validation/retrodiction.py --cap {cap} --seed {seed}{flags} "
+        f"--write-docs` {on}: one seed, each point at steady state (duration and "
+        f"warm-up auto, cap {cap} unless the case says), {table}. Changes are "
         "relative to each case's first row; ± is the model's 95% half-width where the "
         "metric has one. 'sign' agrees when both changes have the same sign or both are "
         f"below {100 * SAME:.1f}%; 'ratio' is model / published.",
@@ -329,7 +338,16 @@ def main() -> None:
     parser.add_argument("--from-json", type=Path, help="render this earlier --json run")
     parser.add_argument("--update", type=Path, help="an earlier --json run: rerun --cases "
                         "in it, keep its other cases (each case keeps its simulator version)")
+    parser.add_argument("--set", dest="sets", action="append", default=[], metavar="KEY=VALUE",
+                        help="a spec key for every point, e.g. cost.zone_lock_handoff_ns=480: "
+                        "the table is then written between the retrodiction-set markers")
     args = parser.parse_args()
+    sets: dict[str, Any] = {}
+    for item in args.sets:
+        key, sep, value = item.partition("=")
+        if not sep:
+            parser.error(f"--set {item!r}: expected KEY=VALUE")
+        sets[key] = int(value) if value.lstrip("-").isdigit() else value
     keys = [k for k in args.cases.split(",") if k] or [c.key for c in CASES]
     unknown = set(keys) - {c.key for c in CASES}
     if unknown:
@@ -340,6 +358,7 @@ def main() -> None:
         stored = json.loads(args.from_json.read_text())
         results = {k: v for k, v in stored["results"].items() if k in keys}
         args.cap, args.seed, version = stored["cap"], stored["seed"], stored["sim_version"]
+        sets = stored.get("sets", {})
     else:
         version = SIM_VERSION
         if args.update:
@@ -348,6 +367,9 @@ def main() -> None:
                 if key not in keys and "steps" in res:
                     res.setdefault("sim_version", stored["sim_version"])
             results = {k: v for k, v in stored["results"].items() if k not in keys}
+            if stored.get("sets", {}) != sets:
+                parser.error(f"--update {args.update} ran with --set {stored.get('sets', {})}, "
+                             f"not {sets}")
             if (stored["cap"], stored["seed"]) != (args.cap, args.seed):
                 parser.error(f"--update {args.update} ran --cap {stored['cap']} --seed "
                              f"{stored['seed']}: rerun its cases with the same")
@@ -356,16 +378,16 @@ def main() -> None:
         with ProcessPoolExecutor(args.workers) as pool:
             for case in CASES:
                 if case.key in keys and case.key not in results:
-                    results[case.key] = run_case(case, args.cap, args.seed, pool)
+                    results[case.key] = run_case(case, args.cap, args.seed, pool, sets)
                     print(f"{case.key}: done", flush=True)
-    text = markdown(results, args.cap, args.seed, version)
+    text = markdown(results, args.cap, args.seed, version, sets)
     print(text)
     if args.json:
         stored = {"sim_version": version, "cap": args.cap, "seed": args.seed,
-                  "results": results}
+                  "results": results, **({"sets": sets} if sets else {})}
         args.json.write_text(json.dumps(stored, indent=1, default=str) + "\n")
     if args.write_docs:
-        write_section(text, START, END)
+        write_section(text, *((SET_START, SET_END) if sets else (START, END)))
 
 
 if __name__ == "__main__":

@@ -55,3 +55,14 @@ def test_the_stored_results_render_with_their_score():
                                  stored["sim_version"])
     assert text in (ROOT / "docs" / "validation.md").read_text()
     assert "Score (validation rows only): sign agrees on" in text
+
+
+def test_the_calibrated_handoff_results_render_between_their_own_markers():
+    stored = json.loads((ROOT / "docs" / "retrodiction" / "zone-lock-handoff.json").read_text())
+    assert stored["sets"] == {"cost.zone_lock_handoff_ns": 480, "cost.zone_page_ns": 20}
+    text = retrodiction.markdown(stored["results"], stored["cap"], stored["seed"],
+                                 stored["sim_version"], stored["sets"])
+    doc = (ROOT / "docs" / "validation.md").read_text()
+    start, end = doc.index(retrodiction.SET_START), doc.index(retrodiction.SET_END)
+    assert text in doc[start:end]
+    assert "--set cost.zone_lock_handoff_ns=480" in text
