@@ -45,7 +45,8 @@ COSTS: tuple[Cost, ...] = (
         25,
         "per free entry put on or taken off a zone free list under zone->lock, struct page "
         "access included; with merge steps this gives the 28-35 ns/page Huang Ying measured "
-        "on Sapphire Rapids (calibration.md s2)",
+        "(calibration.md s2, whose rows are the posting's Ice Lake ones, labelled Sapphire "
+        "Rapids there; the posting's Sapphire Rapids rows give 28.8-30.0)",
     ),
     Cost(
         "merge_step_ns",

@@ -1,6 +1,6 @@
 """Validation (issue 7, item 3), small size: zone->lock hold time grows linearly with the
 pages a refill or drain moves, at the per-page cost Huang Ying measured (calibration.md s2:
-page_fault1 with pcp->high = 2 * batch; 27 ns/page on Sapphire Rapids' free side to 42 ns on
+page_fault1 with pcp->high = 2 * batch; 27 ns/page on Ice Lake's free side to 42 ns on
 Cascade Lake; calibration.md s3 suggests 28-55 ns). Full size: validation/calibration.py."""
 
 import numpy as np
@@ -23,5 +23,5 @@ def test_hold_time_is_linear_in_batch_at_the_measured_cost_per_page():
     slope, intercept = np.polyfit(np.array(BATCHES, float), us * 1e3, 1)
     fit = np.polyval([slope, intercept], BATCHES) / 1e3
     assert np.max(np.abs(fit - us) / us) < 0.03  # linear
-    assert 27 <= slope <= 52  # ns per page: Sapphire Rapids (free side) to Cascade Lake
+    assert 27 <= slope <= 52  # ns per page: Ice Lake (free side) to Cascade Lake
     assert abs(intercept) < 1000  # a small fixed part, as measured
