@@ -28,6 +28,7 @@ from concurrent.futures import ProcessPoolExecutor
 from typing import Any
 
 from allocator import Spec, simulate
+from sweep.commands.flags import parse_sets
 
 METRICS = (
     ("kernel_sys_frac", "%sys (whole kernel)", lambda v: f"{100 * v:.2f}%"),
@@ -134,12 +135,7 @@ def main() -> None:
                         help="a spec key for every run of both policies, e.g. "
                         "cost.zone_lock_handoff_ns=480 (repeatable)")
     args = parser.parse_args()
-    extra = []
-    for item in args.sets:
-        key, sep, value = item.partition("=")
-        if not sep:
-            parser.error(f"--set {item!r}: expected KEY=VALUE")
-        extra.append((key, int(value) if value.lstrip("-").isdigit() else value))
+    extra = list(parse_sets(args.sets).items())
     run_args = (args.cap, args.precision, args.cpus, args.mem, tuple(extra))
     mixes = args.mixes.split(",")
     jobs: dict[tuple, tuple] = {}

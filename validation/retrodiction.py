@@ -29,8 +29,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from allocator import SIM_VERSION, Spec, simulate
 from docs_section import write_section
+
+from allocator import SIM_VERSION, Spec, simulate
+from sweep.commands.flags import parse_sets
 
 START, END = "<!-- retrodiction:start -->", "<!-- retrodiction:end -->"
 SET_START, SET_END = "<!-- retrodiction-set:start -->", "<!-- retrodiction-set:end -->"
@@ -342,12 +344,7 @@ def main() -> None:
                         help="a spec key for every point, e.g. cost.zone_lock_handoff_ns=480: "
                         "the table is then written between the retrodiction-set markers")
     args = parser.parse_args()
-    sets: dict[str, Any] = {}
-    for item in args.sets:
-        key, sep, value = item.partition("=")
-        if not sep:
-            parser.error(f"--set {item!r}: expected KEY=VALUE")
-        sets[key] = int(value) if value.lstrip("-").isdigit() else value
+    sets: dict[str, Any] = parse_sets(args.sets)
     keys = [k for k in args.cases.split(",") if k] or [c.key for c in CASES]
     unknown = set(keys) - {c.key for c in CASES}
     if unknown:

@@ -59,7 +59,7 @@ def test_the_stored_results_render_with_their_score():
 
 def test_the_calibrated_handoff_results_render_between_their_own_markers():
     stored = json.loads((ROOT / "docs" / "retrodiction" / "zone-lock-handoff.json").read_text())
-    assert stored["sets"] == {"cost.zone_lock_handoff_ns": 480, "cost.zone_page_ns": 20}
+    assert stored["sets"] == {"cost.zone_lock_handoff_ns": "480", "cost.zone_page_ns": "20"}
     text = retrodiction.markdown(stored["results"], stored["cap"], stored["seed"],
                                  stored["sim_version"], stored["sets"])
     doc = (ROOT / "docs" / "validation.md").read_text()
