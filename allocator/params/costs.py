@@ -96,14 +96,6 @@ COSTS: tuple[Cost, ...] = (
         "lruvec_del_folio(): a list operation on the folio's struct page plus the LRU size "
         "accounting): the same work as a PCP list operation, pcp_list_ns (an estimate)",
     ),
-)
-
-# The fixed part of a zone->lock section (appended last: the indices above stay put). Its
-# calibrated value is 480 ns; the default stays 0 until every published table is regenerated
-# with it (docs/validation.md section 3 shows what it changes).
-ZONE_LOCK_HANDOFF_CALIBRATED_NS = 480
-COSTS = (
-    *COSTS,
     Cost(
         "zone_lock_handoff_ns",
         0,
@@ -116,9 +108,11 @@ COSTS = (
         "Sapphire Rapids free side leaves 480 ns, the calibrated value. Part of that intercept "
         "may be the function_graph tracer's own cost of the timed call (a caveat of the "
         "measurement). Default 0: the published tables were made without it; "
-        "`cost.zone_lock_handoff_ns = 480` runs the calibrated model",
+        "`cost.zone_lock_handoff_ns = 480` with `cost.zone_page_ns = 20` runs the calibrated "
+        "model (docs/validation.md section 3)",
     ),
 )
+
 COST_NAMES: tuple[str, ...] = tuple(c.name for c in COSTS)
 NR_COSTS = len(COSTS)
 
