@@ -21,9 +21,9 @@ ZC_MANAGED = 6
 ZC_NR_PAGEBLOCKS = 7
 ZC_PB0 = 8  # first node id of the pageblock nodes
 ZC_PG0 = 9  # first node id of the page nodes (512-aligned)
-ZC_SLOTS_FREE = 10  # slots on the free stack
-ZC_SLOTS_CAP = 11
-ZC_SLOTS_PEAK = 12  # most slots in use at once
+ZC_L_ZONE0 = 10  # free_area[order].free_list[mt] of this zone is list ZC_L_ZONE0 + order * 3 + mt
+ZC_L_LRU = 11  # the file LRU of the zone's node (one list per node: inactive, active not split)
+ZC_PB_FIRST = 12  # the zone's first pageblock in the machine's numbering (slot_pb holds those)
 ZC_NR_LRU = 13  # pages on the file LRU
 ZC_PCP_PAGES = 14  # pages on all PCP lists
 ZC_PCP_PAGES_PEAK = 15
@@ -36,14 +36,15 @@ ZC_L_POL0 = 21  # first policy-private list id
 ZC_L_MIX0 = 22  # first mix list id
 ZC_NR_LISTS = 23
 ZC_KSWAPD_AWAKE = 24
+ZC_NODE = 25  # the zone's node (pg_data_t)
 ZC_NR_LRU_PEAK = 26
 ZC_KSWAPD_FAILURES = 27  # pgdat->kswapd_failures
-NR_ZC = 28
+ZC_ZONE_ID = 28  # the zone's index in the machine's tuple of zones (node, then zone order)
+ZC_ZONE_IDX = 29  # enum zone_type (topology.ZONE_*)
+NR_ZC = 30
 
-# --- list ids: sentinel nodes at the start of the node space ---------------------------------
-L_ZONE0 = 0  # zone free_area[order].free_list[mt] is list L_ZONE0 + order * 3 + mt
-L_LRU = 33  # the file LRU (one list for the node; inactive and active not split)
-L_FIXED = 34  # first id after the fixed lists
+# --- list ids: sentinel nodes at the start of the machine's one node space (state.py) --------
+NR_FREE_LISTS = 33  # per zone: NR_PAGE_ORDERS (11) x MIGRATE_PCPTYPES (3)
 
 # --- per-agent PCP fields: Z.pcp[agent, ...] (struct per_cpu_pages) --------------------------
 PCP_COUNT = 0
@@ -95,7 +96,10 @@ E_STEPS = 7  # engine steps so far (operations and housekeeping)
 E_GMIN = 8  # the earliest agent clock: no lock request can come before it
 E_TRACE_N = 9  # events recorded in Z.trace
 E_TRACE_LOST = 10  # events not recorded because Z.trace was full
-NR_ENG = 11
+E_SLOTS_FREE = 11  # slots on the free stack (the pool of page nodes is the machine's)
+E_SLOTS_CAP = 12
+E_SLOTS_PEAK = 13  # most slots in use at once
+NR_ENG = 14
 
 # --- recorded events: Z.trace[i, T_*] (kmem tracepoints; off unless a run asks for them) ------
 T_TIME = 0

@@ -1,10 +1,12 @@
-"""The simulator's state: one namedtuple of arrays, passed explicitly to every kernel.
+"""The simulator's state: one namedtuple of arrays per zone, passed explicitly to every kernel.
 
-Node space (int32 ids, links in `nxt`/`prv`):
+One node space for the machine (int32 ids, links in `nxt`/`prv`), shared by its zones:
 
-    [0, L)                    list sentinels (zone free lists, LRU, PCP lists, policy, mix)
-    [PB0, PB0 + nr_pageblocks)  one node per pageblock: an entry of order >= pageblock_order
-                              (a free order-9/10 chunk, a THP on a PCP list or allocated)
+    [0, L)                    list sentinels: each zone's free lists, each node's LRU, each
+                              zone's PCP lists and policy lists, then the mix's lists
+    [PB0, PB0 + nr_pageblocks)  one node per pageblock of the machine, zone after zone: an
+                              entry of order >= pageblock_order (a free order-9/10 chunk, a
+                              THP on a PCP list or allocated)
     [PG0, PG0 + 512 * cap)    per-page nodes, 512 per *slot*; a slot is lent to a pageblock
                               while it is split below pageblock_order and returned when the
                               block is whole again (`buddy.py`)
@@ -13,38 +15,49 @@ So untouched memory costs 19 bytes per 2 MiB pageblock, and per-page state (14 b
 exists only for split pageblocks. The page-node arrays are sized for every slot the int32 node
 space allows but allocated uninitialised: the operating system commits their memory page by
 page as slots are first lent (lowest slots first), so resident memory follows what the run
-touches, not the zone, and the pool never has to move.
+touches, not the zone, and the pool never has to move. One node space means a list (a mix's,
+a node's LRU) can hold pages of any zone, in the order they came; pfns inside a zone's kernels
+are the zone's own (from 0), and `zc[ZC_PB_FIRST]` places them in the machine.
 """
 
 from __future__ import annotations
 
 from collections import namedtuple
+from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
 from allocator.core.consts import MIGRATE_MOVABLE, PAGEBLOCK_NR_PAGES
 from allocator.core.layout import (
-    L_FIXED,
+    E_SLOTS_CAP,
+    E_SLOTS_FREE,
     LK_OWNER,
     LOCK_TIMELINE,
     NR_AG_FIELDS,
     NR_ENG,
     NR_EV,
+    NR_FREE_LISTS,
     NR_HIST_BUCKETS,
     NR_LK_FIELDS,
     NR_PCP_FIELDS,
     NR_SAMPLE_FIELDS,
     NR_T_FIELDS,
     NR_ZC,
+    ZC_L_LRU,
     ZC_L_MIX0,
     ZC_L_PCP0,
     ZC_L_POL0,
+    ZC_L_ZONE0,
+    ZC_NODE,
     ZC_NR_LISTS,
+    ZC_NR_PAGEBLOCKS,
     ZC_PB0,
+    ZC_PB_FIRST,
     ZC_PCP_NLISTS,
     ZC_PG0,
-    ZC_SLOTS_CAP,
-    ZC_SLOTS_FREE,
+    ZC_ZONE_ID,
+    ZC_ZONE_IDX,
 )
 
 # Field order is part of the compiled kernels' type; keep it stable.
@@ -88,9 +101,18 @@ def _round_up(x: int, to: int) -> int:
     return (x + to - 1) // to * to
 
 
-def build_zone(
+@dataclass(frozen=True)
+class ZoneSpec:
+    """What sizes one simulated zone: its node, its `enum zone_type`, its pageblocks."""
+
+    node: int
+    idx: int
+    nr_pageblocks: int
+
+
+def build_zones(
     *,
-    nr_pageblocks: int,
+    zones: Sequence[ZoneSpec],
     nr_cpus: int,
     pcp_lists_per_agent: int,
     policy_lists: int,
@@ -99,18 +121,33 @@ def build_zone(
     trace_events: int,
     costs: np.ndarray,
     knobs: np.ndarray,
-) -> Zone:
-    """Allocate the arrays and the list sentinels; the zone itself is filled by `zone_init`."""
-    agents = nr_cpus + 1  # the last agent is kswapd
-    l_pcp0 = L_FIXED
-    l_pol0 = l_pcp0 + agents * pcp_lists_per_agent
-    l_mix0 = l_pol0 + policy_lists
+) -> tuple[Zone, ...]:
+    """Allocate the machine's arrays and the list sentinels, and one `Zone` per simulated zone
+    (node, then zone order); the zones are filled by `zone_init`.
+
+    The machine has one node space: every zone's free lists, each node's LRU, every zone's
+    PCP and policy lists, the mix's lists, then every zone's pageblock nodes (zone by zone:
+    the machine's pageblock `pb` is node `pb0 + pb`), then the page slots, one pool for all.
+    A page's zone is its pageblock's (`pb_zone`). The node-space arrays and the per-machine
+    ones (clocks, agents, scheduler, counters, samples, costs, knobs) are shared: every
+    `Zone` holds the same array objects; a zone's own are its scalars `zc`, its free areas,
+    its per-CPU pagesets, its locks and its slices of the pageblock arrays. Agents are the
+    CPUs, then one kswapd per node."""
+    nodes = max(zs.node for zs in zones) + 1
+    agents = nr_cpus + nodes
+    nz = len(zones)
+    l_lru0 = nz * NR_FREE_LISTS
+    l_pcp0 = l_lru0 + nodes
+    per_zone_pcp = agents * pcp_lists_per_agent
+    l_pol0 = l_pcp0 + nz * per_zone_pcp
+    l_mix0 = l_pol0 + nz * policy_lists
     n_lists = l_mix0 + mix_lists
+    nr_pb = sum(zs.nr_pageblocks for zs in zones)
     pb0 = n_lists
-    pg0 = _round_up(pb0 + nr_pageblocks, PAGEBLOCK_NR_PAGES)
+    pg0 = _round_up(pb0 + nr_pb, PAGEBLOCK_NR_PAGES)
     # every pageblock could be split at once, but node ids are int32: beyond 2^31 ids (8 TiB
     # split at the same time, 56 GiB of page nodes) the run stops with an error.
-    slot_capacity = min(nr_pageblocks, (2**31 - 1 - pg0) // PAGEBLOCK_NR_PAGES)
+    slot_capacity = min(nr_pb, (2**31 - 1 - pg0) // PAGEBLOCK_NR_PAGES)
     n_nodes = pg0 + slot_capacity * PAGEBLOCK_NR_PAGES
 
     # np.empty: large allocations are mapped lazily; only [0, pg0) is written here, page
@@ -128,41 +165,26 @@ def build_zone(
     nlist[:pg0] = -1
     nstate[:pg0] = 0
     norder[:pg0] = 0
+    pb_mt = np.full(nr_pb, MIGRATE_MOVABLE, dtype=np.int8)
+    pb_slot = np.full(nr_pb, -1, dtype=np.int32)
 
     tree_leaves = 1 << max(0, (agents - 1).bit_length())
-    zc = np.zeros(NR_ZC, dtype=np.int64)
-    zc[ZC_PB0] = pb0
-    zc[ZC_PG0] = pg0
-    zc[ZC_SLOTS_CAP] = slot_capacity
-    zc[ZC_SLOTS_FREE] = slot_capacity
-    zc[ZC_L_PCP0] = l_pcp0
-    zc[ZC_PCP_NLISTS] = pcp_lists_per_agent
-    zc[ZC_L_POL0] = l_pol0
-    zc[ZC_L_MIX0] = l_mix0
-    zc[ZC_NR_LISTS] = n_lists
-
-    lk = np.zeros((2 + agents, NR_LK_FIELDS), dtype=np.int64)
-    lk[:, LK_OWNER] = -1
-    return Zone(
+    eng = np.zeros(NR_ENG, dtype=np.int64)
+    eng[E_SLOTS_CAP] = slot_capacity
+    eng[E_SLOTS_FREE] = slot_capacity
+    shared = dict(
         nxt=nxt,
         prv=prv,
         nlist=nlist,
         nstate=nstate,
         norder=norder,
-        pb_mt=np.full(nr_pageblocks, MIGRATE_MOVABLE, dtype=np.int8),
-        pb_slot=np.full(nr_pageblocks, -1, dtype=np.int32),
         slot_pb=np.full(slot_capacity, -1, dtype=np.int32),
         # Pop order: slot 0 first, so small runs touch the start of the arrays.
         slot_free=np.arange(slot_capacity - 1, -1, -1, dtype=np.int32),
         llen=np.zeros(n_lists, dtype=np.int64),
-        zc=zc,
-        nr_free=np.zeros((11, 3), dtype=np.int64),
-        pcp=np.zeros((agents, NR_PCP_FIELDS), dtype=np.int64),
         clock=np.zeros(agents, dtype=np.int64),
         ag=np.zeros((agents, NR_AG_FIELDS), dtype=np.int64),
         rng=np.zeros((agents, 6), dtype=np.int64),
-        lk=lk,
-        lkres=np.zeros((2 + agents, 2 * LOCK_TIMELINE), dtype=np.int64),
         tree=np.full(2 * tree_leaves, -1, dtype=np.int32),
         ev=np.zeros(NR_EV, dtype=np.int64),
         hist=np.zeros((2, NR_HIST_BUCKETS), dtype=np.int64),
@@ -171,5 +193,40 @@ def build_zone(
         trace=np.zeros((trace_events, NR_T_FIELDS), dtype=np.int64),
         cost=costs,
         knob=knobs,
-        eng=np.zeros(NR_ENG, dtype=np.int64),
+        eng=eng,
     )
+    out = []
+    first = 0
+    for k, zs in enumerate(zones):
+        zc = np.zeros(NR_ZC, dtype=np.int64)
+        zc[ZC_L_ZONE0] = k * NR_FREE_LISTS
+        zc[ZC_L_LRU] = l_lru0 + zs.node
+        zc[ZC_PB_FIRST] = first
+        zc[ZC_PB0] = pb0 + first
+        zc[ZC_PG0] = pg0
+        zc[ZC_L_PCP0] = l_pcp0 + k * per_zone_pcp
+        zc[ZC_PCP_NLISTS] = pcp_lists_per_agent
+        zc[ZC_L_POL0] = l_pol0 + k * policy_lists
+        zc[ZC_L_MIX0] = l_mix0
+        zc[ZC_NR_LISTS] = n_lists
+        zc[ZC_NODE] = zs.node
+        zc[ZC_ZONE_ID] = k
+        zc[ZC_ZONE_IDX] = zs.idx
+        zc[ZC_NR_PAGEBLOCKS] = zs.nr_pageblocks
+        # one row for zone->lock, one per agent's pcp->lock, and the node's lru_lock last
+        # (mm/swap.py: the zones of a node use their node's highest zone's row)
+        lk = np.zeros((2 + agents, NR_LK_FIELDS), dtype=np.int64)
+        lk[:, LK_OWNER] = -1
+        end = first + zs.nr_pageblocks
+        out.append(Zone(
+            pb_mt=pb_mt[first:end],
+            pb_slot=pb_slot[first:end],
+            zc=zc,
+            nr_free=np.zeros((11, 3), dtype=np.int64),
+            pcp=np.zeros((agents, NR_PCP_FIELDS), dtype=np.int64),
+            lk=lk,
+            lkres=np.zeros((2 + agents, 2 * LOCK_TIMELINE), dtype=np.int64),
+            **shared,
+        ))
+        first = end
+    return tuple(out)

@@ -29,6 +29,9 @@ from allocator.core.consts import (
 from allocator.core.jit import njit
 from allocator.core.layout import (
     E_NOW,
+    E_SLOTS_CAP,
+    E_SLOTS_FREE,
+    E_SLOTS_PEAK,
     EV_BOOST,
     EV_EXTFRAG_CLAIM,
     EV_EXTFRAG_FRAGMENTING,
@@ -36,16 +39,14 @@ from allocator.core.layout import (
     EV_MERGE_STEPS,
     EV_SPLIT_STEPS,
     EV_ZONE_LOCK_PAGES,
-    L_ZONE0,
     ZC_FLAGS,
+    ZC_L_ZONE0,
     ZC_MANAGED,
     ZC_NR_FREE_PAGES,
     ZC_NR_PAGEBLOCKS,
     ZC_PB0,
+    ZC_PB_FIRST,
     ZC_PG0,
-    ZC_SLOTS_CAP,
-    ZC_SLOTS_FREE,
-    ZC_SLOTS_PEAK,
     ZC_WATERMARK_BOOST,
     ZC_WMARK_HIGH,
 )
@@ -76,27 +77,27 @@ def node_pfn(z, node):
     pg0 = z.zc[ZC_PG0]
     if node >= pg0:
         off = node - pg0
-        return int(z.slot_pb[off >> PAGEBLOCK_ORDER]) * PAGEBLOCK_NR_PAGES + (
-            off & (PAGEBLOCK_NR_PAGES - 1)
-        )
+        pb = z.slot_pb[off >> PAGEBLOCK_ORDER] - z.zc[ZC_PB_FIRST]
+        return pb * PAGEBLOCK_NR_PAGES + (off & (PAGEBLOCK_NR_PAGES - 1))
     return (node - z.zc[ZC_PB0]) * PAGEBLOCK_NR_PAGES
 
 
 @njit
 def split_pageblock(z, pb):
     """Lend a slot of per-page nodes to pageblock `pb`, which is being split below
-    pageblock_order. There is a slot for every pageblock up to the int32 node space."""
-    nfree = z.zc[ZC_SLOTS_FREE]
+    pageblock_order. There is a slot for every pageblock up to the int32 node space; the pool
+    is the machine's, shared by its zones (its stack top is an engine scalar)."""
+    nfree = z.eng[E_SLOTS_FREE]
     if nfree <= 0:
         raise MemoryError("more than 2^31 page nodes split at once (8 TiB of split pageblocks)")
     nfree -= 1
     slot = z.slot_free[nfree]
-    z.zc[ZC_SLOTS_FREE] = nfree
-    z.slot_pb[slot] = pb
+    z.eng[E_SLOTS_FREE] = nfree
+    z.slot_pb[slot] = z.zc[ZC_PB_FIRST] + pb
     z.pb_slot[pb] = slot
-    used = z.zc[ZC_SLOTS_CAP] - nfree
-    if used > z.zc[ZC_SLOTS_PEAK]:
-        z.zc[ZC_SLOTS_PEAK] = used
+    used = z.eng[E_SLOTS_CAP] - nfree
+    if used > z.eng[E_SLOTS_PEAK]:
+        z.eng[E_SLOTS_PEAK] = used
     base = z.zc[ZC_PG0] + int(slot) * PAGEBLOCK_NR_PAGES
     for i in range(PAGEBLOCK_NR_PAGES):
         z.nstate[base + i] = NODE_NONE
@@ -110,9 +111,9 @@ def unsplit_pageblock(z, pb):
     slot = z.pb_slot[pb]
     z.pb_slot[pb] = -1
     z.slot_pb[slot] = -1
-    nfree = z.zc[ZC_SLOTS_FREE]
+    nfree = z.eng[E_SLOTS_FREE]
     z.slot_free[nfree] = slot
-    z.zc[ZC_SLOTS_FREE] = nfree + 1
+    z.eng[E_SLOTS_FREE] = nfree + 1
 
 
 @njit
@@ -132,7 +133,7 @@ def set_pageblock_migratetype(z, pfn, order, mt):
 @njit
 def add_to_free_list(z, node, order, mt, tail):
     """__add_to_free_list() + account_freepages(): the node becomes PageBuddy of `order`."""
-    lst = L_ZONE0 + order * MIGRATE_PCPTYPES + mt
+    lst = z.zc[ZC_L_ZONE0] + order * MIGRATE_PCPTYPES + mt
     z.nstate[node] = NODE_BUDDY
     z.norder[node] = order
     if tail:
@@ -146,7 +147,7 @@ def add_to_free_list(z, node, order, mt, tail):
 @njit
 def del_from_free_list(z, node, order):
     lst = z.nlist[node]
-    mt = (lst - L_ZONE0) % MIGRATE_PCPTYPES
+    mt = (lst - z.zc[ZC_L_ZONE0]) % MIGRATE_PCPTYPES
     list_del(z, node)
     z.nstate[node] = NODE_NONE
     z.nr_free[order, mt] -= 1
@@ -202,7 +203,7 @@ def __rmqueue_smallest(z, order, mt):
     """__rmqueue_smallest(): the first entry of the smallest order >= `order` on `mt`'s lists.
     Returns the pfn of an entry of `order`, or -1."""
     for o in range(order, MAX_PAGE_ORDER + 1):
-        node = list_first(z, L_ZONE0 + o * MIGRATE_PCPTYPES + mt)
+        node = list_first(z, z.zc[ZC_L_ZONE0] + o * MIGRATE_PCPTYPES + mt)
         if node < 0:
             continue
         pfn = node_pfn(z, node)
@@ -379,7 +380,7 @@ def __rmqueue_claim(z, order, mt):
             continue
         if fmt == -2:
             break
-        node = list_first(z, L_ZONE0 + co * MIGRATE_PCPTYPES + fmt)
+        node = list_first(z, z.zc[ZC_L_ZONE0] + co * MIGRATE_PCPTYPES + fmt)
         pfn = try_to_claim_block(z, node, co, order, mt, fmt)
         if pfn >= 0:
             trace_extfrag(z, pfn, order, mt, co, fmt, int(z.pb_mt[pfn >> PAGEBLOCK_ORDER]) == mt)
@@ -398,7 +399,7 @@ def __rmqueue_steal(z, order, mt):
         fmt = find_suitable_fallback(z, co, mt, False)
         if fmt < 0:
             continue
-        node = list_first(z, L_ZONE0 + co * MIGRATE_PCPTYPES + fmt)
+        node = list_first(z, z.zc[ZC_L_ZONE0] + co * MIGRATE_PCPTYPES + fmt)
         pfn = node_pfn(z, node)
         page_del_and_expand(z, node, co, pfn, order, fmt)
         trace_extfrag(z, pfn, order, mt, co, fmt, 0)
@@ -442,7 +443,7 @@ def __rmqueue_fallback(z, order, mt):
                 if fmt >= 0:
                     break
             whole_block = should_try_claim_block(co, mt)
-        node = list_first(z, L_ZONE0 + co * MIGRATE_PCPTYPES + fmt)
+        node = list_first(z, z.zc[ZC_L_ZONE0] + co * MIGRATE_PCPTYPES + fmt)
         pfn, claimed = steal_suitable_fallback(z, node, co, order, mt, fmt, whole_block)
         trace_extfrag(z, pfn, order, mt, co, fmt, int(z.pb_mt[pfn >> PAGEBLOCK_ORDER]) == mt)
         z.ev[EV_EXTFRAG_CLAIM if claimed else EV_EXTFRAG_STEAL] += 1

@@ -29,22 +29,23 @@ from allocator.core.consts import (
     PAGEBLOCK_ORDER,
 )
 from allocator.core.layout import (
-    L_LRU,
-    L_ZONE0,
+    E_SLOTS_CAP,
+    E_SLOTS_FREE,
     PCP_COUNT,
+    ZC_L_LRU,
     ZC_L_MIX0,
     ZC_L_PCP0,
+    ZC_L_ZONE0,
     ZC_NR_CPUS,
     ZC_NR_FREE_PAGES,
     ZC_NR_LISTS,
     ZC_NR_LRU,
     ZC_NR_PAGEBLOCKS,
     ZC_PB0,
+    ZC_PB_FIRST,
     ZC_PCP_NLISTS,
     ZC_PCP_PAGES,
     ZC_PG0,
-    ZC_SLOTS_CAP,
-    ZC_SLOTS_FREE,
 )
 
 _PLACE_FREE, _PLACE_PCP, _PLACE_ALLOC = 1, 2, 3
@@ -54,7 +55,8 @@ def node_pfn(z: Any, node: int) -> int:
     pg0 = int(z.zc[ZC_PG0])
     if node >= pg0:
         off = node - pg0
-        return int(z.slot_pb[off // PAGEBLOCK_NR_PAGES]) * PAGEBLOCK_NR_PAGES + off % 512
+        pb = int(z.slot_pb[off // PAGEBLOCK_NR_PAGES]) - int(z.zc[ZC_PB_FIRST])
+        return pb * PAGEBLOCK_NR_PAGES + off % 512
     return (node - int(z.zc[ZC_PB0])) * PAGEBLOCK_NR_PAGES
 
 
@@ -108,7 +110,7 @@ def check_invariants(z: Any) -> list[str]:
     free_entries: set[tuple[int, int]] = set()
     for order in range(NR_PAGE_ORDERS):
         for mt in range(MIGRATE_PCPTYPES):
-            lst = L_ZONE0 + order * MIGRATE_PCPTYPES + mt
+            lst = int(z.zc[ZC_L_ZONE0]) + order * MIGRATE_PCPTYPES + mt
             where = f"free_area[{order}][{mt}]"
             nodes = check_list(lst, where)
             if int(z.nr_free[order, mt]) != len(nodes):
@@ -148,14 +150,15 @@ def check_invariants(z: Any) -> list[str]:
 
     # allocated: the LRU and the mix lists
     lru_pages = 0
-    alloc_lists = [L_LRU, *range(int(z.zc[ZC_L_MIX0]), n_lists)]
+    lru = int(z.zc[ZC_L_LRU])
+    alloc_lists = [lru, *range(int(z.zc[ZC_L_MIX0]), n_lists)]
     for lst in alloc_lists:
-        where = "lru" if lst == L_LRU else f"mix list {lst - int(z.zc[ZC_L_MIX0])}"
+        where = "lru" if lst == lru else f"mix list {lst - int(z.zc[ZC_L_MIX0])}"
         for node in check_list(lst, where):
             if int(z.nstate[node]) not in (NODE_ALLOC, NODE_ALLOC_MOVABLE):
                 errors.append(f"{where}: node {node} is not marked allocated")
             _, order = claim(node, _PLACE_ALLOC, where)
-            if lst == L_LRU:
+            if lst == lru:
                 lru_pages += 1 << order
     if int(z.zc[ZC_NR_LRU]) != lru_pages:
         errors.append(f"NR_LRU {int(z.zc[ZC_NR_LRU])} != {lru_pages} on the LRU")
@@ -175,13 +178,13 @@ def check_invariants(z: Any) -> list[str]:
         errors.append(f"{len(stray)} entry heads are on no list, the first node {int(stray[0])}")
 
     # slots
-    cap = int(z.zc[ZC_SLOTS_CAP])
-    nfree = int(z.zc[ZC_SLOTS_FREE])
+    cap = int(z.eng[E_SLOTS_CAP])
+    nfree = int(z.eng[E_SLOTS_FREE])
     if len(split) != cap - nfree:
         errors.append(f"{len(split)} split pageblocks but {cap - nfree} slots in use")
     for pb in split:
         slot = int(z.pb_slot[pb])
-        if int(z.slot_pb[slot]) != pb:
+        if int(z.slot_pb[slot]) != int(z.zc[ZC_PB_FIRST]) + pb:
             errors.append(f"pageblock {pb} has slot {slot}, which belongs to {z.slot_pb[slot]}")
         if int(z.nstate[int(z.zc[ZC_PB0]) + pb]) != NODE_NONE:
             errors.append(f"split pageblock {pb} also heads a whole-block entry")

@@ -30,13 +30,13 @@ from allocator.core.layout import (
     EV_PCP_ALLOC_MISS,
     EV_PGSTEAL_DIRECT,
     EV_ZONE_LOCK_PAGES,
-    L_LRU,
     LOCK_ZONE,
     PCP_COUNT,
     ZC_FLAGS,
     ZC_KSWAPD,
     ZC_KSWAPD_AWAKE,
     ZC_KSWAPD_FAILURES,
+    ZC_L_LRU,
     ZC_NR_CPUS,
     ZC_NR_LRU,
 )
@@ -183,7 +183,7 @@ def shrink_lru(z, ps, cpu, nr_to_reclaim, pol):
     got = 0
     z.ag[cpu, AG_IN_BATCH] = 1
     while got < nr_to_reclaim:
-        node = list_first(z, L_LRU)
+        node = list_first(z, z.zc[ZC_L_LRU])
         if node < 0:
             break
         list_del(z, node)

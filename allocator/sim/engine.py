@@ -39,6 +39,9 @@ from allocator.core.layout import (
     E_NOW,
     E_NSAMPLES,
     E_SAMPLE_NS,
+    E_SLOTS_CAP,
+    E_SLOTS_FREE,
+    E_SLOTS_PEAK,
     E_STEPS,
     E_TRACE_LOST,
     E_TRACE_N,
@@ -55,7 +58,6 @@ from allocator.core.layout import (
     H_FREE,
     HIST_SUB,
     HIST_SUB_BITS,
-    L_LRU,
     LK_ACQ,
     LK_CONTENDED,
     LK_HOLD_NS,
@@ -81,6 +83,7 @@ from allocator.core.layout import (
     TR_FREE,
     ZC_FLAGS,
     ZC_KSWAPD,
+    ZC_L_LRU,
     ZC_L_MIX0,
     ZC_NR_CPUS,
     ZC_NR_FREE_PAGES,
@@ -88,9 +91,6 @@ from allocator.core.layout import (
     ZC_NR_LRU_PEAK,
     ZC_PCP_PAGES,
     ZC_PCP_PAGES_PEAK,
-    ZC_SLOTS_CAP,
-    ZC_SLOTS_FREE,
-    ZC_SLOTS_PEAK,
     ZC_WATERMARK_BOOST,
 )
 from allocator.core.lists import list_add_tail, list_del, list_first, list_last
@@ -177,7 +177,7 @@ def end_warmup(z):
         z.ag[a, AG_RECLAIM_NS] = 0
     z.zc[ZC_PCP_PAGES_PEAK] = z.zc[ZC_PCP_PAGES]
     z.zc[ZC_NR_LRU_PEAK] = z.zc[ZC_NR_LRU]
-    z.zc[ZC_SLOTS_PEAK] = z.zc[ZC_SLOTS_CAP] - z.zc[ZC_SLOTS_FREE]
+    z.eng[E_SLOTS_PEAK] = z.eng[E_SLOTS_CAP] - z.eng[E_SLOTS_FREE]
     z.eng[E_TRACE_N] = 0
     z.eng[E_TRACE_LOST] = 0
     z.eng[E_WARMUP_DONE] = 1
@@ -205,7 +205,7 @@ def do_alloc(z, ps, cpu, order, mt, gfp, lst, pol):
     z.nstate[node] = NODE_ALLOC_MOVABLE if gfp & GFP_MOVABLE_PAGE else NODE_ALLOC
     z.norder[node] = order
     if gfp & GFP_LRU:
-        list_add_tail(z, L_LRU, node)
+        list_add_tail(z, z.zc[ZC_L_LRU], node)
         lru = z.zc[ZC_NR_LRU] + (1 << order)
         z.zc[ZC_NR_LRU] = lru
         if lru > z.zc[ZC_NR_LRU_PEAK]:
@@ -217,7 +217,7 @@ def do_alloc(z, ps, cpu, order, mt, gfp, lst, pol):
 @njit
 def mix_list(z, lst):
     """The sentinel of mix list `lst`, or of the file LRU for LIST_LRU."""
-    return L_LRU if lst == LIST_LRU else z.zc[ZC_L_MIX0] + lst
+    return z.zc[ZC_L_LRU] if lst == LIST_LRU else z.zc[ZC_L_MIX0] + lst
 
 
 @njit_hooked

@@ -23,6 +23,9 @@ from allocator.core.layout import (
     AG_SYS_NS,
     E_END_NS,
     E_NSAMPLES,
+    E_SLOTS_CAP,
+    E_SLOTS_FREE,
+    E_SLOTS_PEAK,
     E_STEPS,
     E_WARMUP_NS,
     EV_PCP_ALLOC_HIT,
@@ -47,9 +50,6 @@ from allocator.core.layout import (
     ZC_NR_LRU_PEAK,
     ZC_PCP_PAGES,
     ZC_PCP_PAGES_PEAK,
-    ZC_SLOTS_CAP,
-    ZC_SLOTS_FREE,
-    ZC_SLOTS_PEAK,
 )
 from allocator.mm.machine import Machine
 from allocator.mm.vmstat import free_blocks_suitable
@@ -133,7 +133,7 @@ def take_peaks(z: Any, peak_ev: list[int]) -> np.ndarray:
             *z.hmax,
             z.zc[ZC_PCP_PAGES_PEAK],
             z.zc[ZC_NR_LRU_PEAK],
-            z.zc[ZC_SLOTS_PEAK],
+            z.eng[E_SLOTS_PEAK],
             *z.ev[peak_ev],
         ],
         dtype=np.int64,
@@ -141,7 +141,7 @@ def take_peaks(z: Any, peak_ev: list[int]) -> np.ndarray:
     z.hmax[:] = 0
     z.zc[ZC_PCP_PAGES_PEAK] = z.zc[ZC_PCP_PAGES]
     z.zc[ZC_NR_LRU_PEAK] = z.zc[ZC_NR_LRU]
-    z.zc[ZC_SLOTS_PEAK] = z.zc[ZC_SLOTS_CAP] - z.zc[ZC_SLOTS_FREE]
+    z.eng[E_SLOTS_PEAK] = z.eng[E_SLOTS_CAP] - z.eng[E_SLOTS_FREE]
     z.ev[peak_ev] = 0
     return out
 
@@ -177,6 +177,7 @@ def collect_metrics(
     row0 = 0
     hmax = z.hmax
     zc = z.zc.copy()
+    slots_peak = int(z.eng[E_SLOTS_PEAK])
     ev = now.ev
     if window is not None:
         b = window.base
@@ -197,7 +198,7 @@ def collect_metrics(
         ev = now.ev
         pk = window.peaks
         hmax = pk[:2]
-        zc[ZC_PCP_PAGES_PEAK], zc[ZC_NR_LRU_PEAK], zc[ZC_SLOTS_PEAK] = pk[2], pk[3], pk[4]
+        zc[ZC_PCP_PAGES_PEAK], zc[ZC_NR_LRU_PEAK], slots_peak = pk[2], pk[3], int(pk[4])
         ev[peak_events(event_names)] = pk[5:]
         start, row0 = window.start_ns, window.row0
     zl = now.zone_lock
@@ -263,7 +264,7 @@ def collect_metrics(
         "lru_pages_peak": int(zc[ZC_NR_LRU_PEAK]),
         "kswapd_ns": now.kswapd_ns,
         "direct_reclaim_ns": now.reclaim_ns,
-        "split_pageblocks_peak": int(zc[ZC_SLOTS_PEAK]),
+        "split_pageblocks_peak": slots_peak,
         "engine_steps": now.steps,
         "batch": machine.batch,
         "high_min": machine.high_min,

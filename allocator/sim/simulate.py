@@ -38,12 +38,12 @@ from allocator.core.layout import (
 )
 from allocator.core.rng import seed_streams
 from allocator.core.scheduler import tree_update
-from allocator.core.state import INF_NS, Zone, build_zone
+from allocator.core.state import INF_NS, Zone, ZoneSpec, build_zones
 from allocator.mixes.base import get_mix
 from allocator.mm.buddy import zone_init
 from allocator.mm.invariants import check_invariants
 from allocator.mm.machine import BOOT_KNOBS, Boot, Machine, boot_zones, machine_from_boot
-from allocator.mm.topology import Topology
+from allocator.mm.topology import ZONE_NAMES, Topology
 from allocator.params.costs import cost_array, validate_costs
 from allocator.params.errors import SpecError
 from allocator.params.knobs import K_VMSTAT_INTERVAL_MS, knob_array
@@ -120,8 +120,8 @@ def setup(spec: Spec, trace_events: int = 0, inputs: Mapping[str, Any] | None = 
     ms = mix.build(machine, {**values, **(inputs or {})})
     nr_pb = machine.nr_pageblocks
     run_ns = spec.duration_ns - spec.warmup_ns
-    z = build_zone(
-        nr_pageblocks=nr_pb,
+    (z,) = build_zones(
+        zones=[ZoneSpec(node=0, idx=ZONE_NAMES.index(machine.zone), nr_pageblocks=nr_pb)],
         nr_cpus=machine.cpus,
         pcp_lists_per_agent=policy_cls.pcp_lists_per_agent,
         policy_lists=policy.policy_lists(machine.cpus),

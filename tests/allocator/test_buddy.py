@@ -10,7 +10,7 @@ from allocator.core.layout import (
     EV_EXTFRAG_CLAIM,
     EV_EXTFRAG_FRAGMENTING,
     EV_EXTFRAG_STEAL,
-    L_ZONE0,
+    ZC_L_ZONE0,
     ZC_NR_FREE_PAGES,
 )
 from allocator.core.lists import list_first, list_last
@@ -24,8 +24,8 @@ from allocator.mm.buddy import (
 MOVABLE, UNMOVABLE = MIGRATE_MOVABLE, MIGRATE_UNMOVABLE
 
 
-def zone_list(order, mt):
-    return L_ZONE0 + order * 3 + mt
+def zone_list(z, order, mt):
+    return z.zc[ZC_L_ZONE0] + order * 3 + mt
 
 
 def alloc(z, order, mt):
@@ -41,7 +41,7 @@ def test_boot_frees_everything_in_max_order_chunks(box):
     assert z.nr_free[10, MOVABLE] == 16
     assert z.nr_free[:10].sum() == 0
     assert z.zc[ZC_NR_FREE_PAGES] == 16384
-    assert list_first(z, zone_list(10, MOVABLE)) == pfn_node(z, 0, 10)
+    assert list_first(z, zone_list(z, 10, MOVABLE)) == pfn_node(z, 0, 10)
 
 
 def test_split_then_merge_restores_the_max_order_chunk(box):
@@ -67,12 +67,12 @@ def test_buddy_merge_likely_puts_the_entry_at_the_tail(box):
     # pfn 5: buddy 4 allocated, and the order-1 buddy of 4..5 (pfn 6) is allocated too:
     # no merge in sight, so the head
     __free_one_page(z, 5, 0, MOVABLE, False)
-    assert list_first(z, zone_list(0, MOVABLE)) == pfn_node(z, 5, 0)
+    assert list_first(z, zone_list(z, 0, MOVABLE)) == pfn_node(z, 5, 0)
     # pfn 0: buddy 1 allocated, but the order-1 buddy of 0..1 (pfn 2) is free: a merge is
     # likely once 1 frees, so 0 goes to the tail, away from allocations
     __free_one_page(z, 0, 0, MOVABLE, False)
-    assert list_last(z, zone_list(0, MOVABLE)) == pfn_node(z, 0, 0)
-    assert list_first(z, zone_list(0, MOVABLE)) == pfn_node(z, 5, 0)
+    assert list_last(z, zone_list(z, 0, MOVABLE)) == pfn_node(z, 0, 0)
+    assert list_first(z, zone_list(z, 0, MOVABLE)) == pfn_node(z, 5, 0)
 
 
 def test_unmovable_request_claims_a_whole_free_chunk(box):

@@ -3,7 +3,7 @@ folio_batch and per free batch's LRU folios; its time is kernel time, not the al
 
 from allocator import Spec, simulate
 from allocator.core.consts import MIGRATE_MOVABLE, NODE_ALLOC, NODE_ALLOC_MOVABLE
-from allocator.core.layout import AG_LRU_ADD, AG_LRU_NS, L_LRU, LK_ACQ, LK_HOLD_NS
+from allocator.core.layout import AG_LRU_ADD, AG_LRU_NS, LK_ACQ, LK_HOLD_NS, ZC_L_LRU
 from allocator.core.lists import list_add_tail
 from allocator.mm.swap import folio_add_lru, folios_put_lru, lru_lock_id
 from allocator.params.costs import C_LRU_FOLIO, C_LRU_LOCK
@@ -43,17 +43,18 @@ def test_folios_put_takes_the_lock_once_for_the_batch_lru_folios():
     b = make_box(cpus=2)
     z = b.z
     lock = lru_lock_id(z)
+    lru = z.zc[ZC_L_LRU]
     states = [NODE_ALLOC_MOVABLE, NODE_ALLOC, NODE_ALLOC_MOVABLE, NODE_ALLOC_MOVABLE, NODE_ALLOC]
     for state in states:
         b.tick()
         node = b.pol.rmqueue_pcplist(z, b.ps, 0, 0, MIGRATE_MOVABLE)
         z.nstate[node] = state
-        list_add_tail(z, L_LRU, node)
-    folios_put_lru(z, 1, L_LRU, False, 3)  # oldest three: movable, not, movable
+        list_add_tail(z, lru, node)
+    folios_put_lru(z, 1, lru, False, 3)  # oldest three: movable, not, movable
     assert z.lk[lock, LK_ACQ] == 1 and z.lk[lock, LK_HOLD_NS] == _section_ns(z, 2)
-    folios_put_lru(z, 1, L_LRU, True, 1)  # newest: not on an LRU
+    folios_put_lru(z, 1, lru, True, 1)  # newest: not on an LRU
     assert z.lk[lock, LK_ACQ] == 1
-    folios_put_lru(z, 1, L_LRU, True, 31)  # more than the list holds: its 3 LRU folios
+    folios_put_lru(z, 1, lru, True, 31)  # more than the list holds: its 3 LRU folios
     assert z.lk[lock, LK_ACQ] == 2
     assert z.lk[lock, LK_HOLD_NS] == _section_ns(z, 2) + _section_ns(z, 3)
 

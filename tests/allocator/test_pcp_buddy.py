@@ -6,8 +6,8 @@ from allocator.core.consts import MIGRATE_MOVABLE, NODE_BUDDY, PAGEBLOCK_NR_PAGE
 from allocator.core.layout import (
     EV_PCP_LOCK_REMOTE,
     EV_REMOTE_FREE,
-    L_ZONE0,
     PCP_COUNT,
+    ZC_L_ZONE0,
     ZC_NR_FREE_PAGES,
     ZC_PG0,
 )
@@ -85,7 +85,7 @@ def test_a_partial_block_becomes_a_fragment_and_is_recovered_first():
     assert b.z.ev[EV_FRAG_RETURNED] > 0 and b.z.ev[EV_WHOLE_RETURNED] == 0
     assert b.ps.owner[pb] == 0
     assert b.ps.olist[len(b.ps.olen) + pb] >= 0  # on CPU 0's owned_blocks
-    tail0 = list_last(b.z, L_ZONE0 + 0 * 3 + MOVABLE)
+    tail0 = list_last(b.z, b.z.zc[ZC_L_ZONE0] + 0 * 3 + MOVABLE)
     assert node_pfn(b.z, tail0) // PAGEBLOCK_NR_PAGES == pb
     claimed = b.z.ev[EV_CLAIMED]
     alloc(b, 0)  # the next refill recovers the fragments before claiming anything

@@ -18,11 +18,11 @@ from allocator.core.layout import (
     EV_PCP_REFILL,
     EV_PCP_REFILL_PAGES,
     EV_ZONE_LOCK_PAGES,
-    L_ZONE0,
     LOCK_ZONE,
     PCP_COUNT,
     PCP_HIGH,
     PCP_HIGH_MAX,
+    ZC_L_ZONE0,
     ZC_PB0,
     ZC_PG0,
 )
@@ -168,7 +168,7 @@ def refill_phase2(z, ps, agent, order, mt, want):
                     break
         if pick < 0:
             break
-        node = list_first(z, L_ZONE0 + pick * MIGRATE_PCPTYPES + mt)
+        node = list_first(z, z.zc[ZC_L_ZONE0] + pick * MIGRATE_PCPTYPES + mt)
         del_from_free_list(z, node, pick)
         trace_zone_locked(z, node_pfn(z, node), pick, mt, 1)
         bpcp_add(z, ps, agent, node, pick, mt, NODE_PCP, True)
