@@ -68,7 +68,10 @@ class Plan:
 
 
 def _ran_cpus(spec: Any) -> int:
-    """The CPUs a point simulates: one node's with several (knob.symmetric_nodes)."""
+    """The CPUs a point simulates: one node's with the shortcut (knob.symmetric_nodes = 1),
+    else all."""
+    if not spec.resolved_knobs()["symmetric_nodes"]:
+        return spec.cpus
     return spec.cpus // spec.nodes
 
 

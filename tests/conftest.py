@@ -16,14 +16,23 @@ from allocator.sim.simulate import setup
 
 @dataclass
 class Box:
-    """A machine at time 0: the state, the policy's state and hooks, the mix state."""
+    """A machine at time 0: the zones and their policy states, the policy's hooks, the mix
+    state. `z` and `ps` are the first zone's (the only one unless knob.symmetric_nodes = 0)."""
 
-    z: Any
-    ps: Any
+    zs: Any
+    pss: Any
     pol: Any
     ms: Any
     machine: Any
     policy: Any
+
+    @property
+    def z(self) -> Any:
+        return self.zs[0]
+
+    @property
+    def ps(self) -> Any:
+        return self.pss[0]
 
     def tick(self, ns: int = 100) -> None:
         """Advance time: the running CPU's cursor, and with it the earliest clock that lets
@@ -37,9 +46,9 @@ def make_box(cpus: int = 2, mem: int = 64 << 20, mix: str = "page_fault1", zones
     """The unit tests' machine: one ZONE_NORMAL holding all of `mem` (zones = "normal"), so
     the sizes the tests derive by hand stay those of one zone; the x86-64 layout's own
     arithmetic is pinned in test_machine.py and test_describe_table.py."""
-    z, ps, ms, policy, _mix, machine = setup(
+    zs, pss, ms, policy, _mix, machine = setup(
         Spec(cpus=cpus, mem_bytes=mem, mix=mix, zones=zones, **kw))
-    return Box(z=z, ps=ps, pol=policy.hooks, ms=ms, machine=machine, policy=policy)
+    return Box(zs=zs, pss=pss, pol=policy.hooks, ms=ms, machine=machine, policy=policy)
 
 
 def alloc_page(b: Box, cpu: int, order: int = 0) -> int:

@@ -73,9 +73,9 @@ class Metric:
 
 
 M = Metric
-RUN, ZL, PCP, LAT, FRAG, BUDDY, RECLAIM, MACH, STEADY_G, LRU = (
+RUN, ZL, PCP, LAT, FRAG, BUDDY, RECLAIM, MACH, STEADY_G, LRU, NUMA = (
     "run", "zone->lock", "pcp", "latency", "fragmentation", "buddyinfo at the end", "reclaim",
-    "machine", "steady state", "lru_lock")
+    "machine", "steady state", "lru_lock", "numa")
 
 # --- the engine's counters, in Z.ev order (core/layout.py takes each EV_ index from here) ------
 EVENTS: tuple[Metric, ...] = (
@@ -130,6 +130,16 @@ EVENTS: tuple[Metric, ...] = (
       FRAG),
     M("buddy_allocs", "ops", "allocations served by rmqueue_buddy(), not the PCP", EVENT, PCP),
     M("zone_direct_frees", "ops", "free_one_page(): frees straight to the zone", EVENT, PCP),
+    M("numa_hit", "ops", "allocations that got the node they preferred (the allocating CPU's)",
+      EVENT, NUMA, kernel="numa_hit (zone_statistics(), numastat)"),
+    M("numa_miss", "ops", "allocations that fell back to another node's zone", EVENT, NUMA,
+      kernel="numa_miss"),
+    M("numa_foreign", "ops", "allocations that preferred a node and got another (machine-wide "
+      "equal to numa_miss)", EVENT, NUMA, kernel="numa_foreign"),
+    M("numa_local", "ops", "allocations from the allocating CPU's own node", EVENT, NUMA,
+      kernel="local_node"),
+    M("numa_other", "ops", "allocations from a node other than the allocating CPU's", EVENT,
+      NUMA, kernel="other_node"),
 )
 NR_CORE_EVENTS = len(EVENTS)
 
@@ -255,14 +265,16 @@ FIELDS: tuple[Metric, ...] = (
     M("high_max", "pages", "pcp->high_max", MACHINE, MACH),
     M("min_free_kbytes", "KiB", "vm.min_free_kbytes", MACHINE, MACH),
     M("nodes", "nodes", "NUMA nodes of the machine", MACHINE, MACH),
-    M("node", "index", "the simulated node", MACHINE, MACH),
-    M("zone", "name", "the simulated zone", MACHINE, MACH),
-    M("node_cpus", "CPUs", "CPUs of the simulated node", MACHINE, MACH),
-    M("zone_managed_pages", "pages", "the zone's managed pages", MACHINE, MACH,
-      kernel="zoneinfo managed"),
+    M("simulated_nodes", "nodes", "nodes the engine ran: 1 with the symmetric shortcut, all "
+      "with knob.symmetric_nodes = 0", MACHINE, MACH),
+    M("node", "index", "the node the shortcut's zone stands for", MACHINE, MACH),
+    M("zone", "name", "the shortcut's zone (the last node's highest)", MACHINE, MACH),
+    M("node_cpus", "CPUs", "CPUs per node", MACHINE, MACH),
+    M("zone_managed_pages", "pages", "managed pages the engine ran: the shortcut's zone, or "
+      "every populated zone", MACHINE, MACH, kernel="zoneinfo managed"),
     M("wmark_low", "pages", "the zone's low watermark", MACHINE, MACH, kernel="zoneinfo low"),
-    M("machine_throughput_ops_per_s", "ops/s", "throughput of the whole machine (nodes x the "
-      "simulated node's)", DERIVED, RUN),
+    M("machine_throughput_ops_per_s", "ops/s", "throughput of the whole machine (with the "
+      "shortcut, nodes x the simulated node's)", DERIVED, RUN),
 )
 
 # the run-length control's key metrics (sim/runlength.py): each gets a 95% half-width and a

@@ -22,26 +22,38 @@ ZC_NR_PAGEBLOCKS = 7
 ZC_PB0 = 8  # first node id of the pageblock nodes
 ZC_PG0 = 9  # first node id of the page nodes (512-aligned)
 ZC_L_ZONE0 = 10  # free_area[order].free_list[mt] of this zone is list ZC_L_ZONE0 + order * 3 + mt
-ZC_L_LRU = 11  # the file LRU of the zone's node (one list per node: inactive, active not split)
+ZC_LOWMEM_RESERVE = 11  # lowmem_reserve[ZONE_NORMAL]: what allocations up to Normal leave
 ZC_PB_FIRST = 12  # the zone's first pageblock in the machine's numbering (slot_pb holds those)
-ZC_NR_LRU = 13  # pages on the file LRU
+ZC_NUMA_OTHER = 13  # allocated here by a CPU of another node
 ZC_PCP_PAGES = 14  # pages on all PCP lists
 ZC_PCP_PAGES_PEAK = 15
 ZC_NR_CPUS = 16  # workload CPUs
-ZC_NR_AGENTS = 17  # workload CPUs + kswapd
-ZC_KSWAPD = 18  # agent index of kswapd (== NR_CPUS)
+ZC_NR_AGENTS = 17  # workload CPUs + one kswapd per node
+ZC_KSWAPD = 18  # agent index of the zone's node's kswapd (NR_CPUS + node)
 ZC_L_PCP0 = 19  # first PCP list id
 ZC_PCP_NLISTS = 20  # PCP lists per agent (policy-defined)
 ZC_L_POL0 = 21  # first policy-private list id
 ZC_L_MIX0 = 22  # first mix list id
 ZC_NR_LISTS = 23
-ZC_KSWAPD_AWAKE = 24
+ZC_NUMA_HIT = 24  # zone_statistics(), allocations: wanted on this node, got here
 ZC_NODE = 25  # the zone's node (pg_data_t)
-ZC_NR_LRU_PEAK = 26
-ZC_KSWAPD_FAILURES = 27  # pgdat->kswapd_failures
+ZC_NUMA_MISS = 26  # wanted on another node, got here
+ZC_NUMA_FOREIGN = 27  # wanted on this node (the preferred zone), got elsewhere
 ZC_ZONE_ID = 28  # the zone's index in the machine's tuple of zones (node, then zone order)
 ZC_ZONE_IDX = 29  # enum zone_type (topology.ZONE_*)
-NR_ZC = 30
+ZC_NUMA_LOCAL = 30  # allocated by a CPU of this zone's node
+NR_ZC = 31
+
+# --- per-node scalars: Z.pgdat[node, PG_*] (pg_data_t) -----------------------------------------
+PG_KSWAPD_AWAKE = 0
+PG_KSWAPD_FAILURES = 1  # pgdat->kswapd_failures
+PG_NR_LRU = 2  # pages on the node's file LRU
+PG_NR_LRU_PEAK = 3
+PG_MANAGED = 4  # the node's managed pages, all zones
+PG_KSWAPD = 5  # agent index of the node's kswapd
+PG_LRU_ZONE = 6  # the zone (its highest) whose last lock row is the node's lru_lock
+PG_L_LRU = 7  # the sentinel of the node's file LRU (one list: inactive and active not split)
+NR_PGDAT = 8
 
 # --- list ids: sentinel nodes at the start of the machine's one node space (state.py) --------
 NR_FREE_LISTS = 33  # per zone: NR_PAGE_ORDERS (11) x MIGRATE_PCPTYPES (3)
@@ -67,7 +79,10 @@ AG_IN_BATCH = 5  # 1 while the agent frees a folio batch (free_unref_folios())
 AG_BATCH_LOCK = 6  # the pcp->lock the batch holds across its pages (0: none)
 AG_LRU_ADD = 7  # folios in the CPU's lru_add folio_batch, not yet on the LRU (mm/swap.py)
 AG_LRU_NS = 8  # time spent moving folios on and off the LRU, lru_lock spinning included
-NR_AG_FIELDS = 9
+AG_BATCH_ZONE = 9  # the zone whose pcp->lock AG_BATCH_LOCK is
+AG_NODE = 10  # the agent's node (numa_node_id()): a CPU's, or the node its kswapd serves
+AG_IL_NEXT = 11  # the next node of the CPU's interleaving (knob.interleave; il_next)
+NR_AG_FIELDS = 12
 
 # --- lock fields: Z.lk[lock, ...]; lock 0 is zone->lock, lock 1 + a is agent a's pcp->lock, ---
 # --- the last one (1 + agents) the node's lruvec->lru_lock (mm/swap.py) ---------------------
@@ -151,6 +166,11 @@ EV_SPLIT_STEPS = _ev("split_steps")
 EV_BOOST = _ev("watermark_boosts")
 EV_BUDDY_ALLOC = _ev("buddy_allocs")
 EV_ZONE_FREE_ONE = _ev("zone_direct_frees")
+EV_NUMA_HIT = _ev("numa_hit")
+EV_NUMA_MISS = _ev("numa_miss")
+EV_NUMA_FOREIGN = _ev("numa_foreign")
+EV_NUMA_LOCAL = _ev("numa_local")
+EV_NUMA_OTHER = _ev("numa_other")
 EV_POLICY0 = NR_CORE_EVENTS  # then 16 counters whose names a policy declares
 NR_POLICY_EVENTS = 16
 NR_EV = EV_POLICY0 + NR_POLICY_EVENTS

@@ -41,15 +41,21 @@ from allocator.core.layout import (
     NR_HIST_BUCKETS,
     NR_LK_FIELDS,
     NR_PCP_FIELDS,
+    NR_PGDAT,
     NR_SAMPLE_FIELDS,
     NR_T_FIELDS,
     NR_ZC,
-    ZC_L_LRU,
+    PG_KSWAPD,
+    PG_L_LRU,
+    PG_LRU_ZONE,
+    ZC_KSWAPD,
     ZC_L_MIX0,
     ZC_L_PCP0,
     ZC_L_POL0,
     ZC_L_ZONE0,
     ZC_NODE,
+    ZC_NR_AGENTS,
+    ZC_NR_CPUS,
     ZC_NR_LISTS,
     ZC_NR_PAGEBLOCKS,
     ZC_PB0,
@@ -91,6 +97,9 @@ Zone = namedtuple(
         "cost",  # int64[NR_COSTS]
         "knob",  # int64[nr_knobs]
         "eng",  # int64[NR_ENG]  engine scalars
+        "pgdat",  # int64[nodes, NR_PGDAT]  node scalars (layout.PG_*)
+        "zonelist",  # int64[nodes, zones]  each node's fallback order of zone ids, -1 after
+        "pb_zone",  # int16[machine pageblocks]  the zone of each pageblock
     ],
 )
 
@@ -121,6 +130,7 @@ def build_zones(
     trace_events: int,
     costs: np.ndarray,
     knobs: np.ndarray,
+    zonelists: np.ndarray | None = None,
 ) -> tuple[Zone, ...]:
     """Allocate the machine's arrays and the list sentinels, and one `Zone` per simulated zone
     (node, then zone order); the zones are filled by `zone_init`.
@@ -132,7 +142,9 @@ def build_zones(
     ones (clocks, agents, scheduler, counters, samples, costs, knobs) are shared: every
     `Zone` holds the same array objects; a zone's own are its scalars `zc`, its free areas,
     its per-CPU pagesets, its locks and its slices of the pageblock arrays. Agents are the
-    CPUs, then one kswapd per node."""
+    CPUs, then one kswapd per node. `zonelists[node]`: the zone ids an allocation on that
+    node tries in order (topology.zonelists); default, each node its own zones, highest
+    first."""
     nodes = max(zs.node for zs in zones) + 1
     agents = nr_cpus + nodes
     nz = len(zones)
@@ -168,6 +180,18 @@ def build_zones(
     pb_mt = np.full(nr_pb, MIGRATE_MOVABLE, dtype=np.int8)
     pb_slot = np.full(nr_pb, -1, dtype=np.int32)
 
+    pgdat = np.zeros((nodes, NR_PGDAT), dtype=np.int64)
+    pb_zone = np.zeros(nr_pb, dtype=np.int16)
+    for k, zs in enumerate(zones):  # the last zone of a node is its highest (node, zone order)
+        pgdat[zs.node, PG_LRU_ZONE] = k
+    for n in range(nodes):
+        pgdat[n, PG_KSWAPD] = nr_cpus + n
+        pgdat[n, PG_L_LRU] = l_lru0 + n
+    if zonelists is None:
+        zonelists = np.full((nodes, nz), -1, dtype=np.int64)
+        for n in range(nodes):
+            own = [k for k, zs in enumerate(zones) if zs.node == n][::-1]
+            zonelists[n, : len(own)] = own
     tree_leaves = 1 << max(0, (agents - 1).bit_length())
     eng = np.zeros(NR_ENG, dtype=np.int64)
     eng[E_SLOTS_CAP] = slot_capacity
@@ -194,13 +218,15 @@ def build_zones(
         cost=costs,
         knob=knobs,
         eng=eng,
+        pgdat=pgdat,
+        zonelist=np.asarray(zonelists, dtype=np.int64),
+        pb_zone=pb_zone,
     )
     out = []
     first = 0
     for k, zs in enumerate(zones):
         zc = np.zeros(NR_ZC, dtype=np.int64)
         zc[ZC_L_ZONE0] = k * NR_FREE_LISTS
-        zc[ZC_L_LRU] = l_lru0 + zs.node
         zc[ZC_PB_FIRST] = first
         zc[ZC_PB0] = pb0 + first
         zc[ZC_PG0] = pg0
@@ -213,11 +239,15 @@ def build_zones(
         zc[ZC_ZONE_ID] = k
         zc[ZC_ZONE_IDX] = zs.idx
         zc[ZC_NR_PAGEBLOCKS] = zs.nr_pageblocks
+        zc[ZC_NR_CPUS] = nr_cpus
+        zc[ZC_NR_AGENTS] = agents
+        zc[ZC_KSWAPD] = nr_cpus + zs.node
         # one row for zone->lock, one per agent's pcp->lock, and the node's lru_lock last
         # (mm/swap.py: the zones of a node use their node's highest zone's row)
         lk = np.zeros((2 + agents, NR_LK_FIELDS), dtype=np.int64)
         lk[:, LK_OWNER] = -1
         end = first + zs.nr_pageblocks
+        pb_zone[first:end] = k
         out.append(Zone(
             pb_mt=pb_mt[first:end],
             pb_slot=pb_slot[first:end],

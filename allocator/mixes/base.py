@@ -23,7 +23,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from allocator.core.jit import njit
-from allocator.core.layout import ZC_L_MIX0, ZC_NR_LRU
+from allocator.core.layout import PG_NR_LRU, ZC_L_MIX0, ZC_NODE
 from allocator.mm.machine import Machine
 from allocator.params.errors import SpecError
 from allocator.params.knobs import K_FOLIO_BATCH
@@ -95,11 +95,19 @@ def check_tasks(tasks: int, cpus: int, nodes: int, mix: str, name: str = "tasks"
 
 
 def node_tasks(machine: Machine, tasks: int, mix: str, name: str = "tasks") -> int:
-    """The tasks the simulated node runs: `tasks` (0: one per CPU) shared evenly by the nodes."""
+    """The tasks each simulated node runs: `tasks` (0: one per CPU) shared evenly by the
+    nodes."""
     if tasks == 0:
-        return machine.cpus
+        return machine.node_cpus
     check_tasks(tasks, machine.machine_cpus or machine.cpus, machine.nodes, mix, name)
     return tasks // machine.nodes
+
+
+def idle_mask(machine: Machine, per_node: int) -> np.ndarray:
+    """1 for the CPUs that idle: on each simulated node, those after its first `per_node`
+    (CPUs are numbered node by node)."""
+    cpn = machine.node_cpus
+    return (np.arange(machine.cpus) % cpn >= per_node).astype(np.int64)
 
 
 def kernel_frac_param(default: float, basis: str) -> Param:
@@ -196,8 +204,9 @@ def mix_list_len(z, k):
 
 @njit
 def lru_pages(z):
-    """Pages on the file LRU (the page cache): what NR_FILE_PAGES counts here."""
-    return z.zc[ZC_NR_LRU]
+    """Pages on the file LRU of the zone's node (the page cache): what NR_FILE_PAGES counts
+    here."""
+    return z.pgdat[z.zc[ZC_NODE], PG_NR_LRU]
 
 
 @njit

@@ -33,7 +33,7 @@ from allocator.core.consts import (
     OP_FREE_OLDEST,
 )
 from allocator.core.jit import njit
-from allocator.core.layout import ZC_KSWAPD_AWAKE, ZC_MANAGED, ZC_NR_LRU
+from allocator.core.layout import PG_KSWAPD_AWAKE, PG_MANAGED, PG_NR_LRU, ZC_NODE
 from allocator.core.rng import rand_around, rand_below
 from allocator.mixes.base import Mix, MixHooks, Param, kernel_frac_param, mix_list_len, register_mix
 from allocator.mm.machine import Machine
@@ -60,12 +60,13 @@ _NLISTS = 2
 @njit
 def next_op(z, ms, cpu):
     gfp_file = GFP_DIRECT_RECLAIM | GFP_LRU | GFP_MOVABLE_PAGE
+    nid = z.zc[ZC_NODE]
     if ms.fill_ppm and not ms.filled[0]:
         # Fill until the page cache reaches its share or kswapd wakes (the watermarks may not
         # leave room for the whole share: then the cache ends where reclaim begins).
         if (
-            z.zc[ZC_NR_LRU] < z.zc[ZC_MANAGED] * ms.fill_ppm // 1_000_000
-            and not z.zc[ZC_KSWAPD_AWAKE]
+            z.pgdat[nid, PG_NR_LRU] < z.pgdat[nid, PG_MANAGED] * ms.fill_ppm // 1_000_000
+            and not z.pgdat[nid, PG_KSWAPD_AWAKE]
         ):
             return OP_ALLOC, 0, MIGRATE_MOVABLE, gfp_file, LIST_LRU, ms.fill_ns
         ms.filled[0] = 1

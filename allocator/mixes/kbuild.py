@@ -59,6 +59,7 @@ from allocator.mixes.base import (
     Param,
     check_tasks,
     free_batch_len,
+    idle_mask,
     kernel_frac_param,
     lru_pages,
     mix_list_len,
@@ -231,7 +232,7 @@ class Kbuild(Mix):
             )
         big = values["big_job_frac"]
         st = np.zeros((machine.cpus, _NF), dtype=np.int64)
-        st[node_tasks(machine, values["jobs"], self.name, "jobs"):, _IDLE] = 1
+        st[:, _IDLE] = idle_mask(machine, node_tasks(machine, values["jobs"], self.name, "jobs"))
         return KbuildState(
             anon_pages=max(1, values["job_anon_bytes"] // PAGE_SIZE),
             job_ns=values["job_ms"],
@@ -247,7 +248,8 @@ class Kbuild(Mix):
             slab_live=values["slab_live"],
             exit_ns=values["exit_ns"],
             exec_ns=values["exec_ns"],
-            tree_pages=values["tree_bytes"] * values["instances"] // machine.nodes // PAGE_SIZE,
+            tree_pages=values["tree_bytes"] * values["instances"] * machine.simulated_nodes
+            // machine.nodes // PAGE_SIZE,
             st=st,
         )
 

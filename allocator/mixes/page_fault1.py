@@ -45,6 +45,7 @@ from allocator.mixes.base import (
     Param,
     check_tasks,
     free_batch_len,
+    idle_mask,
     kernel_frac_param,
     mix_list_len,
     node_tasks,
@@ -155,11 +156,12 @@ class PageFault1(Mix):
         return ms.st[:, _IDLE]
 
     def build(self, machine: Machine, values: dict[str, int]) -> PageFault1State:
-        running = node_tasks(machine, values["tasks"], self.name)
-        cap = machine.mem_bytes * values["max_mem_frac"] // 1_000_000 // running
+        running = node_tasks(machine, values["tasks"], self.name)  # on each node
+        node_mem = machine.mem_bytes // machine.simulated_nodes
+        cap = node_mem * values["max_mem_frac"] // 1_000_000 // running
         pages = max(1, min(values["map_bytes"], cap) // PAGE_SIZE)
         st = np.zeros((machine.cpus, _NF), dtype=np.int64)
-        st[running:, _IDLE] = 1
+        st[:, _IDLE] = idle_mask(machine, running)
         st[:, _TO_PTE] = PAGEBLOCK_NR_PAGES
         # Tasks start part-way into their first mapping (deterministic spread, no RNG needed).
         st[:, _LEFT] = 1 + (np.arange(machine.cpus, dtype=np.int64) * 7919) % pages

@@ -48,6 +48,7 @@ from allocator.mixes.base import (
     MixHooks,
     Param,
     check_tasks,
+    idle_mask,
     kernel_frac_param,
     node_tasks,
     register_mix,
@@ -133,15 +134,16 @@ class PageFault2(Mix):
         return ms.st[:, pf1._IDLE]
 
     def build(self, machine: Machine, values: dict[str, int]) -> PageFault2State:
-        running = node_tasks(machine, values["tasks"], self.name)
-        cap = machine.mem_bytes * values["max_mem_frac"] // 1_000_000 // running // 2
+        running = node_tasks(machine, values["tasks"], self.name)  # on each node
+        node_mem = machine.mem_bytes // machine.simulated_nodes
+        cap = node_mem * values["max_mem_frac"] // 1_000_000 // running // 2
         pages = max(1, min(values["map_bytes"], cap) // PAGE_SIZE)
         st = np.zeros((machine.cpus, _NF), dtype=np.int64)
-        st[running:, pf1._IDLE] = 1
+        st[:, pf1._IDLE] = idle_mask(machine, running)
         st[:, pf1._TO_PTE] = PAGEBLOCK_NR_PAGES
         # as page_fault1: tasks start part-way into their first mapping
         st[:, pf1._LEFT] = 1 + (np.arange(machine.cpus, dtype=np.int64) * 7919) % pages
-        st[:running, _FILE_LEFT] = pages
+        st[:, _FILE_LEFT] = pages * (1 - st[:, pf1._IDLE])
         return PageFault2State(
             pages=pages,
             fault_ns=values["fault_ns"],

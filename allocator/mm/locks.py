@@ -22,6 +22,7 @@ from __future__ import annotations
 from allocator.core.jit import njit
 from allocator.core.layout import (
     AG_BATCH_LOCK,
+    AG_BATCH_ZONE,
     AG_IN_BATCH,
     E_GMIN,
     E_NOW,
@@ -37,6 +38,7 @@ from allocator.core.layout import (
     LK_TRANSFER,
     LK_WAIT_NS,
     LOCK_ZONE,
+    ZC_ZONE_ID,
 )
 from allocator.params.costs import (
     C_CACHELINE_FAR,
@@ -267,5 +269,6 @@ def batch_lock_done(z, cpu, owner):
     when the agent is not freeing a batch."""
     if z.ag[cpu, AG_IN_BATCH]:
         z.ag[cpu, AG_BATCH_LOCK] = pcp_lock_id(owner)
+        z.ag[cpu, AG_BATCH_ZONE] = z.zc[ZC_ZONE_ID]
     else:
         spin_unlock(z, pcp_lock_id(owner))

@@ -247,9 +247,12 @@ def boot_zones(
 
 @dataclass(frozen=True)
 class Machine:
-    """The zone the engine runs (`Topology.simulated`), with what the kernel derives for it
-    on this machine. `cpus` and `mem_bytes` are the simulated node's CPUs and zone; the
-    machine's are `machine_cpus` and `machine_mem_bytes`, over `nodes` nodes."""
+    """What the engine runs, with what the kernel derives for it on this machine. By default
+    one zone (`Topology.simulated`): `cpus` and `mem_bytes` are the simulated node's CPUs and
+    zone. With every node simulated (`simulated_nodes` = `nodes`, knob.symmetric_nodes = 0)
+    they are the machine's CPUs and the memory of every populated zone, and the zone fields
+    (watermarks, batch, high) stay those of the last node's highest zone, the shortcut's. The
+    machine's CPUs and memory are `machine_cpus` and `machine_mem_bytes`, over `nodes` nodes."""
 
     cpus: int
     mem_bytes: int
@@ -268,17 +271,30 @@ class Machine:
     zone: str = "Normal"
     machine_cpus: int = 0
     machine_mem_bytes: int = 0
+    simulated_nodes: int = 1
+
+    @property
+    def node_cpus(self) -> int:
+        """CPUs per simulated node."""
+        return self.cpus // self.simulated_nodes
 
     def as_dict(self) -> dict[str, object]:
         return asdict(self)
 
 
-def machine_from_boot(boot: Boot, mem_bytes: int) -> Machine:
-    shape = boot.topology.simulated()
+def machine_from_boot(boot: Boot, mem_bytes: int, full: bool = False) -> Machine:
+    """The simulated zone's Machine; with `full`, every populated zone's (Topology.
+    populated_zones) over every node."""
+    top = boot.topology
+    shape = top.simulated()
     z = boot.zone(shape.node, shape.idx)
     nr_pb = z.managed // PAGEBLOCK_NR_PAGES
+    cpus = top.node_cpus[z.node]
+    if full:
+        nr_pb = sum(zs.managed_pages // PAGEBLOCK_NR_PAGES for zs in top.populated_zones())
+        cpus = top.cpus
     return Machine(
-        cpus=boot.topology.node_cpus[z.node],
+        cpus=cpus,
         mem_bytes=(nr_pb * PAGEBLOCK_NR_PAGES) << PAGE_SHIFT,
         managed_pages=nr_pb * PAGEBLOCK_NR_PAGES,
         nr_pageblocks=nr_pb,
@@ -295,6 +311,7 @@ def machine_from_boot(boot: Boot, mem_bytes: int) -> Machine:
         zone=z.name,
         machine_cpus=boot.topology.cpus,
         machine_mem_bytes=mem_bytes,
+        simulated_nodes=top.nodes if full else 1,
     )
 
 

@@ -14,31 +14,50 @@ from allocator.core.consts import (
     GFP_DIRECT_RECLAIM,
     MAX_RECLAIM_RETRIES,
     PAGE_ALLOC_COSTLY_ORDER,
+    PAGEBLOCK_ORDER,
     SWAP_CLUSTER_MAX,
     ZONE_BELOW_HIGH,
     ZONE_BOOSTED_WATERMARK,
 )
 from allocator.core.jit import njit, njit_hooked
 from allocator.core.layout import (
+    AG_BATCH_LOCK,
+    AG_BATCH_ZONE,
+    AG_IL_NEXT,
     AG_IN_BATCH,
+    AG_NODE,
     AG_RECLAIM_NS,
     E_NOW,
     EV_ALLOCSTALL,
     EV_BUDDY_ALLOC,
     EV_DRAIN_ALL,
     EV_KSWAPD_WAKE,
+    EV_NUMA_FOREIGN,
+    EV_NUMA_HIT,
+    EV_NUMA_LOCAL,
+    EV_NUMA_MISS,
+    EV_NUMA_OTHER,
     EV_PCP_ALLOC_MISS,
     EV_PGSTEAL_DIRECT,
     EV_ZONE_LOCK_PAGES,
     LOCK_ZONE,
     PCP_COUNT,
+    PG_KSWAPD,
+    PG_KSWAPD_AWAKE,
+    PG_KSWAPD_FAILURES,
+    PG_L_LRU,
+    PG_NR_LRU,
     ZC_FLAGS,
-    ZC_KSWAPD,
-    ZC_KSWAPD_AWAKE,
-    ZC_KSWAPD_FAILURES,
-    ZC_L_LRU,
-    ZC_NR_CPUS,
-    ZC_NR_LRU,
+    ZC_NODE,
+    ZC_NR_AGENTS,
+    ZC_NUMA_FOREIGN,
+    ZC_NUMA_HIT,
+    ZC_NUMA_LOCAL,
+    ZC_NUMA_MISS,
+    ZC_NUMA_OTHER,
+    ZC_PB0,
+    ZC_PB_FIRST,
+    ZC_PG0,
 )
 from allocator.core.lists import list_del, list_first
 from allocator.core.scheduler import tree_update
@@ -47,20 +66,21 @@ from allocator.mm.locks import batch_lock_release, spin_unlock, zone_spin_lock
 from allocator.mm.pcp import free_one_page, pcp_allowed_order
 from allocator.mm.watermark import wmark_pages, zone_watermark_ok
 from allocator.params.costs import C_RECLAIM_PAGE
-from allocator.params.knobs import K_KSWAPD, K_ZONE_BELOW_HIGH
+from allocator.params.knobs import K_INTERLEAVE, K_KSWAPD, K_ZONE_BELOW_HIGH
 
 
 @njit
 def wakeup_kswapd(z):
-    """wakeup_kswapd(): kswapd becomes runnable at the waker's time, unless it is awake or has
-    failed MAX_RECLAIM_RETRIES times in a row (pgdat->kswapd_failures) since reclaim last
-    made progress."""
-    if z.knob[K_KSWAPD] == 0 or z.zc[ZC_KSWAPD_AWAKE]:
+    """wakeup_kswapd(): the zone's node's kswapd becomes runnable at the waker's time, unless
+    it is awake or has failed MAX_RECLAIM_RETRIES times in a row (pgdat->kswapd_failures)
+    since reclaim last made progress."""
+    nid = z.zc[ZC_NODE]
+    if z.knob[K_KSWAPD] == 0 or z.pgdat[nid, PG_KSWAPD_AWAKE]:
         return
-    if z.zc[ZC_KSWAPD_FAILURES] >= MAX_RECLAIM_RETRIES:
+    if z.pgdat[nid, PG_KSWAPD_FAILURES] >= MAX_RECLAIM_RETRIES:
         return
-    k = z.zc[ZC_KSWAPD]
-    z.zc[ZC_KSWAPD_AWAKE] = 1
+    k = z.pgdat[nid, PG_KSWAPD]
+    z.pgdat[nid, PG_KSWAPD_AWAKE] = 1
     z.clock[k] = z.eng[E_NOW]
     z.ev[EV_KSWAPD_WAKE] += 1
     tree_update(z, k)
@@ -99,10 +119,11 @@ def rmqueue(z, ps, cpu, order, mt, pol):
 
 
 @njit_hooked
-def get_page_from_freelist(z, ps, cpu, order, mt, alloc_flags, pol):
-    """get_page_from_freelist() for the one zone: above the high mark, take a page; else flag
-    ZONE_BELOW_HIGH (so frees shrink the PCPs) and check the requested mark first. Before
-    57c0419c5f0e (v6.7 8/9) only the requested mark was checked."""
+def zone_alloc(z, ps, cpu, order, mt, alloc_flags, pol):
+    """get_page_from_freelist()'s body for one zone of the zonelist: above the high mark,
+    take a page; else flag ZONE_BELOW_HIGH (so frees shrink the PCPs) and check the requested
+    mark first (node_reclaim_mode 0: a zone under it is skipped). Before 57c0419c5f0e (v6.7
+    8/9) only the requested mark was checked."""
     if z.knob[K_ZONE_BELOW_HIGH] and not (z.zc[ZC_FLAGS] & ZONE_BELOW_HIGH):
         if zone_watermark_ok(z, order, wmark_pages(z, ALLOC_WMARK_HIGH)):
             return rmqueue(z, ps, cpu, order, mt, pol)
@@ -112,88 +133,207 @@ def get_page_from_freelist(z, ps, cpu, order, mt, alloc_flags, pol):
     return rmqueue(z, ps, cpu, order, mt, pol)
 
 
+@njit
+def zone_statistics(zs, preferred, k, cpu):
+    """zone_statistics() (mm/page_alloc.c v6.18), one allocation: numa_hit when the zone's
+    node is the preferred zone's, else numa_miss here and numa_foreign on the preferred;
+    numa_local or numa_other by the allocating CPU's node. Machine-wide in Z.ev, per zone in
+    zc (zoneinfo prints them per zone)."""
+    z = zs[k]
+    nid = z.zc[ZC_NODE]
+    if nid == zs[preferred].zc[ZC_NODE]:
+        z.ev[EV_NUMA_HIT] += 1
+        z.zc[ZC_NUMA_HIT] += 1
+    else:
+        z.ev[EV_NUMA_MISS] += 1
+        z.ev[EV_NUMA_FOREIGN] += 1
+        z.zc[ZC_NUMA_MISS] += 1
+        zs[preferred].zc[ZC_NUMA_FOREIGN] += 1
+    if nid == z.ag[cpu, AG_NODE]:
+        z.ev[EV_NUMA_LOCAL] += 1
+        z.zc[ZC_NUMA_LOCAL] += 1
+    else:
+        z.ev[EV_NUMA_OTHER] += 1
+        z.zc[ZC_NUMA_OTHER] += 1
+
+
 @njit_hooked
-def alloc_pages(z, ps, cpu, order, mt, gfp, pol):
+def get_page_from_freelist(zs, pss, cpu, nid, order, mt, alloc_flags, pol):
+    """get_page_from_freelist(): the zones of node `nid`'s zonelist in order (its zones from
+    the highest down, then the other nodes' by node_distance; topology.zonelists), the first
+    that passes its watermark serves. Returns (zone id, node), or (-1, -1).
+    Not modelled: ALLOC_NOFRAGMENT, which before falling back to another migratetype in the
+    local Normal zone tries the remote nodes (alloc_flags_nofragment())."""
+    zl = zs[0].zonelist[nid]
+    for i in range(zl.shape[0]):
+        k = zl[i]
+        if k < 0:
+            break
+        node = zone_alloc(zs[k], pss[k], cpu, order, mt, alloc_flags, pol)
+        if node >= 0:
+            zone_statistics(zs, zl[0], k, cpu)
+            return k, node
+    return -1, -1
+
+
+@njit
+def wake_all_kswapds(zs, nid):
+    """wake_all_kswapds(): wakeup_kswapd() of every zone in node `nid`'s zonelist (once per
+    node: an awake kswapd is not woken again)."""
+    zl = zs[0].zonelist[nid]
+    for i in range(zl.shape[0]):
+        if zl[i] < 0:
+            break
+        wakeup_kswapd(zs[zl[i]])
+
+
+@njit
+def preferred_node(z, cpu):
+    """The node an allocation prefers: the CPU's (numa_node_id(), the default local policy),
+    or with knob.interleave each node in turn per CPU (interleave_nodes(), mm/mempolicy.c
+    v6.18: MPOL_INTERLEAVE over every node, as numactl --interleave=all)."""
+    if not z.knob[K_INTERLEAVE]:
+        return z.ag[cpu, AG_NODE]
+    nid = z.ag[cpu, AG_IL_NEXT]
+    z.ag[cpu, AG_IL_NEXT] = (nid + 1) % z.pgdat.shape[0]
+    return nid
+
+
+@njit_hooked
+def alloc_pages(zs, pss, cpu, order, mt, gfp, pol):
     """__alloc_pages(): the fast path at the low mark; the slow path wakes kswapd, retries at
     the min mark, then (if the caller may block) reclaims directly and drains all PCPs once,
-    up to MAX_RECLAIM_RETRIES rounds (one for costly orders). Returns a node or -1."""
-    node = get_page_from_freelist(z, ps, cpu, order, mt, ALLOC_WMARK_LOW, pol)
+    up to MAX_RECLAIM_RETRIES rounds (one for costly orders). Returns (zone id, node), node
+    -1 when it failed."""
+    nid = preferred_node(zs[0], cpu)
+    k, node = get_page_from_freelist(zs, pss, cpu, nid, order, mt, ALLOC_WMARK_LOW, pol)
     if node >= 0:
-        return node
-    wakeup_kswapd(z)
-    node = get_page_from_freelist(z, ps, cpu, order, mt, ALLOC_WMARK_MIN, pol)
+        return k, node
+    wake_all_kswapds(zs, nid)
+    k, node = get_page_from_freelist(zs, pss, cpu, nid, order, mt, ALLOC_WMARK_MIN, pol)
     if node >= 0 or not (gfp & GFP_DIRECT_RECLAIM):
-        return node
-    z.ev[EV_ALLOCSTALL] += 1
-    t0 = z.eng[E_NOW]
+        return k, node
+    z0 = zs[0]
+    z0.ev[EV_ALLOCSTALL] += 1
+    t0 = z0.eng[E_NOW]
     drained = False
     rounds = 1 if order > PAGE_ALLOC_COSTLY_ORDER else MAX_RECLAIM_RETRIES
     for _ in range(rounds):
-        progress = shrink_lru(z, ps, cpu, SWAP_CLUSTER_MAX, pol)
-        z.ev[EV_PGSTEAL_DIRECT] += progress
-        node = get_page_from_freelist(z, ps, cpu, order, mt, ALLOC_WMARK_MIN, pol)
+        progress = shrink_zones(zs, pss, cpu, nid, SWAP_CLUSTER_MAX, pol)
+        z0.ev[EV_PGSTEAL_DIRECT] += progress
+        k, node = get_page_from_freelist(zs, pss, cpu, nid, order, mt, ALLOC_WMARK_MIN, pol)
         if node >= 0:
             break
         if not drained:
-            drain_all_pages(z, ps, cpu, pol)
+            drain_all_pages(zs, pss, cpu, pol)
             drained = True
-            node = get_page_from_freelist(z, ps, cpu, order, mt, ALLOC_WMARK_MIN, pol)
+            k, node = get_page_from_freelist(zs, pss, cpu, nid, order, mt, ALLOC_WMARK_MIN,
+                                             pol)
             if node >= 0:
                 break
         if progress == 0 and drained:
             break
-    z.ag[cpu, AG_RECLAIM_NS] += z.eng[E_NOW] - t0
-    return node
+    z0.ag[cpu, AG_RECLAIM_NS] += z0.eng[E_NOW] - t0
+    return k, node
 
 
 # --- free ------------------------------------------------------------------------------------
 
 
+@njit
+def page_zone_id(zs, node):
+    """page_zone(): the zone of the entry headed by `node`, its pageblock's."""
+    if len(zs) == 1:
+        return 0
+    z = zs[0]
+    pg0 = z.zc[ZC_PG0]
+    if node >= pg0:
+        pb = z.slot_pb[(node - pg0) >> PAGEBLOCK_ORDER]
+    else:
+        pb = node - (z.zc[ZC_PB0] - z.zc[ZC_PB_FIRST])
+    return z.pb_zone[pb]
+
+
+@njit
+def batch_release(zs, cpu):
+    """Release the pcp->lock a free batch holds, in whichever zone it is."""
+    z = zs[0]
+    if z.ag[cpu, AG_BATCH_LOCK] > 0:
+        batch_lock_release(zs[z.ag[cpu, AG_BATCH_ZONE]], cpu)
+
+
 @njit_hooked
-def free_pages(z, ps, cpu, node, pol):
-    """__free_pages(): PCP-sized entries through the policy, others to the zone."""
+def free_pages(zs, pss, cpu, node, pol):
+    """__free_pages(): to the page's zone, PCP-sized entries through the policy (onto the
+    freeing CPU's PCP for that zone, or its owner's), others straight to the zone. A batch
+    holding another zone's pcp->lock drops it first, as free_unref_folios() does."""
+    k = page_zone_id(zs, node)
+    z = zs[k]
+    if len(zs) > 1 and z.ag[cpu, AG_BATCH_LOCK] > 0 and z.ag[cpu, AG_BATCH_ZONE] != k:
+        batch_release(zs, cpu)
     order = int(z.norder[node])
     pfn = node_pfn(z, node)
     if pcp_allowed_order(z, order):
-        pol.free_pcp(z, ps, cpu, pfn, order)
+        pol.free_pcp(z, pss[k], cpu, pfn, order)
     else:
         free_one_page(z, cpu, pfn, order)
 
 
 @njit_hooked
-def drain_all_pages(z, ps, cpu, pol):
-    """drain_all_pages(): every CPU's PCP (and kswapd's) drained by `cpu`, one after another
-    (pcpu_drain_mutex serialises callers)."""
-    z.ev[EV_DRAIN_ALL] += 1
-    for target in range(z.zc[ZC_NR_CPUS] + 1):
-        if z.pcp[target, PCP_COUNT] > 0:
-            pol.drain_pages(z, ps, cpu, target)
+def drain_all_pages(zs, pss, cpu, pol):
+    """drain_all_pages(NULL): every CPU's PCPs (and each kswapd's), every zone's, drained by
+    `cpu` one after another (pcpu_drain_mutex serialises callers)."""
+    zs[0].ev[EV_DRAIN_ALL] += 1
+    for target in range(zs[0].zc[ZC_NR_AGENTS]):
+        for k in range(len(zs)):
+            if zs[k].pcp[target, PCP_COUNT] > 0:
+                pol.drain_pages(zs[k], pss[k], cpu, target)
 
 
 # --- reclaim -----------------------------------------------------------------------------------
 
 
 @njit_hooked
-def shrink_lru(z, ps, cpu, nr_to_reclaim, pol):
-    """shrink_inactive_list() on the one file LRU: reclaim the oldest page-cache pages and free
-    them through the normal free path (free_unref_folios). Anonymous memory is not reclaimed
-    (no swap), as one folio batch: shrink_folio_list() frees its folios with
-    free_unref_folios(), one pcp->lock hold for them (locks.batch_lock_*). Returns pages
-    reclaimed."""
+def shrink_lru(zs, pss, cpu, nid, nr_to_reclaim, pol):
+    """shrink_inactive_list() on node `nid`'s file LRU: reclaim the oldest page-cache pages
+    and free them through the normal free path (free_unref_folios), each to its zone.
+    Anonymous memory is not reclaimed (no swap), as one folio batch: shrink_folio_list() frees
+    its folios with free_unref_folios(), one pcp->lock hold for them (locks.batch_lock_*).
+    Returns pages reclaimed."""
+    z = zs[0]
+    lru = z.pgdat[nid, PG_L_LRU]
     got = 0
     z.ag[cpu, AG_IN_BATCH] = 1
     while got < nr_to_reclaim:
-        node = list_first(z, z.zc[ZC_L_LRU])
+        node = list_first(z, lru)
         if node < 0:
             break
         list_del(z, node)
         pages = 1 << int(z.norder[node])
-        z.zc[ZC_NR_LRU] -= pages
+        z.pgdat[nid, PG_NR_LRU] -= pages
         z.eng[E_NOW] += pages * z.cost[C_RECLAIM_PAGE]
-        free_pages(z, ps, cpu, node, pol)
+        free_pages(zs, pss, cpu, node, pol)
         got += pages
-    batch_lock_release(z, cpu)
+    batch_release(zs, cpu)
     z.ag[cpu, AG_IN_BATCH] = 0
     if got:
-        z.zc[ZC_KSWAPD_FAILURES] = 0  # shrink_node() made progress
+        z.pgdat[nid, PG_KSWAPD_FAILURES] = 0  # shrink_node() made progress
+    return got
+
+
+@njit_hooked
+def shrink_zones(zs, pss, cpu, nid, nr_to_reclaim, pol):
+    """shrink_zones() of direct reclaim: the nodes of node `nid`'s zonelist in order, each
+    node's LRU once, until `nr_to_reclaim` pages are reclaimed. Returns pages reclaimed."""
+    z = zs[0]
+    zl = z.zonelist[nid]
+    got = 0
+    last = -1
+    for i in range(zl.shape[0]):
+        if zl[i] < 0 or got >= nr_to_reclaim:
+            break
+        nid = zs[zl[i]].zc[ZC_NODE]
+        if nid != last:
+            got += shrink_lru(zs, pss, cpu, nid, nr_to_reclaim - got, pol)
+            last = nid
     return got

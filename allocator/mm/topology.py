@@ -15,11 +15,13 @@ The memory map, kernel image and firmware reservations are not modelled: every p
 is managed, except the 256 reserved pages of ZONE_DMA. A real file's managed pages come in
 as `zone_pages` instead (`topology_from_pages`; sweep/zoneinfo.py reads them from the file).
 
-What the engine runs is one zone (`simulated`): the zone a node-local workload's allocations
-land in, the highest populated zone of the simulated node. With several nodes that is the
-symmetric shortcut: nodes alike in CPUs and memory, a node-local workload, so each node runs
-the same way and the machine is `nodes` copies of one. Fallback into another node or into
-DMA32 under memory pressure is not simulated.
+What the engine runs is, by default, one zone (`simulated`): the zone a node-local workload's
+allocations land in, the highest populated zone of the last node. With several nodes that is
+the symmetric shortcut: nodes alike in CPUs and memory, a node-local workload, so each node
+runs the same way and the machine is `nodes` copies of one. `knob.symmetric_nodes = 0` runs
+every populated zone of every node instead (`populated_zones`), each CPU allocating along its
+node's zonelist (`zonelists`): fallback into another node or into DMA32 under memory pressure,
+frees of remote pages, one kswapd per node.
 """
 
 from __future__ import annotations
@@ -105,6 +107,11 @@ class Topology:
                 f"node {n}: {s} pages" for n, s in enumerate(sizes)) + ")"
         return ""
 
+    def populated_zones(self) -> list[ZoneShape]:
+        """Every zone the full simulation runs: node, then zone order, at least a pageblock
+        managed (the model keeps whole pageblocks)."""
+        return [z for z in self.zones if z.managed_pages >= PAGEBLOCK_NR_PAGES]
+
     def simulated(self) -> ZoneShape:
         """The zone the engine runs: node-local allocations on the last node land in its
         highest populated zone. The last node: with several nodes it has no lower zones,
@@ -112,6 +119,36 @@ class Topology:
         node = self.nodes - 1
         zones = [z for z in self.node_zones(node) if z.managed_pages > 0]
         return max(zones, key=lambda z: z.idx)
+
+
+def node_order(nodes: int, local: int, distance: tuple[tuple[int, ...], ...] | None = None
+               ) -> list[int]:
+    """build_zonelists()'s node order for `local` (find_next_best_node(), mm/page_alloc.c
+    v6.18): the local node, then the others by node_distance(), a node numbered below the
+    local one penalised by 1 so that equal distances go to the next nodes first (2 of 4: 2, 3,
+    0, 1). Not modelled: node_load[], which spreads equal-distance nodes' first choices, and
+    PENALTY_FOR_NODE_WITH_CPUS (every node here has CPUs). `distance` defaults to 10 local, 20
+    remote."""
+    def dist(a: int, b: int) -> int:
+        if distance is not None:
+            return distance[a][b]
+        return DEFAULT_DISTANCE_LOCAL if a == b else DEFAULT_DISTANCE_REMOTE
+    others = [n for n in range(nodes) if n != local]
+    return [local, *sorted(others, key=lambda n: (dist(local, n) + (n < local), n))]
+
+
+def zonelists(zones: list[ZoneShape], nodes: int) -> list[list[int]]:
+    """Each node's ZONELIST_FALLBACK as indexes into `zones`: node by node in node_order(),
+    each node's zones from the highest down (build_zonerefs_node()); only the zones given
+    (the simulated ones)."""
+    out = []
+    for local in range(nodes):
+        order: list[int] = []
+        for n in node_order(nodes, local):
+            order += sorted((k for k, z in enumerate(zones) if z.node == n),
+                            key=lambda k: -zones[k].idx)
+        out.append(order)
+    return out
 
 
 def _zone(node: int, idx: int, managed: int, present: int | None = None) -> ZoneShape:

@@ -131,10 +131,12 @@ USER_KNOBS: tuple[Knob, ...] = (
         1,
         0,
         1,
-        "With nodes > 1: 1 simulates one node and reports the machine as `nodes` copies of it, "
-        "exact when the nodes are alike and the workload node-local (every mix here is), up to "
-        "cross-node fallback under memory pressure, which balances out between alike nodes. "
-        "0 asks for every node simulated with cross-node frees and fallback: not built yet.",
+        "1 simulates one zone, the last node's highest, and reports the machine as `nodes` "
+        "copies of its node: exact when the nodes are alike and the workload node-local (every "
+        "mix here is), up to fallback under memory pressure (into another node, or node 0's "
+        "DMA32), which balances out between alike nodes. 0 simulates every populated zone of "
+        "every node at once: zonelist fallback, frees of remote pages, numa_* counters, one "
+        "kswapd per node (mm/page_alloc.c get_page_from_freelist(), v6.18).",
     ),
     Knob(
         "lru_lock",
@@ -146,6 +148,16 @@ USER_KNOBS: tuple[Knob, ...] = (
         "full (folio_add_lru() -> folio_batch_move_lru(), mm/swap.c v6.18) and leave it under "
         "the lock once per free batch (folios_put_refs() -> __page_cache_release()). 0 (the "
         "default until the published tables are rerun with it) leaves the LRU free of cost.",
+    ),
+    Knob(
+        "interleave",
+        0,
+        0,
+        1,
+        "1 interleaves every allocation over all nodes, each CPU taking the nodes in turn "
+        "(MPOL_INTERLEAVE, numactl --interleave=all; interleave_nodes(), mm/mempolicy.c "
+        "v6.18): the preferred node, its zonelist and the numa_* counters follow. Needs "
+        "knob.symmetric_nodes = 0. 0 (the default policy) allocates on the CPU's node.",
     ),
 )
 
@@ -165,9 +177,11 @@ K_PCP_HIGH = 11
 K_FOLIO_BATCH = 12
 K_SYMMETRIC_NODES = 13
 K_LRU_LOCK = 14
+K_INTERLEAVE = 15
 NR_USER_KNOBS = len(USER_KNOBS)
 assert USER_KNOBS[K_SYMMETRIC_NODES].name == "symmetric_nodes"
 assert USER_KNOBS[K_LRU_LOCK].name == "lru_lock"
+assert USER_KNOBS[K_INTERLEAVE].name == "interleave"
 
 # Then one slot per modelled upstream commit (history.py), 1 when the point's kernel has it:
 # set from `kernel` and `revert`, never as knob.<name>.

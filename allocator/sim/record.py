@@ -18,6 +18,7 @@ from allocator.core.catalogue import BY_NAME, EVENTS, GAUGE, SAMPLE_NAMES, serie
 from allocator.core.consts import PAGEBLOCK_ORDER
 from allocator.core.layout import (
     AG_LRU_NS,
+    AG_NODE,
     AG_OPS,
     AG_RECLAIM_NS,
     AG_SYS_NS,
@@ -42,16 +43,25 @@ from allocator.core.layout import (
     LK_WAIT_NS,
     LOCK_ZONE,
     PCP_HIGH,
+    PG_LRU_ZONE,
+    PG_NR_LRU,
+    PG_NR_LRU_PEAK,
     S_POLICY0,
-    ZC_KSWAPD,
+    ZC_MANAGED,
+    ZC_NODE,
     ZC_NR_CPUS,
     ZC_NR_FREE_PAGES,
-    ZC_NR_LRU,
-    ZC_NR_LRU_PEAK,
+    ZC_NUMA_FOREIGN,
+    ZC_NUMA_HIT,
+    ZC_NUMA_LOCAL,
+    ZC_NUMA_MISS,
+    ZC_NUMA_OTHER,
     ZC_PCP_PAGES,
     ZC_PCP_PAGES_PEAK,
+    ZC_ZONE_IDX,
 )
 from allocator.mm.machine import Machine
+from allocator.mm.topology import ZONE_NAMES
 from allocator.mm.vmstat import free_blocks_suitable
 
 GAUGES = tuple(m for m in BY_NAME.values() if m.source == GAUGE)
@@ -91,8 +101,8 @@ class Counters:
 
     ev: np.ndarray
     hist: np.ndarray
-    zone_lock: np.ndarray  # z.lk[LOCK_ZONE]
-    lru_lock: np.ndarray  # z.lk[-1] (mm/swap.py)
+    zone_lock: np.ndarray  # z.lk[LOCK_ZONE], every zone's summed
+    lru_lock: np.ndarray  # z.lk[-1] (mm/swap.py), every node's summed
     pcp_lock_wait_ns: int
     lru_ns: int
     ops: int
@@ -102,21 +112,47 @@ class Counters:
     steps: int
 
 
-def counters(z: Any) -> Counters:
+def lru_lock_zones(zs: Any) -> list[Any]:
+    """The zone of each node whose last lock row is the node's lru_lock (mm/swap.py)."""
+    return [zs[int(k)] for k in zs[0].pgdat[:, PG_LRU_ZONE]]
+
+
+def counters(zs: Any) -> Counters:
+    """The machine's: every zone's zone->lock and pcp->locks summed, every node's lru_lock."""
+    z = zs[0]
     ncpu = int(z.zc[ZC_NR_CPUS])
     return Counters(
         ev=z.ev.copy(),
         hist=z.hist.copy(),
-        zone_lock=z.lk[LOCK_ZONE].copy(),
-        lru_lock=z.lk[-1].copy(),
-        pcp_lock_wait_ns=int(z.lk[1:-1, LK_WAIT_NS].sum()),
+        zone_lock=np.sum([zk.lk[LOCK_ZONE] for zk in zs], axis=0),
+        lru_lock=np.sum([zk.lk[-1] for zk in lru_lock_zones(zs)], axis=0),
+        pcp_lock_wait_ns=int(sum(zk.lk[1:-1, LK_WAIT_NS].sum() for zk in zs)),
         lru_ns=int(z.ag[:ncpu, AG_LRU_NS].sum()),
         ops=int(z.ag[:ncpu, AG_OPS].sum()),
         sys_ns=int(z.ag[:ncpu, AG_SYS_NS].sum()),
         reclaim_ns=int(z.ag[:ncpu, AG_RECLAIM_NS].sum()),
-        kswapd_ns=int(z.ag[int(z.zc[ZC_KSWAPD]), AG_RECLAIM_NS]),
+        kswapd_ns=int(z.ag[ncpu:, AG_RECLAIM_NS].sum()),
         steps=int(z.eng[E_STEPS]),
     )
+
+
+def cpu_high(zs: Any) -> np.ndarray:
+    """Each CPU's pcp->high in its node's highest zone (the shortcut's one zone)."""
+    z = zs[0]
+    ncpu = int(z.zc[ZC_NR_CPUS])
+    home = z.pgdat[z.ag[:ncpu, AG_NODE], PG_LRU_ZONE]
+    return np.array([zs[int(home[a])].pcp[a, PCP_HIGH] for a in range(ncpu)], dtype=np.int64)
+
+
+def zone_table(zs: Any) -> list[dict[str, Any]]:
+    """Each simulated zone at the end, as /proc/zoneinfo names its fields; the numa counters
+    count allocations since the warm-up ended."""
+    return [{"node": int(zk.zc[ZC_NODE]), "zone": ZONE_NAMES[int(zk.zc[ZC_ZONE_IDX])],
+             "managed": int(zk.zc[ZC_MANAGED]), "nr_free_pages": int(zk.zc[ZC_NR_FREE_PAGES]),
+             "numa_hit": int(zk.zc[ZC_NUMA_HIT]), "numa_miss": int(zk.zc[ZC_NUMA_MISS]),
+             "numa_foreign": int(zk.zc[ZC_NUMA_FOREIGN]),
+             "numa_local": int(zk.zc[ZC_NUMA_LOCAL]), "numa_other": int(zk.zc[ZC_NUMA_OTHER])}
+            for zk in zs]
 
 
 def peak_events(event_names: tuple[str, ...]) -> list[int]:
@@ -124,23 +160,26 @@ def peak_events(event_names: tuple[str, ...]) -> list[int]:
     return [EV_POLICY0 + i for i, n in enumerate(event_names) if n.endswith(PEAK_SUFFIX)]
 
 
-def take_peaks(z: Any, peak_ev: list[int]) -> np.ndarray:
+def take_peaks(zs: Any, peak_ev: list[int]) -> np.ndarray:
     """The maxima reached since the last call, then restart them from the present (as
     end_warmup() does): latency maxima, pages in PCPs, LRU pages, slots, a policy's _peak
-    events. A window's maxima are the largest of its segments'."""
+    events. A window's maxima are the largest of its segments'. With several zones (nodes)
+    the PCP and LRU peaks are the sums of each zone's (node's): at most the machine's."""
+    z = zs[0]
     out = np.array(
         [
             *z.hmax,
-            z.zc[ZC_PCP_PAGES_PEAK],
-            z.zc[ZC_NR_LRU_PEAK],
+            sum(int(zk.zc[ZC_PCP_PAGES_PEAK]) for zk in zs),
+            int(z.pgdat[:, PG_NR_LRU_PEAK].sum()),
             z.eng[E_SLOTS_PEAK],
             *z.ev[peak_ev],
         ],
         dtype=np.int64,
     )
     z.hmax[:] = 0
-    z.zc[ZC_PCP_PAGES_PEAK] = z.zc[ZC_PCP_PAGES]
-    z.zc[ZC_NR_LRU_PEAK] = z.zc[ZC_NR_LRU]
+    for zk in zs:
+        zk.zc[ZC_PCP_PAGES_PEAK] = zk.zc[ZC_PCP_PAGES]
+    z.pgdat[:, PG_NR_LRU_PEAK] = z.pgdat[:, PG_NR_LRU]
     z.eng[E_SLOTS_PEAK] = z.eng[E_SLOTS_CAP] - z.eng[E_SLOTS_FREE]
     z.ev[peak_ev] = 0
     return out
@@ -159,7 +198,7 @@ class Window:
 
 
 def collect_metrics(
-    z: Any,
+    zs: Any,
     machine: Machine,
     event_names: tuple[str, ...],
     gauge_names: tuple[str, ...] = (),
@@ -170,13 +209,16 @@ def collect_metrics(
     """The record over [warmup, end), or over `window`. `kernel_frac` is the mix's share of
     non-allocator kernel time in the time outside the allocator (mixes.base.kernel_frac_param),
     for kernel_sys_frac; `busy_frac` the share of CPU time the mix's tasks run at all (idle
-    CPUs' time is neither)."""
+    CPUs' time is neither). `zs`: every simulated zone; the record is the machine's (the
+    simulated node's with the shortcut)."""
+    z = zs[0]
     ncpu = int(z.zc[ZC_NR_CPUS])
-    now = counters(z)
+    now = counters(zs)
     start = int(z.eng[E_WARMUP_NS])
     row0 = 0
     hmax = z.hmax
-    zc = z.zc.copy()
+    pcp_peak = sum(int(zk.zc[ZC_PCP_PAGES_PEAK]) for zk in zs)
+    lru_peak = int(z.pgdat[:, PG_NR_LRU_PEAK].sum())
     slots_peak = int(z.eng[E_SLOTS_PEAK])
     ev = now.ev
     if window is not None:
@@ -198,7 +240,7 @@ def collect_metrics(
         ev = now.ev
         pk = window.peaks
         hmax = pk[:2]
-        zc[ZC_PCP_PAGES_PEAK], zc[ZC_NR_LRU_PEAK], slots_peak = pk[2], pk[3], int(pk[4])
+        pcp_peak, lru_peak, slots_peak = int(pk[2]), int(pk[3]), int(pk[4])
         ev[peak_events(event_names)] = pk[5:]
         start, row0 = window.start_ns, window.row0
     zl = now.zone_lock
@@ -209,14 +251,17 @@ def collect_metrics(
     samples = z.samples[row0:nsamples]  # samples cover [warmup, end)
     nsamples = len(samples)
     thp = int(ev[EV_THP_ALLOC])
-    free_pages = int(z.zc[ZC_NR_FREE_PAGES])
-    suitable = int(free_blocks_suitable(z, PAGEBLOCK_ORDER))  # whole free pageblocks
+    free_pages = sum(int(zk.zc[ZC_NR_FREE_PAGES]) for zk in zs)
+    suitable = sum(int(free_blocks_suitable(zk, PAGEBLOCK_ORDER)) for zk in zs)  # whole blocks
+    pcp_pages = sum(int(zk.zc[ZC_PCP_PAGES]) for zk in zs)
+    nr_free = np.sum([zk.nr_free for zk in zs], axis=0)
+    high_mean = float(cpu_high(zs).mean())
     # counters and gauges as the catalogue lists them; the rest of the record below
     m: dict[str, Any] = {e.name: int(ev[i]) for i, e in enumerate(EVENTS) if e.record}
     now_value = {  # a gauge's value without samples (a run shorter than one interval)
-        "pcp_pages": float(z.zc[ZC_PCP_PAGES]),
+        "pcp_pages": float(pcp_pages),
         "nr_free_pages": float(free_pages),
-        "pcp_high_mean": float(z.pcp[:ncpu, PCP_HIGH].mean()),
+        "pcp_high_mean": high_mean,
     }
     for g in GAUGES:
         col = samples[:, series_index(g.series)]
@@ -251,17 +296,17 @@ def collect_metrics(
         "pcp_alloc_hit_frac": _frac(
             ev[EV_PCP_ALLOC_HIT], int(ev[EV_PCP_ALLOC_HIT]) + int(ev[EV_PCP_ALLOC_MISS])
         ),
-        "pcp_pages_peak": int(zc[ZC_PCP_PAGES_PEAK]),
-        "pcp_pages_end": int(z.zc[ZC_PCP_PAGES]),
-        "pcp_high_mean_end": float(z.pcp[:ncpu, PCP_HIGH].mean()),
+        "pcp_pages_peak": pcp_peak,
+        "pcp_pages_end": pcp_pages,
+        "pcp_high_mean_end": high_mean,
         "nr_free_pages": free_pages,
         # /proc/buddyinfo at the end: free_area[order].nr_free, blocks of 2^order pages
-        **{f"nr_free_order{o}": int(z.nr_free[o].sum()) for o in range(z.nr_free.shape[0])},
+        **{f"nr_free_order{o}": int(nr_free[o].sum()) for o in range(nr_free.shape[0])},
         "free_pageblocks": suitable,
         "unusable_index_order9": (
             _frac(free_pages - (suitable << PAGEBLOCK_ORDER), free_pages) if free_pages else 1.0
         ),
-        "lru_pages_peak": int(zc[ZC_NR_LRU_PEAK]),
+        "lru_pages_peak": lru_peak,
         "kswapd_ns": now.kswapd_ns,
         "direct_reclaim_ns": now.reclaim_ns,
         "split_pageblocks_peak": slots_peak,
@@ -270,15 +315,17 @@ def collect_metrics(
         "high_min": machine.high_min,
         "high_max": machine.high_max,
         "min_free_kbytes": machine.min_free_kbytes,
-        # the topology: the counts above are the simulated node's (Topology.simulated);
-        # with the symmetric shortcut the machine is `nodes` copies of it
+        # the topology: the counts above are the simulated nodes' (one with the symmetric
+        # shortcut, Topology.simulated; the machine is then `nodes` copies of it)
         "nodes": machine.nodes,
+        "simulated_nodes": machine.simulated_nodes,
         "node": machine.node,
         "zone": machine.zone,
-        "node_cpus": machine.cpus,
+        "node_cpus": machine.node_cpus,
         "zone_managed_pages": machine.managed_pages,
         "wmark_low": machine.wmark_low,
-        "machine_throughput_ops_per_s": machine.nodes * _frac(ops * 1e9, sim_ns),
+        "machine_throughput_ops_per_s": machine.nodes // machine.simulated_nodes
+        * _frac(ops * 1e9, sim_ns),
     }
     for i, name in enumerate(event_names):
         m[name] = int(ev[EV_POLICY0 + i])

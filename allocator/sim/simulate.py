@@ -9,10 +9,11 @@ from typing import Any
 
 import numpy as np
 
-from allocator.core.consts import MIGRATE_PCPTYPES, PCPF_FREE_HIGH_BATCH
+from allocator.core.consts import MIGRATE_PCPTYPES, PAGEBLOCK_NR_PAGES, PCPF_FREE_HIGH_BATCH
 from allocator.core.layout import (
     AG_LAST_OK,
     AG_NEXT_DECAY,
+    AG_NODE,
     E_END_NS,
     E_NEXT_SAMPLE,
     E_NSAMPLES,
@@ -25,13 +26,13 @@ from allocator.core.layout import (
     PCP_HIGH,
     PCP_HIGH_MAX,
     PCP_HIGH_MIN,
+    PG_MANAGED,
     S_T_NS,
     T_TIME,
-    ZC_KSWAPD,
+    ZC_LOWMEM_RESERVE,
     ZC_MANAGED,
-    ZC_NR_AGENTS,
+    ZC_NODE,
     ZC_NR_CPUS,
-    ZC_NR_PAGEBLOCKS,
     ZC_WMARK_HIGH,
     ZC_WMARK_LOW,
     ZC_WMARK_MIN,
@@ -42,8 +43,15 @@ from allocator.core.state import INF_NS, Zone, ZoneSpec, build_zones
 from allocator.mixes.base import get_mix
 from allocator.mm.buddy import zone_init
 from allocator.mm.invariants import check_invariants
-from allocator.mm.machine import BOOT_KNOBS, Boot, Machine, boot_zones, machine_from_boot
-from allocator.mm.topology import ZONE_NAMES, Topology
+from allocator.mm.machine import (
+    BOOT_KNOBS,
+    Boot,
+    Machine,
+    ZoneBoot,
+    boot_zones,
+    machine_from_boot,
+)
+from allocator.mm.topology import ZONE_NORMAL, Topology, ZoneShape, zonelists
 from allocator.params.costs import cost_array, validate_costs
 from allocator.params.errors import SpecError
 from allocator.params.knobs import K_VMSTAT_INTERVAL_MS, knob_array
@@ -55,8 +63,10 @@ from allocator.sim.record import (
     collect_metrics,
     collect_samples,
     counters,
+    cpu_high,
     peak_events,
     take_peaks,
+    zone_table,
 )
 from allocator.sim.runlength import SEGMENT_NS, Assessment, assess, class_high
 from allocator.sim.spec import Spec
@@ -89,8 +99,11 @@ class SimResult(Mapping[str, Any]):
 
 
 def machine_for(spec: Spec) -> Machine:
-    """The zone the engine runs, with what the kernel derives for it (machine.py)."""
-    return machine_from_boot(boot_for(spec), spec.mem_bytes)
+    """What the engine runs, with what the kernel derives for it (machine.py): one zone, or
+    with knob.symmetric_nodes = 0 every populated zone of every node."""
+    knobs = spec.resolved_knobs()
+    return machine_from_boot(boot_for(spec, knobs), spec.mem_bytes,
+                             full=not knobs["symmetric_nodes"])
 
 
 def boot_for(spec: Spec, knobs: dict[str, int] | None = None,
@@ -101,15 +114,26 @@ def boot_for(spec: Spec, knobs: dict[str, int] | None = None,
     return boot_zones(topology or spec.topology(), **{k: knobs[k] for k in BOOT_KNOBS})
 
 
+def simulated_zones(boot: Boot, full: bool) -> list[ZoneBoot]:
+    """The zones the engine runs, node then zone order: the shortcut's one, or every
+    populated zone."""
+    top = boot.topology
+    shapes = top.populated_zones() if full else [top.simulated()]
+    return [boot.zone(sh.node, sh.idx) for sh in shapes]
+
+
 def setup(spec: Spec, trace_events: int = 0, inputs: Mapping[str, Any] | None = None
-          ) -> tuple[Zone, Any, Any, Any, Any, Machine]:
-    """Everything `run` needs: (z, ps, ms, policy, mix, machine), at time 0. `inputs`: what a
-    mix's parameter stands for when the spec holds only its name (the trace mix's pattern
-    arrays for its file's path)."""
+          ) -> tuple[tuple[Zone, ...], tuple[Any, ...], Any, Any, Any, Machine]:
+    """Everything `run` needs: (zs, pss, ms, policy, mix, machine), at time 0: the zones and
+    each one's policy state. `inputs`: what a mix's parameter stands for when the spec holds
+    only its name (the trace mix's pattern arrays for its file's path)."""
     policy_cls = get_policy(spec.policy)
     mix_cls = get_mix(spec.mix)
     knobs = spec.resolved_knobs()
-    machine = machine_for(spec)
+    full = not knobs["symmetric_nodes"]
+    boot = boot_for(spec, knobs)
+    machine = machine_from_boot(boot, spec.mem_bytes, full=full)
+    zones = simulated_zones(boot, full)
     policy = policy_cls()
     mix = mix_cls()
     values = mix_cls.resolve_params(dict(spec.mix_params))
@@ -118,10 +142,13 @@ def setup(spec: Spec, trace_events: int = 0, inputs: Mapping[str, Any] | None = 
         raise SpecError(f"inputs {', '.join(sorted(unknown))}: not parameters of mix "
                         f"{spec.mix} ({', '.join(sorted(values))})")
     ms = mix.build(machine, {**values, **(inputs or {})})
-    nr_pb = machine.nr_pageblocks
     run_ns = spec.duration_ns - spec.warmup_ns
-    (z,) = build_zones(
-        zones=[ZoneSpec(node=0, idx=ZONE_NAMES.index(machine.zone), nr_pageblocks=nr_pb)],
+    # the shortcut's one zone is node 0 of the engine whichever node it stands for
+    shapes = [ZoneSpec(node=zb.node if full else 0, idx=zb.idx,
+                       nr_pageblocks=zb.managed // PAGEBLOCK_NR_PAGES) for zb in zones]
+    nodes = machine.simulated_nodes
+    zs = build_zones(
+        zones=shapes,
         nr_cpus=machine.cpus,
         pcp_lists_per_agent=policy_cls.pcp_lists_per_agent,
         policy_lists=policy.policy_lists(machine.cpus),
@@ -130,44 +157,64 @@ def setup(spec: Spec, trace_events: int = 0, inputs: Mapping[str, Any] | None = 
         trace_events=trace_events,
         costs=cost_array(validate_costs(dict(spec.costs))),
         knobs=knob_array(knobs, policy_cls.knobs),
+        zonelists=_zonelists(shapes, nodes),
     )
-    _init_zone(z, spec, machine, knobs)
-    ps = policy.init_state(z, knobs)
-    return z, ps, ms, policy, mix, machine
+    for z, zb in zip(zs, zones, strict=True):
+        _init_zone(z, zb, knobs)
+    _init_agents(zs[0], spec, machine, knobs)
+    pss = tuple(policy.init_state(z, knobs) for z in zs)
+    return zs, pss, ms, policy, mix, machine
 
 
-def _init_zone(z: Zone, spec: Spec, machine: Machine, knobs: dict[str, int]) -> None:
-    ncpu = machine.cpus
-    z.zc[ZC_MANAGED] = machine.managed_pages
-    z.zc[ZC_NR_PAGEBLOCKS] = machine.nr_pageblocks
-    z.zc[ZC_WMARK_MIN] = machine.wmark_min
-    z.zc[ZC_WMARK_LOW] = machine.wmark_low
-    z.zc[ZC_WMARK_HIGH] = machine.wmark_high
-    z.zc[ZC_NR_CPUS] = ncpu
-    z.zc[ZC_NR_AGENTS] = ncpu + 1
-    z.zc[ZC_KSWAPD] = ncpu
-    z.pcp[:, PCP_BATCH] = machine.batch
-    z.pcp[:, PCP_HIGH_MIN] = machine.high_min
-    z.pcp[:, PCP_HIGH_MAX] = machine.high_max
-    z.pcp[:, PCP_HIGH] = machine.high_min
+def _zonelists(shapes: list[ZoneSpec], nodes: int) -> np.ndarray:
+    lists = zonelists([ZoneShape(s.node, s.idx, 0, 0, 0) for s in shapes], nodes)
+    out = np.full((nodes, len(shapes)), -1, dtype=np.int64)
+    for n, order in enumerate(lists):
+        out[n, : len(order)] = order
+    return out
+
+
+def _init_zone(z: Zone, zb: ZoneBoot, knobs: dict[str, int]) -> None:
+    """A zone's marks, lowmem_reserve and PCP sizes from boot, every CPU's PCP alike (the
+    kernel sizes a zone's pagesets for the CPUs of its node and gives each CPU the same)."""
+    nr_pb = zb.managed // PAGEBLOCK_NR_PAGES
+    z.zc[ZC_MANAGED] = nr_pb * PAGEBLOCK_NR_PAGES
+    z.zc[ZC_WMARK_MIN] = zb.min
+    z.zc[ZC_WMARK_LOW] = zb.low
+    z.zc[ZC_WMARK_HIGH] = zb.high
+    z.zc[ZC_LOWMEM_RESERVE] = zb.protection[ZONE_NORMAL]
+    z.pcp[:, PCP_BATCH] = zb.batch
+    z.pcp[:, PCP_HIGH_MIN] = zb.high_min
+    z.pcp[:, PCP_HIGH_MAX] = zb.high_max
+    z.pcp[:, PCP_HIGH] = zb.high_min
     if knobs["pcpf_free_high_batch"]:
         z.pcp[:, PCP_FLAGS] = PCPF_FREE_HIGH_BATCH
+    z.pgdat[z.zc[ZC_NODE], PG_MANAGED] += z.zc[ZC_MANAGED]
+    zone_init(z)
+
+
+def _init_agents(z: Zone, spec: Spec, machine: Machine, knobs: dict[str, int]) -> None:
+    """The agents (shared by every zone): CPUs node by node, then each node's kswapd."""
+    ncpu = machine.cpus
+    nodes = machine.simulated_nodes
+    agents = ncpu + nodes
+    z.ag[:ncpu, AG_NODE] = np.arange(ncpu) // machine.node_cpus
+    z.ag[ncpu:, AG_NODE] = np.arange(nodes)
     z.ag[:, AG_LAST_OK] = 1
     interval = knobs["vmstat_interval_ms"] * 1_000_000
-    skew = (np.arange(ncpu + 1, dtype=np.int64) * VMSTAT_SKEW_NS) % interval
+    skew = (np.arange(agents, dtype=np.int64) * VMSTAT_SKEW_NS) % interval
     z.ag[:, AG_NEXT_DECAY] = interval - skew
-    z.rng[:] = seed_streams(spec.seed, ncpu + 1, salt=spec.mix)
+    z.rng[:] = seed_streams(spec.seed, agents, salt=spec.mix)
     z.clock[:ncpu] = 0
-    z.clock[ncpu] = INF_NS  # kswapd sleeps until woken
+    z.clock[ncpu:] = INF_NS  # kswapd sleeps until woken
     z.eng[E_END_NS] = spec.duration_ns
     z.eng[E_WARMUP_NS] = spec.warmup_ns
     z.eng[E_SAMPLE_NS] = spec.sample_ns
     z.eng[E_NEXT_SAMPLE] = spec.warmup_ns
     leaves = len(z.tree) // 2
-    z.tree[leaves : leaves + ncpu + 1] = np.arange(ncpu + 1, dtype=np.int32)
-    for a in range(ncpu + 1):
+    z.tree[leaves : leaves + agents] = np.arange(agents, dtype=np.int32)
+    for a in range(agents):
         tree_update(z, a)
-    zone_init(z)
 
 
 def is_compiled(spec: Spec) -> bool:
@@ -181,10 +228,10 @@ def compile_engine(spec: Spec) -> bool:
     """Build, or load from the disk cache, the engine of this spec's (policy, mix), without
     simulating: `sweep compile` and `sweep run` do this before the points. True if it had to
     compile. The spec only gives the types: take the smallest point of the pair."""
-    z, ps, ms, policy, mix, _ = setup(spec, 0)
+    zs, pss, ms, policy, mix, _ = setup(spec, 0)
     compiled = not engine_cached(policy.hooks, mix.hooks.next_op)
-    z.eng[E_END_NS] = 0  # returns at once: only the call's compilation is wanted
-    engine_for(policy.hooks, mix.hooks.next_op)(z, ps, ms)
+    zs[0].eng[E_END_NS] = 0  # returns at once: only the call's compilation is wanted
+    engine_for(policy.hooks, mix.hooks.next_op)(zs, pss, ms)
     return compiled
 
 
@@ -204,7 +251,8 @@ def simulate(spec: Spec, *, check_every_ns: int = 0, trace_events: int = 0,
     the engine resumes exactly where it stopped.
     `trace_events` > 0 records up to that many kmem events (after the warm-up) in `.trace`.
     `inputs`: the arrays a mix's parameter names (setup)."""
-    z, ps, ms, policy, mix, machine = setup(spec, trace_events, inputs)
+    zs, pss, ms, policy, mix, machine = setup(spec, trace_events, inputs)
+    z = zs[-1]  # the last node's highest zone: the shortcut's, and its batch for the CIs
     ncpu = machine.cpus
     classes = mix.cpu_classes(ms, ncpu)
     busy = mix.busy_frac(ms, ncpu)
@@ -225,26 +273,28 @@ def simulate(spec: Spec, *, check_every_ns: int = 0, trace_events: int = 0,
     while True:
         stop = min(boundary, check, end)
         z.eng[E_END_NS] = stop
-        run(z, ps, ms)
+        run(zs, pss, ms)
         now = stop
         if check_every_ns > 0 and now == check:
-            errors = check_invariants(z) + policy.check_invariants(z, ps)
+            errors = check_invariants(zs)
+            for zk, ps in zip(zs, pss, strict=True):
+                errors += policy.check_invariants(zk, ps)
             if errors:
                 raise InvariantError(f"at {now} ns: " + "; ".join(errors[:5]))
             check = min(check + check_every_ns, end)
         if now == boundary or now == end:
-            seg_peaks.append((obs_t[-1] if obs_t else 0, take_peaks(z, peak_ev)))
+            seg_peaks.append((obs_t[-1] if obs_t else 0, take_peaks(zs, peak_ev)))
             obs_t.append(now)
-            obs_high.append(class_high(z.pcp[:ncpu, PCP_HIGH].astype(float), classes, counts))
+            obs_high.append(class_high(cpu_high(zs).astype(float), classes, counts))
             if spec.auto_warmup:
-                snaps[now] = counters(z)
+                snaps[now] = counters(zs)
             if now == boundary:
                 boundary += SEGMENT_NS
             if spec.auto_duration and now >= _min_auto(spec, interval) or now >= end:
                 result = _assess(z, spec, obs_t, obs_high, interval)
                 if now >= end or (result.stationary and result.met):
                     break
-    return _result(z, spec, policy, mix, machine, trace_events, result, snaps, seg_peaks, busy)
+    return _result(zs, spec, policy, mix, machine, trace_events, result, snaps, seg_peaks, busy)
 
 
 def _min_auto(spec: Spec, interval: int) -> int:
@@ -273,7 +323,7 @@ def _assess(
 
 
 def _result(
-    z: Zone,
+    zs: tuple[Zone, ...],
     spec: Spec,
     policy: Any,
     mix: Any,
@@ -284,15 +334,16 @@ def _result(
     seg_peaks: list,
     busy: float = 1.0,
 ) -> SimResult:
+    z = zs[-1]
     start = a.warmup_ns
     n = int(z.eng[E_NSAMPLES])
     row0 = int(np.searchsorted(z.samples[:n, S_T_NS], start))
     peaks = np.max([p for t, p in seg_peaks if t >= start], axis=0)
     base = snaps.get(start) if spec.auto_warmup else None
-    window = Window(start, row0, base if base is not None else _zero(z), peaks)
+    window = Window(start, row0, base if base is not None else _zero(zs), peaks)
     kf = mix.resolve_params(dict(spec.mix_params)).get("kernel_frac", 0) / 1e6
     m = collect_metrics(
-        z, machine, policy.event_names, policy.gauge_names, kernel_frac=kf, window=window,
+        zs, machine, policy.event_names, policy.gauge_names, kernel_frac=kf, window=window,
         busy_frac=busy,
     )
     m.update(_run_fields(spec, a, int(z.eng[E_END_NS]), kf))
@@ -307,13 +358,14 @@ def _result(
         trace_lost=int(z.eng[E_TRACE_LOST]),
         end_state={"nr_free": z.nr_free.copy(),
                    "pageblocks": np.bincount(z.pb_mt, minlength=MIGRATE_PCPTYPES),
-                   "node": machine.node, "zone": machine.zone},
+                   "node": machine.node, "zone": machine.zone,
+                   "zones": zone_table(zs)},
     )
 
 
-def _zero(z: Zone) -> Counters:
+def _zero(zs: tuple[Zone, ...]) -> Counters:
     """The counters just after end_warmup() (all zero; engine steps keep counting)."""
-    c = counters(z)
+    c = counters(zs)
     return Counters(
         ev=np.zeros_like(c.ev),
         hist=np.zeros_like(c.hist),

@@ -10,8 +10,8 @@ field and what is allowed.
 `nodes` (default 1) splits CPUs and memory evenly over NUMA nodes; `zones` is the layout
 ("x86_64": DMA and DMA32 on node 0, the rest Normal; or "normal"); `zone_pages` gives each
 node's managed DMA, DMA32 and Normal pages instead, as a /proc/zoneinfo shows them
-(topology.py). Several nodes run by the symmetric shortcut (knob.symmetric_nodes), refused
-where the nodes are not alike.
+(topology.py). Several nodes run by the symmetric shortcut (knob.symmetric_nodes = 1, refused
+where the nodes are not alike), or every node and zone at once (knob.symmetric_nodes = 0).
 
 `kernel` (default v7.0) and `revert` (commit ids) choose the upstream code the point runs, commit
 by commit (params/history.py): `kernel = "v6.6"`, `revert = "51a755c56dc0,57c0419c5f0e"` (a
@@ -144,6 +144,9 @@ class Spec:
         mix.check_machine(mix.resolve_params(dict(self.mix_params)), self.cpus, self.nodes)
         validate_costs(dict(self.costs))
         knobs = self.resolved_knobs()
+        if knobs["interleave"] and knobs["symmetric_nodes"]:
+            raise SpecError("knob.interleave = 1 spreads each CPU's pages over every node: it "
+                            "needs knob.symmetric_nodes = 0 (every node simulated)")
         if self.nodes > 1:
             self._check_shortcut(knobs["symmetric_nodes"], topology)
         if self.auto_warmup:
@@ -161,16 +164,15 @@ class Spec:
                              all_policy_knob_names(), switch_values(self.kernel, self.reverts))
 
     def _check_shortcut(self, symmetric: int, topology: Topology) -> None:
-        """Several nodes run as one (knob.symmetric_nodes): refused where it is not exact."""
+        """Several nodes run as one (knob.symmetric_nodes = 1): refused where it is not exact;
+        knob.symmetric_nodes = 0 runs every node."""
         if not symmetric:
-            raise SpecError(
-                "knob.symmetric_nodes = 0 asks for every node simulated at once (cross-node "
-                "frees and fallback), which is not built yet; use 1 with alike nodes")
+            return
         differs = topology.alike()
         if differs:
             raise SpecError(
-                f"{differs}: the symmetric shortcut (knob.symmetric_nodes) needs alike nodes, "
-                "and the full multi-node simulation is not built yet")
+                f"{differs}: the symmetric shortcut (knob.symmetric_nodes = 1) needs alike "
+                "nodes; set knob.symmetric_nodes = 0 to simulate every node")
 
     @classmethod
     def from_flat(cls, values: Mapping[str, Any]) -> Spec:

@@ -119,10 +119,10 @@ def test_a_hook_without_an_import_path_runs_uncached_with_the_same_numbers():
     )
     states = []
     for run in (engine_for(hooks, next_op), engine_for(Upstream.hooks, next_op)):
-        z, ps, ms, *_ = setup(spec, 0)
-        z.eng[E_END_NS] = spec.duration_ns
-        run(z, ps, ms)
-        states.append(z)
+        zs, pss, ms, *_ = setup(spec, 0)
+        zs[0].eng[E_END_NS] = spec.duration_ns
+        run(zs, pss, ms)
+        states.append(zs[0])
     uncached, cached = states
     assert int(cached.eng[E_END_NS]) == spec.duration_ns
     lazy = {"nxt", "prv", "nlist", "nstate", "norder"}  # np.empty page nodes (state.py)

@@ -1,7 +1,7 @@
 """The invariant oracle catches broken states (so the stateful test can fail)."""
 
 from allocator.core.consts import GFP_LRU, LIST_LRU, MIGRATE_MOVABLE, NODE_ALLOC
-from allocator.core.layout import PCP_COUNT, ZC_L_MIX0, ZC_NR_FREE_PAGES, ZC_NR_LRU
+from allocator.core.layout import PCP_COUNT, PG_NR_LRU, ZC_L_MIX0, ZC_NR_FREE_PAGES
 from allocator.core.lists import list_add_tail
 from allocator.mm.buddy import __rmqueue_smallest, add_to_free_list, pfn_node
 from allocator.mm.invariants import check_invariants
@@ -14,19 +14,19 @@ def test_fresh_and_busy_states_are_clean(box):
     assert check_invariants(box.z) == []
     for i in range(100):
         box.tick()
-        do_alloc(box.z, box.ps, i % 2, i % 4, MOVABLE, 1, i % 4, box.pol)
+        do_alloc(box.zs, box.pss, i % 2, i % 4, MOVABLE, 1, i % 4, box.pol)
     assert check_invariants(box.z) == []
 
 
 def test_truncating_page_cache_keeps_the_lru_count(box):
     for i in range(50):
         box.tick()
-        do_alloc(box.z, box.ps, i % 2, 0, MOVABLE, GFP_LRU, LIST_LRU, box.pol)
-    assert box.z.zc[ZC_NR_LRU] == 50
+        do_alloc(box.zs, box.pss, i % 2, 0, MOVABLE, GFP_LRU, LIST_LRU, box.pol)
+    assert box.z.pgdat[0, PG_NR_LRU] == 50
     for i in range(20):  # truncation on the other CPU frees the oldest pages
         box.tick()
-        assert do_free(box.z, box.ps, (i + 1) % 2, LIST_LRU, False, box.pol)
-    assert box.z.zc[ZC_NR_LRU] == 30
+        assert do_free(box.zs, box.pss, (i + 1) % 2, LIST_LRU, False, box.pol)
+    assert box.z.pgdat[0, PG_NR_LRU] == 30
     assert check_invariants(box.z) == []
 
 

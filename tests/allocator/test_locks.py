@@ -28,7 +28,7 @@ _SPEC = Spec.from_flat(dict(cpus=2, mem="64MiB", mix="page_fault1", policy="upst
 
 
 def _zone():
-    z, *_ = setup(_SPEC, 0)
+    (z,), *_ = setup(_SPEC, 0)
     z.eng[E_GMIN] = 0  # nothing is pruned: the reference keeps every section too
     return z
 

@@ -3,7 +3,7 @@ folio_batch and per free batch's LRU folios; its time is kernel time, not the al
 
 from allocator import Spec, simulate
 from allocator.core.consts import MIGRATE_MOVABLE, NODE_ALLOC, NODE_ALLOC_MOVABLE
-from allocator.core.layout import AG_LRU_ADD, AG_LRU_NS, LK_ACQ, LK_HOLD_NS, ZC_L_LRU
+from allocator.core.layout import AG_LRU_ADD, AG_LRU_NS, LK_ACQ, LK_HOLD_NS, PG_L_LRU
 from allocator.core.lists import list_add_tail
 from allocator.mm.swap import folio_add_lru, folios_put_lru, lru_lock_id
 from allocator.params.costs import C_LRU_FOLIO, C_LRU_LOCK
@@ -43,7 +43,7 @@ def test_folios_put_takes_the_lock_once_for_the_batch_lru_folios():
     b = make_box(cpus=2)
     z = b.z
     lock = lru_lock_id(z)
-    lru = z.zc[ZC_L_LRU]
+    lru = z.pgdat[0, PG_L_LRU]
     states = [NODE_ALLOC_MOVABLE, NODE_ALLOC, NODE_ALLOC_MOVABLE, NODE_ALLOC_MOVABLE, NODE_ALLOC]
     for state in states:
         b.tick()

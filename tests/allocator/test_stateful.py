@@ -57,7 +57,7 @@ class AllocatorMachine(RuleBasedStateMachine):
         gfp = GFP_DIRECT_RECLAIM | (GFP_LRU if lru else 0) | (GFP_MOVABLE_PAGE if movable else 0)
         for _ in range(count):
             b.tick()
-            do_alloc(b.z, b.ps, cpu, order, mt, gfp, lst, b.pol)
+            do_alloc(b.zs, b.pss, cpu, order, mt, gfp, lst, b.pol)
 
     @rule(
         cpu=st.integers(0, CPUS - 1),
@@ -69,17 +69,17 @@ class AllocatorMachine(RuleBasedStateMachine):
         b = self.box
         for _ in range(count):
             b.tick()
-            do_free(b.z, b.ps, cpu, lst, newest, b.pol)
+            do_free(b.zs, b.pss, cpu, lst, newest, b.pol)
 
     @rule(cpu=st.integers(0, CPUS - 1))
     def drain_all(self, cpu):
         self.box.tick()
-        drain_all_pages(self.box.z, self.box.ps, cpu, self.box.pol)
+        drain_all_pages(self.box.zs, self.box.pss, cpu, self.box.pol)
 
     @rule(cpu=st.integers(0, CPUS), nr=st.integers(1, 64))
     def reclaim(self, cpu, nr):
         self.box.tick()
-        shrink_lru(self.box.z, self.box.ps, cpu, nr, self.box.pol)
+        shrink_lru(self.box.zs, self.box.pss, cpu, 0, nr, self.box.pol)
 
     @rule(cpu=st.integers(0, CPUS - 1))
     def decay(self, cpu):
@@ -89,7 +89,7 @@ class AllocatorMachine(RuleBasedStateMachine):
     @rule()
     def kswapd(self):
         self.box.tick()
-        kswapd_step(self.box.z, self.box.ps, self.box.pol)
+        kswapd_step(self.box.zs, self.box.pss, 0, self.box.pol)
 
     @invariant()
     def invariants_hold(self):

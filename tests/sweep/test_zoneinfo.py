@@ -112,7 +112,7 @@ def test_describe_per_zone_layout(capsys):
          "whole 2MiB pageblocks over 2 nodes"),
         (["describe", "--cpus", "4"], "give --cpus and --mem, or --zoneinfo FILE"),
         (["simulate", "--cpus", "4", "--mem", "1GiB", "--nodes", "2", "--set",
-          "knob.symmetric_nodes=0"], "not built yet"),
+          "knob.symmetric_nodes=2"], "knob.symmetric_nodes must be in [0, 1]"),
     ],
 )
 def test_bad_topology_input_is_one_line_exit_2(argv, needle, capsys):
