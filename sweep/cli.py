@@ -96,7 +96,8 @@ def simulate(
     mem: Annotated[str | None, typer.Option(help="Memory, e.g. 512MiB, 64GiB, 1TiB.")] = None,
     nodes: Annotated[int | None, typer.Option(
         help="NUMA nodes, CPUs and memory split evenly (default 1); one node is simulated "
-        "and the machine reported (knob.symmetric_nodes).")] = None,
+        "and the machine reported (knob.symmetric_nodes = 1), or every node "
+        "(knob.symmetric_nodes = 0).")] = None,
     zoneinfo: Annotated[str | None, typer.Option(
         help="Simulate a machine shaped like this /proc/zoneinfo (its zones' managed pages "
         "and its CPUs).")] = None,

@@ -91,13 +91,16 @@ def render(spec: Spec, boot: Boot) -> str:
     """The zones in /proc/zoneinfo's layout (populated zones; pagesets once per zone)."""
     sim = boot.topology.simulated()
     top = boot.topology
+    full = not spec.resolved_knobs()["symmetric_nodes"]
+    ran = {(z.node, z.idx) for z in top.populated_zones()} if full else {(sim.node, sim.idx)}
     lines = [f"# {top.cpus} CPUs over {top.nodes} node(s) ({', '.join(map(str, top.node_cpus))}),"
              f" min_free_kbytes {boot.min_free_kbytes}",
+             "# simulated: every populated zone (knob.symmetric_nodes = 0)" if full else
              f"# simulated: node {sim.node} {sim.name}"
              + (f", standing for all {top.nodes} nodes (knob.symmetric_nodes)"
                 if top.nodes > 1 else "")]
     for z in _populated(boot):
-        mark = "   <- simulated" if (z.node, z.idx) == (sim.node, sim.idx) else ""
+        mark = "   <- simulated" if (z.node, z.idx) in ran else ""
         lines.append(f"Node {z.node}, zone {z.name:>8}{mark}")
         for key in WMARKS:
             lines.append(f"        {key:<8} {getattr(z, key)}")

@@ -53,7 +53,7 @@ def test_unmerged_buddies_are_reported(box):
 def test_count_mismatch_is_reported(box):
     z = box.z
     box.tick()
-    do_alloc(z, box.ps, 0, 0, MOVABLE, 1, 0, box.pol)
+    do_alloc(box.zs, box.pss, 0, 0, MOVABLE, 1, 0, box.pol)
     z.pcp[0, PCP_COUNT] += 1
     assert any("pcp[0].count" in e for e in check_invariants(z))
     z.pcp[0, PCP_COUNT] -= 1
