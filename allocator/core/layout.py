@@ -53,7 +53,8 @@ PG_MANAGED = 4  # the node's managed pages, all zones
 PG_KSWAPD = 5  # agent index of the node's kswapd
 PG_LRU_ZONE = 6  # the zone (its highest) whose last lock row is the node's lru_lock
 PG_L_LRU = 7  # the sentinel of the node's file LRU (one list: inactive and active not split)
-NR_PGDAT = 8
+PG_ZONELIST = 8  # then the node's zonelist: zone ids in fallback order, -1 after the last
+NR_PGDAT = 8  # columns before the zonelist
 
 # --- list ids: sentinel nodes at the start of the machine's one node space (state.py) --------
 NR_FREE_LISTS = 33  # per zone: NR_PAGE_ORDERS (11) x MIGRATE_PCPTYPES (3)

@@ -48,6 +48,7 @@ from allocator.core.layout import (
     PG_KSWAPD,
     PG_L_LRU,
     PG_LRU_ZONE,
+    PG_ZONELIST,
     ZC_KSWAPD,
     ZC_L_MIX0,
     ZC_L_PCP0,
@@ -97,11 +98,14 @@ Zone = namedtuple(
         "cost",  # int64[NR_COSTS]
         "knob",  # int64[nr_knobs]
         "eng",  # int64[NR_ENG]  engine scalars
-        "pgdat",  # int64[nodes, NR_PGDAT]  node scalars (layout.PG_*)
-        "zonelist",  # int64[nodes, zones]  each node's fallback order of zone ids, -1 after
-        "pb_zone",  # int16[machine pageblocks]  the zone of each pageblock
+        "pgdat",  # int64[nodes, NR_PGDAT + zones]  node scalars (layout.PG_*), then the
+        #           node's zonelist (zone ids in fallback order, -1 after the last)
     ],
 )
+# Every field is an argument of every call of a kernel that LLVM does not inline, and how much
+# it inlines swings with their number: on 02b8da9's 27 fields, three more (30) made upstream
+# kbuild at 64 CPUs 1.8x slower and one more (28) nothing; here, at 28, folding `hmax` into
+# `hist` (27) made pcp-buddy 1.7x slower. Measure (benchmarks/) before adding or removing one.
 
 INF_NS = np.iinfo(np.int64).max // 4
 
@@ -138,7 +142,8 @@ def build_zones(
     The machine has one node space: every zone's free lists, each node's LRU, every zone's
     PCP and policy lists, the mix's lists, then every zone's pageblock nodes (zone by zone:
     the machine's pageblock `pb` is node `pb0 + pb`), then the page slots, one pool for all.
-    A page's zone is its pageblock's (`pb_zone`). The node-space arrays and the per-machine
+    A page's zone is its pageblock's (zones hold consecutive pageblocks:
+    `page_alloc.page_zone_id`). The node-space arrays and the per-machine
     ones (clocks, agents, scheduler, counters, samples, costs, knobs) are shared: every
     `Zone` holds the same array objects; a zone's own are its scalars `zc`, its free areas,
     its per-CPU pagesets, its locks and its slices of the pageblock arrays. Agents are the
@@ -180,8 +185,8 @@ def build_zones(
     pb_mt = np.full(nr_pb, MIGRATE_MOVABLE, dtype=np.int8)
     pb_slot = np.full(nr_pb, -1, dtype=np.int32)
 
-    pgdat = np.zeros((nodes, NR_PGDAT), dtype=np.int64)
-    pb_zone = np.zeros(nr_pb, dtype=np.int16)
+    pgdat = np.full((nodes, NR_PGDAT + nz), -1, dtype=np.int64)
+    pgdat[:, :NR_PGDAT] = 0
     for k, zs in enumerate(zones):  # the last zone of a node is its highest (node, zone order)
         pgdat[zs.node, PG_LRU_ZONE] = k
     for n in range(nodes):
@@ -192,6 +197,7 @@ def build_zones(
         for n in range(nodes):
             own = [k for k, zs in enumerate(zones) if zs.node == n][::-1]
             zonelists[n, : len(own)] = own
+    pgdat[:, PG_ZONELIST:] = zonelists
     tree_leaves = 1 << max(0, (agents - 1).bit_length())
     eng = np.zeros(NR_ENG, dtype=np.int64)
     eng[E_SLOTS_CAP] = slot_capacity
@@ -219,8 +225,6 @@ def build_zones(
         knob=knobs,
         eng=eng,
         pgdat=pgdat,
-        zonelist=np.asarray(zonelists, dtype=np.int64),
-        pb_zone=pb_zone,
     )
     out = []
     first = 0
@@ -247,7 +251,6 @@ def build_zones(
         lk = np.zeros((2 + agents, NR_LK_FIELDS), dtype=np.int64)
         lk[:, LK_OWNER] = -1
         end = first + zs.nr_pageblocks
-        pb_zone[first:end] = k
         out.append(Zone(
             pb_mt=pb_mt[first:end],
             pb_slot=pb_slot[first:end],

@@ -81,7 +81,7 @@ def check_invariants(zs: Any) -> list[str]:
         zs = (zs,)
     z = zs[0]
     errors: list[str] = []
-    pb_zone = z.pb_zone
+    pb_zone = np.concatenate([np.full(len(zk.pb_mt), k) for k, zk in enumerate(zs)])
     managed = len(pb_zone) * PAGEBLOCK_NR_PAGES
     pg0 = int(z.zc[ZC_PG0])
     cover = np.zeros(managed, dtype=np.int8)

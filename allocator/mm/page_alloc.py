@@ -47,6 +47,7 @@ from allocator.core.layout import (
     PG_KSWAPD_FAILURES,
     PG_L_LRU,
     PG_NR_LRU,
+    PG_ZONELIST,
     ZC_FLAGS,
     ZC_NODE,
     ZC_NR_AGENTS,
@@ -61,6 +62,7 @@ from allocator.core.layout import (
 )
 from allocator.core.lists import list_del, list_first
 from allocator.core.scheduler import tree_update
+from allocator.core.zones import zone_at
 from allocator.mm.buddy import __rmqueue, node_pfn, pfn_node
 from allocator.mm.locks import batch_lock_release, spin_unlock, zone_spin_lock
 from allocator.mm.pcp import free_one_page, pcp_allowed_order
@@ -133,22 +135,22 @@ def zone_alloc(z, ps, cpu, order, mt, alloc_flags, pol):
     return rmqueue(z, ps, cpu, order, mt, pol)
 
 
-@njit
+@njit(inline="always")
 def zone_statistics(zs, preferred, k, cpu):
     """zone_statistics() (mm/page_alloc.c v6.18), one allocation: numa_hit when the zone's
     node is the preferred zone's, else numa_miss here and numa_foreign on the preferred;
     numa_local or numa_other by the allocating CPU's node. Machine-wide in Z.ev, per zone in
     zc (zoneinfo prints them per zone)."""
-    z = zs[k]
+    z = zone_at(zs, k)
     nid = z.zc[ZC_NODE]
-    if nid == zs[preferred].zc[ZC_NODE]:
+    if nid == zone_at(zs, preferred).zc[ZC_NODE]:
         z.ev[EV_NUMA_HIT] += 1
         z.zc[ZC_NUMA_HIT] += 1
     else:
         z.ev[EV_NUMA_MISS] += 1
         z.ev[EV_NUMA_FOREIGN] += 1
         z.zc[ZC_NUMA_MISS] += 1
-        zs[preferred].zc[ZC_NUMA_FOREIGN] += 1
+        zone_at(zs, preferred).zc[ZC_NUMA_FOREIGN] += 1
     if nid == z.ag[cpu, AG_NODE]:
         z.ev[EV_NUMA_LOCAL] += 1
         z.zc[ZC_NUMA_LOCAL] += 1
@@ -164,12 +166,17 @@ def get_page_from_freelist(zs, pss, cpu, nid, order, mt, alloc_flags, pol):
     that passes its watermark serves. Returns (zone id, node), or (-1, -1).
     Not modelled: ALLOC_NOFRAGMENT, which before falling back to another migratetype in the
     local Normal zone tries the remote nodes (alloc_flags_nofragment())."""
-    zl = zs[0].zonelist[nid]
+    if len(zs) == 1:  # the shortcut's one zone: no zonelist to walk
+        node = zone_alloc(zs[0], pss[0], cpu, order, mt, alloc_flags, pol)
+        if node >= 0:
+            zone_statistics(zs, 0, 0, cpu)
+        return 0, node
+    zl = zs[0].pgdat[nid, PG_ZONELIST:]
     for i in range(zl.shape[0]):
         k = zl[i]
         if k < 0:
             break
-        node = zone_alloc(zs[k], pss[k], cpu, order, mt, alloc_flags, pol)
+        node = zone_alloc(zone_at(zs, k), zone_at(pss, k), cpu, order, mt, alloc_flags, pol)
         if node >= 0:
             zone_statistics(zs, zl[0], k, cpu)
             return k, node
@@ -180,14 +187,14 @@ def get_page_from_freelist(zs, pss, cpu, nid, order, mt, alloc_flags, pol):
 def wake_all_kswapds(zs, nid):
     """wake_all_kswapds(): wakeup_kswapd() of every zone in node `nid`'s zonelist (once per
     node: an awake kswapd is not woken again)."""
-    zl = zs[0].zonelist[nid]
+    zl = zs[0].pgdat[nid, PG_ZONELIST:]
     for i in range(zl.shape[0]):
         if zl[i] < 0:
             break
-        wakeup_kswapd(zs[zl[i]])
+        wakeup_kswapd(zone_at(zs, zl[i]))
 
 
-@njit
+@njit(inline="always")
 def preferred_node(z, cpu):
     """The node an allocation prefers: the CPU's (numa_node_id(), the default local policy),
     or with knob.interleave each node in turn per CPU (interleave_nodes(), mm/mempolicy.c
@@ -240,7 +247,7 @@ def alloc_pages(zs, pss, cpu, order, mt, gfp, pol):
 # --- free ------------------------------------------------------------------------------------
 
 
-@njit
+@njit(inline="always")
 def page_zone_id(zs, node):
     """page_zone(): the zone of the entry headed by `node`, its pageblock's."""
     if len(zs) == 1:
@@ -251,15 +258,18 @@ def page_zone_id(zs, node):
         pb = z.slot_pb[(node - pg0) >> PAGEBLOCK_ORDER]
     else:
         pb = node - (z.zc[ZC_PB0] - z.zc[ZC_PB_FIRST])
-    return z.pb_zone[pb]
+    for k in range(len(zs) - 1):  # zones hold consecutive pageblocks, in zone order
+        if pb < zone_at(zs, k + 1).zc[ZC_PB_FIRST]:
+            return k
+    return len(zs) - 1
 
 
-@njit
+@njit(inline="always")
 def batch_release(zs, cpu):
     """Release the pcp->lock a free batch holds, in whichever zone it is."""
     z = zs[0]
     if z.ag[cpu, AG_BATCH_LOCK] > 0:
-        batch_lock_release(zs[z.ag[cpu, AG_BATCH_ZONE]], cpu)
+        batch_lock_release(zone_at(zs, z.ag[cpu, AG_BATCH_ZONE]), cpu)
 
 
 @njit_hooked
@@ -268,13 +278,13 @@ def free_pages(zs, pss, cpu, node, pol):
     freeing CPU's PCP for that zone, or its owner's), others straight to the zone. A batch
     holding another zone's pcp->lock drops it first, as free_unref_folios() does."""
     k = page_zone_id(zs, node)
-    z = zs[k]
+    z = zone_at(zs, k)
     if len(zs) > 1 and z.ag[cpu, AG_BATCH_LOCK] > 0 and z.ag[cpu, AG_BATCH_ZONE] != k:
         batch_release(zs, cpu)
     order = int(z.norder[node])
     pfn = node_pfn(z, node)
     if pcp_allowed_order(z, order):
-        pol.free_pcp(z, pss[k], cpu, pfn, order)
+        pol.free_pcp(z, zone_at(pss, k), cpu, pfn, order)
     else:
         free_one_page(z, cpu, pfn, order)
 
@@ -286,8 +296,8 @@ def drain_all_pages(zs, pss, cpu, pol):
     zs[0].ev[EV_DRAIN_ALL] += 1
     for target in range(zs[0].zc[ZC_NR_AGENTS]):
         for k in range(len(zs)):
-            if zs[k].pcp[target, PCP_COUNT] > 0:
-                pol.drain_pages(zs[k], pss[k], cpu, target)
+            if zone_at(zs, k).pcp[target, PCP_COUNT] > 0:
+                pol.drain_pages(zone_at(zs, k), zone_at(pss, k), cpu, target)
 
 
 # --- reclaim -----------------------------------------------------------------------------------
@@ -326,13 +336,13 @@ def shrink_zones(zs, pss, cpu, nid, nr_to_reclaim, pol):
     """shrink_zones() of direct reclaim: the nodes of node `nid`'s zonelist in order, each
     node's LRU once, until `nr_to_reclaim` pages are reclaimed. Returns pages reclaimed."""
     z = zs[0]
-    zl = z.zonelist[nid]
+    zl = z.pgdat[nid, PG_ZONELIST:]
     got = 0
     last = -1
     for i in range(zl.shape[0]):
         if zl[i] < 0 or got >= nr_to_reclaim:
             break
-        nid = zs[zl[i]].zc[ZC_NODE]
+        nid = zone_at(zs, zl[i]).zc[ZC_NODE]
         if nid != last:
             got += shrink_lru(zs, pss, cpu, nid, nr_to_reclaim - got, pol)
             last = nid

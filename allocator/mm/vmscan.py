@@ -27,6 +27,7 @@ from allocator.core.layout import (
     ZC_WATERMARK_BOOST,
 )
 from allocator.core.state import INF_NS
+from allocator.core.zones import zone_at
 from allocator.mm.page_alloc import shrink_lru
 from allocator.mm.watermark import wmark_pages, zone_watermark_ok
 
@@ -36,7 +37,7 @@ def pgdat_balanced(zs, nid):
     """pgdat_balanced(): the node is balanced when any of its zones meets its high mark
     (plus boost, plus the lowmem_reserve the allocations' highest zone leaves in it)."""
     for k in range(len(zs)):
-        z = zs[k]
+        z = zone_at(zs, k)
         if z.zc[ZC_NODE] == nid and zone_watermark_ok(z, 0, wmark_pages(z, ALLOC_WMARK_HIGH)):
             return True
     return False
@@ -47,7 +48,7 @@ def set_reclaim_active(zs, nid, on):
     """set_reclaim_active() / clear_reclaim_active() on the node's zones; clearing also ends
     the boost (balance_pgdat() resets zone->watermark_boost once balanced)."""
     for k in range(len(zs)):
-        z = zs[k]
+        z = zone_at(zs, k)
         if z.zc[ZC_NODE] != nid:
             continue
         if on:

@@ -104,6 +104,7 @@ from allocator.core.layout import (
 )
 from allocator.core.lists import list_add_tail, list_del, list_first, list_last
 from allocator.core.scheduler import tree_update
+from allocator.core.zones import zone_at
 from allocator.mm.buddy import node_pfn
 from allocator.mm.page_alloc import alloc_pages, batch_release, free_pages, page_zone_id
 from allocator.mm.swap import folio_add_lru, folios_put_lru
@@ -152,7 +153,7 @@ def take_sample(zs, t):
     for a in range(ncpu):
         ops += z.ag[a, AG_OPS]
         sys_ns += z.ag[a, AG_SYS_NS]
-        high += zs[z.pgdat[z.ag[a, AG_NODE], PG_LRU_ZONE]].pcp[a, PCP_HIGH]
+        high += zone_at(zs, home_zone(zs, a)).pcp[a, PCP_HIGH]
     free = 0
     pcp = 0
     blocks = 0
@@ -161,7 +162,7 @@ def take_sample(zs, t):
     flags = 0
     boost = 0
     for k in range(len(zs)):
-        zk = zs[k]
+        zk = zone_at(zs, k)
         free += zk.zc[ZC_NR_FREE_PAGES]
         pcp += zk.zc[ZC_PCP_PAGES]
         blocks += free_blocks_suitable(zk, PAGEBLOCK_ORDER)
@@ -199,7 +200,7 @@ def end_warmup(zs):
     z.hist[:, :] = 0
     z.hmax[:] = 0
     for k in range(len(zs)):
-        zk = zs[k]
+        zk = zone_at(zs, k)
         for lock in range(zk.lk.shape[0]):
             zk.lk[lock, LK_ACQ] = 0
             zk.lk[lock, LK_CONTENDED] = 0
@@ -224,7 +225,7 @@ def end_warmup(zs):
     z.eng[E_WARMUP_DONE] = 1
 
 
-@njit
+@njit(inline="always")
 def home_zone(zs, cpu):
     """The zone a CPU's node-local allocations land in first: its node's highest (the first of
     its zonelist), whose last lock row is the node's lru_lock."""
@@ -247,7 +248,8 @@ def do_alloc(zs, pss, cpu, order, mt, gfp, lst, pol):
     if z.trace.shape[0]:
         pfn = -1
         if node >= 0:
-            pfn = node_pfn(zs[k], node) + zs[k].zc[ZC_PB_FIRST] * PAGEBLOCK_NR_PAGES
+            zk = zone_at(zs, k)
+            pfn = node_pfn(zk, node) + zk.zc[ZC_PB_FIRST] * PAGEBLOCK_NR_PAGES
         trace_event(z, TR_ALLOC, cpu, pfn, order, mt, gfp)
     if node < 0:
         z.ev[EV_ALLOC_FAIL] += 1
@@ -260,7 +262,7 @@ def do_alloc(zs, pss, cpu, order, mt, gfp, lst, pol):
     z.nstate[node] = NODE_ALLOC_MOVABLE if gfp & GFP_MOVABLE_PAGE else NODE_ALLOC
     z.norder[node] = order
     if gfp & GFP_LRU:
-        nid = zs[k].zc[ZC_NODE]
+        nid = zone_at(zs, k).zc[ZC_NODE]
         list_add_tail(z, z.pgdat[nid, PG_L_LRU], node)
         lru = z.pgdat[nid, PG_NR_LRU] + (1 << order)
         z.pgdat[nid, PG_NR_LRU] = lru
@@ -271,7 +273,7 @@ def do_alloc(zs, pss, cpu, order, mt, gfp, lst, pol):
     return k
 
 
-@njit
+@njit(inline="always")
 def mix_list(z, cpu, lst):
     """The sentinel of mix list `lst`, or of the CPU's node's file LRU for LIST_LRU."""
     return z.pgdat[z.ag[cpu, AG_NODE], PG_L_LRU] if lst == LIST_LRU else z.zc[ZC_L_MIX0] + lst
@@ -292,7 +294,7 @@ def do_free(zs, pss, cpu, lst, newest, pol):
     if lst == LIST_LRU:
         z.pgdat[z.ag[cpu, AG_NODE], PG_NR_LRU] -= 1 << int(z.norder[node])
     if z.trace.shape[0]:
-        zk = zs[page_zone_id(zs, node)]
+        zk = zone_at(zs, page_zone_id(zs, node))
         pfn = node_pfn(zk, node) + zk.zc[ZC_PB_FIRST] * PAGEBLOCK_NR_PAGES
         trace_event(z, TR_FREE, cpu, pfn, int(z.norder[node]), 0, 0)
     z.ev[EV_FREE_OPS] += 1
@@ -340,7 +342,7 @@ def run(zs, pss, ms, pol, next_op):
             if not z.eng[E_WARMUP_DONE] and z.eng[E_NEXT_SAMPLE] >= z.eng[E_WARMUP_NS]:
                 end_warmup(zs)
             if take_sample(zs, z.eng[E_NEXT_SAMPLE]):
-                pol.sample(zs[last], pss[last], z.eng[E_NSAMPLES] - 1)
+                pol.sample(zone_at(zs, last), zone_at(pss, last), z.eng[E_NSAMPLES] - 1)
             z.eng[E_NEXT_SAMPLE] += z.eng[E_SAMPLE_NS]
         if not z.eng[E_WARMUP_DONE] and t >= z.eng[E_WARMUP_NS]:
             end_warmup(zs)
@@ -353,12 +355,12 @@ def run(zs, pss, ms, pol, next_op):
             kswapd_step(zs, pss, a - ncpu, pol)
         elif t >= z.ag[a, AG_NEXT_DECAY]:
             for k in range(len(zs)):  # refresh_cpu_vm_stats(): every populated zone
-                pol.decay_pcp_high(zs[k], pss[k], a)
+                pol.decay_pcp_high(zone_at(zs, k), zone_at(pss, k), a)
             z.ag[a, AG_NEXT_DECAY] += interval
             z.ag[a, AG_SYS_NS] += z.eng[E_NOW] - t
             z.clock[a] = z.eng[E_NOW]
         else:
-            home = zs[home_zone(zs, a)]
+            home = zone_at(zs, home_zone(zs, a))
             op, order, mt, gfp, lst, user_ns = next_op(home, ms, a)
             lru_ns = z.ag[a, AG_LRU_NS]  # LRU time is kernel time, not the allocator's
             if op == OP_ALLOC:
@@ -366,7 +368,8 @@ def run(zs, pss, ms, pol, next_op):
                 hist_record(z, H_ALLOC, z.eng[E_NOW] - t)
                 z.ag[a, AG_OPS] += 1
                 if lru_lock and gfp & GFP_MOVABLE_PAGE and k >= 0:
-                    folio_add_lru(zs[z.pgdat[zs[k].zc[ZC_NODE], PG_LRU_ZONE]], a, order)
+                    lru_zone = z.pgdat[zone_at(zs, k).zc[ZC_NODE], PG_LRU_ZONE]
+                    folio_add_lru(zone_at(zs, lru_zone), a, order)
             elif op == OP_FREE_OLDEST or op == OP_FREE_NEWEST:
                 if lru_lock:
                     folios_put_lru(home, a, mix_list(z, a, lst), op == OP_FREE_NEWEST,

@@ -15,6 +15,7 @@ from allocator.core.layout import (
     EV_NUMA_OTHER,
     PCP_COUNT,
     PG_NR_LRU,
+    PG_ZONELIST,
     ZC_NODE,
     ZC_NUMA_FOREIGN,
     ZC_NUMA_MISS,
@@ -62,7 +63,7 @@ def test_zonelists_go_down_the_local_zones_then_to_the_next_node():
     b = make_box(cpus=4, mem=8 * GIB, nodes=2, zones="x86_64", knobs=FULL)
     idx = [(int(z.zc[ZC_NODE]), int(z.zc[ZC_ZONE_IDX])) for z in b.zs]
     assert idx == [(0, ZONE_DMA), (0, ZONE_DMA32), (0, ZONE_NORMAL), (1, ZONE_NORMAL)]
-    assert b.z.zonelist.tolist() == [[2, 1, 0, 3], [3, 2, 1, 0]]
+    assert b.z.pgdat[:, PG_ZONELIST:].tolist() == [[2, 1, 0, 3], [3, 2, 1, 0]]
     assert b.z.ag[: b.machine.cpus, AG_NODE].tolist() == [0, 0, 1, 1]
 
 
