@@ -1,4 +1,4 @@
-"""The simulator's state: one namedtuple of arrays per zone, passed explicitly to every kernel.
+"""The simulator's state: one struct of arrays per zone (core/structs.py), passed to every kernel.
 
 One node space for the machine (int32 ids, links in `nxt`/`prv`), shared by its zones:
 
@@ -22,7 +22,6 @@ are the zone's own (from 0), and `zc[ZC_PB_FIRST]` places them in the machine.
 
 from __future__ import annotations
 
-from collections import namedtuple
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -66,46 +65,43 @@ from allocator.core.layout import (
     ZC_ZONE_ID,
     ZC_ZONE_IDX,
 )
+from allocator.core.structs import state_struct
 
 # Field order is part of the compiled kernels' type; keep it stable.
-Zone = namedtuple(
-    "Zone",
-    [
-        "nxt",  # int32[N]  next node on the node's list
-        "prv",  # int32[N]  previous node
-        "nlist",  # int32[N]  list holding the node, -1 for none
-        "nstate",  # int8[N]   NODE_* state of a head node
-        "norder",  # int8[N]   order of the entry headed by the node
-        "pb_mt",  # int8[nr_pageblocks]   pageblock migratetype
-        "pb_slot",  # int32[nr_pageblocks]  slot of a split pageblock, -1 if whole
-        "slot_pb",  # int32[cap]  pageblock using the slot, -1 if free
-        "slot_free",  # int32[cap]  stack of free slots (ZC_SLOTS_FREE entries)
-        "llen",  # int64[L]  entries per list
-        "zc",  # int64[NR_ZC]  zone scalars (layout.ZC_*)
-        "nr_free",  # int64[NR_PAGE_ORDERS, 3]  free_area[order].nr_free per migratetype
-        "pcp",  # int64[agents, NR_PCP_FIELDS]  struct per_cpu_pages scalars
-        "clock",  # int64[agents]  each agent's simulated time
-        "ag",  # int64[agents, NR_AG_FIELDS]
-        "rng",  # int64[agents, 6]  MRG32k3a streams
-        "lk",  # int64[2 + agents, NR_LK_FIELDS]  zone->lock, each pcp->lock, lru_lock
-        "lkres",  # int64[2 + agents, 2 * LOCK_TIMELINE]  each lock's placed sections
-        "tree",  # int32[2P]  tournament tree: tree[1] is the agent with the earliest clock
-        "ev",  # int64[NR_EV]  event counters
-        "hist",  # int64[2, NR_HIST_BUCKETS]  alloc and free latency histograms
-        "hmax",  # int64[2]  exact latency maxima
-        "samples",  # int64[rows, NR_SAMPLE_FIELDS]  the time series
-        "trace",  # int64[rows, NR_T_FIELDS]  recorded kmem events (0 rows: not recording)
-        "cost",  # int64[NR_COSTS]
-        "knob",  # int64[nr_knobs]
-        "eng",  # int64[NR_ENG]  engine scalars
-        "pgdat",  # int64[nodes, NR_PGDAT + zones]  node scalars (layout.PG_*), then the
-        #           node's zonelist (zone ids in fallback order, -1 after the last)
-    ],
+ZONE_FIELDS = (
+    "nxt",  # int32[N]  next node on the node's list
+    "prv",  # int32[N]  previous node
+    "nlist",  # int32[N]  list holding the node, -1 for none
+    "nstate",  # int8[N]   NODE_* state of a head node
+    "norder",  # int8[N]   order of the entry headed by the node
+    "pb_mt",  # int8[nr_pageblocks]   pageblock migratetype
+    "pb_slot",  # int32[nr_pageblocks]  slot of a split pageblock, -1 if whole
+    "slot_pb",  # int32[cap]  pageblock using the slot, -1 if free
+    "slot_free",  # int32[cap]  stack of free slots (ZC_SLOTS_FREE entries)
+    "llen",  # int64[L]  entries per list
+    "zc",  # int64[NR_ZC]  zone scalars (layout.ZC_*)
+    "nr_free",  # int64[NR_PAGE_ORDERS, 3]  free_area[order].nr_free per migratetype
+    "pcp",  # int64[agents, NR_PCP_FIELDS]  struct per_cpu_pages scalars
+    "clock",  # int64[agents]  each agent's simulated time
+    "ag",  # int64[agents, NR_AG_FIELDS]
+    "rng",  # int64[agents, 6]  MRG32k3a streams
+    "lk",  # int64[2 + agents, NR_LK_FIELDS]  zone->lock, each pcp->lock, lru_lock
+    "lkres",  # int64[2 + agents, 2 * LOCK_TIMELINE]  each lock's placed sections
+    "tree",  # int32[2P]  tournament tree: tree[1] is the agent with the earliest clock
+    "ev",  # int64[NR_EV]  event counters
+    "hist",  # int64[2, NR_HIST_BUCKETS]  alloc and free latency histograms
+    "hmax",  # int64[2]  exact latency maxima
+    "samples",  # int64[rows, NR_SAMPLE_FIELDS]  the time series
+    "trace",  # int64[rows, NR_T_FIELDS]  recorded kmem events (0 rows: not recording)
+    "cost",  # int64[NR_COSTS]
+    "knob",  # int64[nr_knobs]
+    "eng",  # int64[NR_ENG]  engine scalars
+    "pgdat",  # int64[nodes, NR_PGDAT + zones]  node scalars (layout.PG_*), then the
+    #           node's zonelist (zone ids in fallback order, -1 after the last)
 )
-# Every field is an argument of every call of a kernel that LLVM does not inline, and how much
-# it inlines swings with their number: on 02b8da9's 27 fields, three more (30) made upstream
-# kbuild at 64 CPUs 1.8x slower and one more (28) nothing; here, at 28, folding `hmax` into
-# `hist` (27) made pcp-buddy 1.7x slower. Measure (benchmarks/) before adding or removing one.
+
+
+Zone = state_struct("Zone", ZONE_FIELDS, __name__)
 
 INF_NS = np.iinfo(np.int64).max // 4
 
@@ -134,7 +130,7 @@ def build_zones(
     trace_events: int,
     costs: np.ndarray,
     knobs: np.ndarray,
-    zonelists: np.ndarray | None = None,
+    zonelists: np.ndarray,
 ) -> tuple[Zone, ...]:
     """Allocate the machine's arrays and the list sentinels, and one `Zone` per simulated zone
     (node, then zone order); the zones are filled by `zone_init`.
@@ -148,8 +144,7 @@ def build_zones(
     `Zone` holds the same array objects; a zone's own are its scalars `zc`, its free areas,
     its per-CPU pagesets, its locks and its slices of the pageblock arrays. Agents are the
     CPUs, then one kswapd per node. `zonelists[node]`: the zone ids an allocation on that
-    node tries in order (topology.zonelists); default, each node its own zones, highest
-    first."""
+    node tries in order (topology.zonelists), -1 after the last."""
     nodes = max(zs.node for zs in zones) + 1
     agents = nr_cpus + nodes
     nz = len(zones)
@@ -192,11 +187,6 @@ def build_zones(
     for n in range(nodes):
         pgdat[n, PG_KSWAPD] = nr_cpus + n
         pgdat[n, PG_L_LRU] = l_lru0 + n
-    if zonelists is None:
-        zonelists = np.full((nodes, nz), -1, dtype=np.int64)
-        for n in range(nodes):
-            own = [k for k, zs in enumerate(zones) if zs.node == n][::-1]
-            zonelists[n, : len(own)] = own
     pgdat[:, PG_ZONELIST:] = zonelists
     tree_leaves = 1 << max(0, (agents - 1).bit_length())
     eng = np.zeros(NR_ENG, dtype=np.int64)
@@ -251,15 +241,17 @@ def build_zones(
         lk = np.zeros((2 + agents, NR_LK_FIELDS), dtype=np.int64)
         lk[:, LK_OWNER] = -1
         end = first + zs.nr_pageblocks
-        out.append(Zone(
-            pb_mt=pb_mt[first:end],
-            pb_slot=pb_slot[first:end],
-            zc=zc,
-            nr_free=np.zeros((11, 3), dtype=np.int64),
-            pcp=np.zeros((agents, NR_PCP_FIELDS), dtype=np.int64),
-            lk=lk,
-            lkres=np.zeros((2 + agents, 2 * LOCK_TIMELINE), dtype=np.int64),
-            **shared,
-        ))
+        out.append(
+            Zone(
+                pb_mt=pb_mt[first:end],
+                pb_slot=pb_slot[first:end],
+                zc=zc,
+                nr_free=np.zeros((11, 3), dtype=np.int64),
+                pcp=np.zeros((agents, NR_PCP_FIELDS), dtype=np.int64),
+                lk=lk,
+                lkres=np.zeros((2 + agents, 2 * LOCK_TIMELINE), dtype=np.int64),
+                **shared,
+            )
+        )
         first = end
     return tuple(out)

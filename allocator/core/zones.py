@@ -1,11 +1,9 @@
 """Reaching one zone of the machine's tuple of zones (state.py) from compiled code.
 
-Numba lowers `zs[k]` with `k` known only at run time by copying the chosen element through
-the stack: a `Zone` is some thirty array structs, and the engine picks a zone several times
-per operation, so with one zone (the symmetric shortcut, the common case) that copy alone
-tripled the cost of an operation. `zone_at` takes the element by a constant index when the
-tuple has one zone (its length is a compile-time constant, so the other branch is dead code);
-both are inlined where they are called.
+A `Zone` is one pointer (core/structs.py), so `zs[k]` with `k` known only at run time is a
+load; with one zone (the symmetric shortcut, the common case) `zone_at` takes it by a constant
+index instead (the tuple's length is a compile-time constant, so the other branch is dead
+code) and LLVM can keep the zone's fields in registers across the engine's loop.
 """
 
 from __future__ import annotations

@@ -14,8 +14,6 @@ points and live around `life_ns`.
 
 from __future__ import annotations
 
-from collections import namedtuple
-
 import numpy as np
 
 from allocator.core.consts import (
@@ -32,6 +30,7 @@ from allocator.core.consts import (
 from allocator.core.jit import njit
 from allocator.core.layout import E_NOW
 from allocator.core.rng import rand_around, rand_below
+from allocator.core.structs import state_struct
 from allocator.mixes.base import (
     Mix,
     MixHooks,
@@ -43,9 +42,10 @@ from allocator.mixes.base import (
 )
 from allocator.mm.machine import Machine
 
-ExitState = namedtuple(
+ExitState = state_struct(
     "ExitState",
     ["pages", "cap", "size_pm", "fault_ns", "life_ns", "life_pm", "exit_ns", "period_ns", "st"],
+    __name__,
 )
 _PHASE = 0  # 0 start (PGD), 1 faulting, 2 living, 3 exiting
 _LEFT = 1  # faults left

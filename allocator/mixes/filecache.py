@@ -18,8 +18,6 @@ the zone lives between its watermarks with kswapd and direct reclaim at work.
 
 from __future__ import annotations
 
-from collections import namedtuple
-
 import numpy as np
 
 from allocator.core.consts import (
@@ -35,10 +33,11 @@ from allocator.core.consts import (
 from allocator.core.jit import njit
 from allocator.core.layout import PG_KSWAPD_AWAKE, PG_MANAGED, PG_NR_LRU, ZC_NODE
 from allocator.core.rng import rand_around, rand_below
+from allocator.core.structs import state_struct
 from allocator.mixes.base import Mix, MixHooks, Param, kernel_frac_param, mix_list_len, register_mix
 from allocator.mm.machine import Machine
 
-FileCacheState = namedtuple(
+FileCacheState = state_struct(
     "FileCacheState",
     [
         "anon_pages",
@@ -51,6 +50,7 @@ FileCacheState = namedtuple(
         "pending",  # int64[cpus]: 1 when an anon step freed its oldest page and must allocate
         "filled",  # int64[1]: 1 once the fill phase is over, for every CPU
     ],
+    __name__,
 )
 _ANON = 0
 _KERNEL = 1

@@ -31,8 +31,6 @@ Jobs start part-way through, so CPUs are not in lock step, and in the steady sta
 
 from __future__ import annotations
 
-from collections import namedtuple
-
 import numpy as np
 
 from allocator.core.consts import (
@@ -52,6 +50,7 @@ from allocator.core.consts import (
 )
 from allocator.core.jit import njit
 from allocator.core.rng import rand_around, rand_below
+from allocator.core.structs import state_struct
 from allocator.mixes.base import (
     IDLE_NS,
     Mix,
@@ -70,7 +69,7 @@ from allocator.mm.machine import Machine
 from allocator.params.errors import SpecError
 from allocator.params.knobs import K_FOLIO_BATCH
 
-KbuildState = namedtuple(
+KbuildState = state_struct(
     "KbuildState",
     [
         "anon_pages",
@@ -86,6 +85,7 @@ KbuildState = namedtuple(
         "tree_pages",
         "st",
     ],
+    __name__,
 )
 # st[cpu, ...]
 _PHASE = 0  # 0 running a job, 1 exiting

@@ -20,8 +20,6 @@ modelled).
 
 from __future__ import annotations
 
-from collections import namedtuple
-
 import numpy as np
 
 from allocator.core.consts import (
@@ -38,6 +36,7 @@ from allocator.core.consts import (
 from allocator.core.jit import njit
 from allocator.core.layout import AG_LAST_OK
 from allocator.core.rng import rand_below, rand_permille
+from allocator.core.structs import state_struct
 from allocator.mixes.base import (
     IDLE_NS,
     Mix,
@@ -53,8 +52,9 @@ from allocator.mixes.base import (
 )
 from allocator.mm.machine import Machine
 
-PageFault1State = namedtuple(
-    "PageFault1State", ["pages", "fault_ns", "unmap_ns", "mmap_ns", "thp_ppm", "st"]
+PageFault1State = state_struct(
+    "PageFault1State", ["pages", "fault_ns", "unmap_ns", "mmap_ns", "thp_ppm", "st"],
+    __name__,
 )
 # st[cpu, ...]
 _PHASE = 0  # 0 mapping, 1 unmapping

@@ -27,8 +27,6 @@ spinlock together), which is why the model's LRU lock (knob.lru_lock) matters he
 
 from __future__ import annotations
 
-from collections import namedtuple
-
 import numpy as np
 
 from allocator.core.consts import (
@@ -42,6 +40,7 @@ from allocator.core.consts import (
     PAGEBLOCK_NR_PAGES,
 )
 from allocator.core.jit import njit
+from allocator.core.structs import state_struct
 from allocator.mixes import page_fault1 as pf1
 from allocator.mixes.base import (
     Mix,
@@ -55,8 +54,9 @@ from allocator.mixes.base import (
 )
 from allocator.mm.machine import Machine
 
-PageFault2State = namedtuple(
-    "PageFault2State", ["pages", "fault_ns", "unmap_ns", "mmap_ns", "thp_ppm", "st"]
+PageFault2State = state_struct(
+    "PageFault2State", ["pages", "fault_ns", "unmap_ns", "mmap_ns", "thp_ppm", "st"],
+    __name__,
 )
 # st[cpu, ...]: page_fault1's columns, then
 _FILE_LEFT = pf1._NF  # file pages not yet in the page cache

@@ -23,8 +23,6 @@ Every free happens on a CPU other than the one that allocated the page.
 
 from __future__ import annotations
 
-from collections import namedtuple
-
 import numpy as np
 
 from allocator.core.consts import (
@@ -38,6 +36,7 @@ from allocator.core.consts import (
 )
 from allocator.core.jit import njit
 from allocator.core.rng import rand_around
+from allocator.core.structs import state_struct
 from allocator.mixes.base import (
     Mix,
     MixHooks,
@@ -49,9 +48,10 @@ from allocator.mixes.base import (
 )
 from allocator.mm.machine import Machine
 
-PurgeState = namedtuple(
+PurgeState = state_struct(
     "PurgeState",
     ["purgers", "target", "limit", "fault_ns", "madvise_ns", "batch", "sleep_ns", "st"],
+    __name__,
 )
 _CURSOR = 0  # purger: the worker arena it is purging
 _BURST = 1  # purger: pages still allowed this wake

@@ -27,7 +27,6 @@ names the point, and sweep reads the file (every worker of a cluster needs it at
 
 from __future__ import annotations
 
-from collections import namedtuple
 from collections.abc import Mapping
 from typing import Any
 
@@ -40,6 +39,7 @@ from allocator.core.consts import (
     OP_NONE,
 )
 from allocator.core.jit import njit
+from allocator.core.structs import state_struct
 from allocator.mixes.base import Mix, MixHooks, Param, kernel_frac_param, mix_list_len, register_mix
 from allocator.mm.machine import Machine
 from allocator.params.errors import SpecError
@@ -52,7 +52,7 @@ from allocator.params.errors import SpecError
 PATTERN_ARRAYS = ("t_alloc_ns", "cpu", "order", "migratetype", "gfp_bits", "t_free_ns",
                   "cpu_free")
 
-TraceState = namedtuple(
+TraceState = state_struct(
     "TraceState",
     [
         "ev_t",
@@ -68,6 +68,7 @@ TraceState = namedtuple(
         "wait_ns",
         "st",
     ],
+    __name__,
 )
 # st[cpu, ...]
 CUR = 0  # next event index

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from collections import namedtuple
-
 from allocator.core.catalogue import Metric
 from allocator.core.consts import PAGEBLOCK_ORDER
 from allocator.core.layout import EV_POLICY0
+from allocator.core.structs import state_struct
 from allocator.params.knobs import NR_ENGINE_KNOBS, Knob
 
 NR_BUDDY_ORDERS = PAGEBLOCK_ORDER + 1  # PCP lists for orders 0..9, per migratetype
@@ -163,7 +162,7 @@ EVENT_NAMES = tuple(m.name for m in METRICS if m.source == _E)
 ) = (EV_POLICY0 + i for i in range(len(EVENT_NAMES)))
 GAUGE_NAMES = tuple(m.series for m in METRICS if m.source == _G)
 
-PcpBuddyState = namedtuple(
+PcpBuddyState = state_struct(
     "PcpBuddyState",
     [
         "owner",  # int32[nr_pageblocks]  owning agent, -1 if none
@@ -175,4 +174,5 @@ PcpBuddyState = namedtuple(
         "owned",  # int64[agents + 1]  blocks owned per agent; [agents] is the total
         "pfree",  # int32[nr_pageblocks]  pages of the block free on its owner's PCP
     ],
+    __name__,
 )
