@@ -34,8 +34,9 @@ from .store import (
 )
 
 # the simulator's speed (ops/s per worker), for the --dry-run time estimate (each mix says its
-# own simulated rate: Mix.ops_per_cpu_second)
-SIM_OPS_PER_SECOND = 4_000_000
+# own simulated rate: Mix.ops_per_cpu_second): the mean of upstream's and pcp-buddy's kbuild
+# rates at 64 and 1024 CPUs, 11.4 / 9.9 / 6.5 / 5.3 M (benchmarks/bench_simulator.py, README)
+SIM_OPS_PER_SECOND = 8_000_000
 LOAD_S = 1.0  # per worker and (policy, mix) pair: the compiled engine loaded from the cache
 
 

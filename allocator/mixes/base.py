@@ -137,7 +137,8 @@ class Mix:
         return 0
 
     def build(self, machine: Machine, values: dict[str, int]) -> Any:
-        """The mix state `ms` (a namedtuple of scalars and arrays) for this machine."""
+        """The mix state `ms` (a `core.structs.state_struct` of scalars and arrays) for this
+        machine."""
         raise NotImplementedError
 
     def idle_cpus(self, ms: Any, nr_cpus: int) -> np.ndarray:

@@ -13,7 +13,9 @@ kernel's page allocator calls into the PCP layer:
                                                             time-series row
 
 `z` is the simulator state (state.Zone), `ps` the policy's own state from `init_state` (any
-numba-typed value, usually a namedtuple of arrays). Built-in policies register exactly as a
+numba-typed value; `allocator.core.structs.state_struct` makes one that a call passes as one
+pointer, as the built-in policies' and mixes' states are, where a namedtuple of arrays is
+passed field by field). Built-in policies register exactly as a
 user's does; `get_policy("mymodule:MyPolicy")` imports one from anywhere.
 
 Example (see examples/my_policy.py):
