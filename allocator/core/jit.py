@@ -17,6 +17,9 @@ import os
 from pathlib import Path
 
 import numba
+import numba.experimental.function_type  # noqa: F401 - registers first; see below
+from numba.core import types
+from numba.core.imputils import lower_constant
 
 _PKG_DIR = Path(__file__).resolve().parent.parent  # the allocator package
 
@@ -63,6 +66,26 @@ def njit_hooked(fn):
     """For the functions that take the policy's and the mix's hooks as arguments: the engine
     loop and the allocator entry points it calls. Numba cannot make a stable disk-cache key for
     a function with compiled functions among its arguments, so these are not cached themselves;
-    they are inlined (inline="always") into the one engine per (policy, mix) that
-    engine_cache.py builds with the hooks bound as constants, and that engine is cached."""
+    they are compiled into the one engine per (policy, mix) that engine_cache.py builds with the
+    hooks bound as constants, and that engine is cached (see `_dispatcher_constant`)."""
+    return numba.njit(cache=False, _nrt=False)(fn)
+
+
+def njit_hooked_inline(fn):
+    """`njit_hooked`, inlined at numba's IR level where it is called: for the few on every
+    page operation's path (allocation down to `rmqueue`, a free down to the policy's hook),
+    where leaving the inlining to LLVM made pcp-buddy 12% slower."""
     return numba.njit(cache=False, _nrt=False, inline="always")(fn)
+
+
+@lower_constant(types.Dispatcher)
+def _dispatcher_constant(context, builder, ty, pyval):
+    """A compiled function passed as a value (the hooks, from the engine down the allocator's
+    entry points) is a placeholder: a call through it is resolved when compiling, by its type,
+    and nothing reads the value at run time. Numba's first-class functions
+    (numba/experimental/function_type.py, imported above so that this registration, the later
+    one, is the one used) lower it as the dispatcher's address, a dynamic global that numba
+    refuses to cache: the engine could only be cached with every hooked function inlined at
+    numba's IR level, which took 39 of an engine's 42 s of compiling. The cost: no first-class
+    use (a dispatcher cast to a function type) in a process that imports the simulator."""
+    return context.get_dummy_value()

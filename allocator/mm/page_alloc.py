@@ -19,7 +19,7 @@ from allocator.core.consts import (
     ZONE_BELOW_HIGH,
     ZONE_BOOSTED_WATERMARK,
 )
-from allocator.core.jit import njit, njit_hooked
+from allocator.core.jit import njit, njit_hooked, njit_hooked_inline
 from allocator.core.layout import (
     AG_BATCH_LOCK,
     AG_BATCH_ZONE,
@@ -104,7 +104,7 @@ def rmqueue_buddy(z, cpu, order, mt):
     return pfn_node(z, pfn, order)
 
 
-@njit_hooked
+@njit_hooked_inline
 def rmqueue(z, ps, cpu, order, mt, pol):
     """rmqueue(): the PCP for pcp_allowed_order(), else (or if the PCP fails) the buddy."""
     node = -1
@@ -120,7 +120,7 @@ def rmqueue(z, ps, cpu, order, mt, pol):
     return node
 
 
-@njit_hooked
+@njit_hooked_inline
 def zone_alloc(z, ps, cpu, order, mt, alloc_flags, pol):
     """get_page_from_freelist()'s body for one zone of the zonelist: above the high mark,
     take a page; else flag ZONE_BELOW_HIGH (so frees shrink the PCPs) and check the requested
@@ -159,7 +159,7 @@ def zone_statistics(zs, preferred, k, cpu):
         z.zc[ZC_NUMA_OTHER] += 1
 
 
-@njit_hooked
+@njit_hooked_inline
 def get_page_from_freelist(zs, pss, cpu, nid, order, mt, alloc_flags, pol):
     """get_page_from_freelist(): the zones of node `nid`'s zonelist in order (its zones from
     the highest down, then the other nodes' by node_distance; topology.zonelists), the first
@@ -206,7 +206,7 @@ def preferred_node(z, cpu):
     return nid
 
 
-@njit_hooked
+@njit_hooked_inline
 def alloc_pages(zs, pss, cpu, order, mt, gfp, pol):
     """__alloc_pages(): the fast path at the low mark; the slow path wakes kswapd, retries at
     the min mark, then (if the caller may block) reclaims directly and drains all PCPs once,
@@ -272,7 +272,7 @@ def batch_release(zs, cpu):
         batch_lock_release(zone_at(zs, z.ag[cpu, AG_BATCH_ZONE]), cpu)
 
 
-@njit_hooked
+@njit_hooked_inline
 def free_pages(zs, pss, cpu, node, pol):
     """__free_pages(): to the page's zone, PCP-sized entries through the policy (onto the
     freeing CPU's PCP for that zone, or its owner's), others straight to the zone. A batch

@@ -25,7 +25,7 @@ from allocator.core.consts import (
     PAGEBLOCK_NR_PAGES,
     PAGEBLOCK_ORDER,
 )
-from allocator.core.jit import njit, njit_hooked
+from allocator.core.jit import njit, njit_hooked, njit_hooked_inline
 from allocator.core.layout import (
     AG_IN_BATCH,
     AG_LAST_OK,
@@ -236,7 +236,7 @@ def home_zone(zs, cpu):
 # --- one workload operation (calls hooks: compiled into engine_cache.py's engine) -----------
 
 
-@njit_hooked
+@njit_hooked_inline
 def do_alloc(zs, pss, cpu, order, mt, gfp, lst, pol):
     """One allocation; the page goes on the mix's list `lst`, or, for a page-cache page
     (GFP_LRU), on its node's LRU. Returns the zone id it came from, -1 if it failed."""
@@ -279,7 +279,7 @@ def mix_list(z, cpu, lst):
     return z.pgdat[z.ag[cpu, AG_NODE], PG_L_LRU] if lst == LIST_LRU else z.zc[ZC_L_MIX0] + lst
 
 
-@njit_hooked
+@njit_hooked_inline
 def do_free(zs, pss, cpu, lst, newest, pol):
     """Free the newest or oldest entry of mix list `lst`, or, for LIST_LRU, of the file LRU of
     the CPU's node: a truncation (truncate_inode_pages_range() -> folios_put() ->
@@ -303,7 +303,7 @@ def do_free(zs, pss, cpu, lst, newest, pol):
     return True
 
 
-@njit_hooked
+@njit_hooked_inline
 def free_batch(zs, pss, cpu, lst, newest, nr, pol):
     """Free `nr` entries of a mix list (nr <= 1: one), as release_pages() /
     folios_put_refs() hand a folio batch to free_unref_folios(), which keeps one pcp->lock

@@ -20,12 +20,13 @@ from allocator import Spec, compile_engine, is_compiled, registered_mixes, regis
 from allocator.params.errors import SpecError
 from allocator.sim.engine_cache import kernels_cached
 
-# Measured on the 2-core development machine (CPU seconds, one process per pair, at 7491083):
-# an engine alone 51-59 s two at a time (`sweep compile` of scaling-laptop's six pairs not
-# cached), 42 s alone; the very first pair on a machine also builds the shared kernels (buddy,
-# pcp, locks, mixes) that every engine calls, 59 s in all alone.
-ENGINE_COMPILE_S = 53.0
-FIRST_COMPILE_S = 75.0
+# Measured on the 2-core development machine (CPU seconds, one process per pair): an engine
+# alone 24.5 s (upstream/exit) and 27.1 s (pcp-buddy/exit); the very first pair on a machine
+# also builds the shared kernels (buddy, pcp, locks, mixes) that every engine calls, 43-44 s
+# in all. Two compiling at once on two cores took 1.2-1.4x as long each (51-59 s against 42 s,
+# measured when an engine took 42 s alone).
+ENGINE_COMPILE_S = 32.0
+FIRST_COMPILE_S = 55.0
 
 
 @dataclass(frozen=True)
