@@ -118,7 +118,7 @@ def state_struct(name: str, fields: Sequence[str], module: str) -> Callable[...,
 
     Defines `<name>Type` and `<name>Ref` in `module` (numba's cache pickles a type by its
     import path, so both must be found there by name) and returns a function building a
-    `<name>Ref` (JIT on) or a namedtuple `name` (JIT off). `<constructor>.fields`: the fields."""
+    `<name>Ref` (JIT on) or a namedtuple `name` (JIT off), `<constructor>.tuple_type`."""
     mod = sys.modules[module]
     typ = type(f"{name}Type", (StateType,), {"__module__": module})
     ref = type(f"{name}Ref", (StateRef,), {"__module__": module, "_fields": tuple(fields)})
@@ -139,6 +139,5 @@ def state_struct(name: str, fields: Sequence[str], module: str) -> Callable[...,
 
     make.__name__ = make.__qualname__ = name
     make.__module__ = module
-    make.fields = tuple(fields)  # type: ignore[attr-defined]
     make.tuple_type = tup  # type: ignore[attr-defined]
     return make
