@@ -155,7 +155,7 @@ def _point(sym, mix, seed=3, cpus_per_node=2, duration="40ms"):
     return simulate(Spec.from_flat(flat), check_every_ns=10_000_000)
 
 
-@pytest.mark.nightly
+@pytest.mark.slow
 @pytest.mark.parametrize("mix", ["page_fault1", "kbuild"])
 def test_the_symmetric_shortcut_is_the_full_runs_node_0(mix):
     """Alike nodes, node-local work: the shortcut's node is the full run's node 0, count for
@@ -167,7 +167,7 @@ def test_the_symmetric_shortcut_is_the_full_runs_node_0(mix):
     assert full["node_cpus"] == short["node_cpus"] == 2
 
 
-@pytest.mark.nightly
+@pytest.mark.slow
 def test_the_shortcut_and_the_full_run_agree_on_the_machine():
     """The other nodes differ from node 0 only by their random streams: page_fault1's machine
     throughput within 3%; kbuild's (a noisy mix at four CPUs a node) within three standard
